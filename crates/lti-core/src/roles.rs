@@ -1,0 +1,110 @@
+//! LTI roles → tool roles (KAF guide §10), overridable per registration.
+//!
+//! Roles arrive as LIS v2 URIs (`http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor`,
+//! `…/membership/Instructor#TeachingAssistant`, `…/institution/person#Administrator`), LTI 1.1
+//! URNs (`urn:lti:role:ims/lis/Learner`) or short names (`Instructor`). Context roles decide;
+//! institution and system roles count only when no context role is mapped (so a faculty member
+//! enrolled as a student stays a student in that course). The most privileged mapped role wins.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AccessError;
+
+/// The tool's own roles, least to most privileged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolRole {
+    /// View-only, limited.
+    Guest,
+    /// View content, submit, take quizzes.
+    Viewer,
+    /// Upload, manage own content, moderate.
+    Moderator,
+    /// Course-level administration.
+    Admin,
+}
+
+impl ToolRole {
+    /// Parse a tool role name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Self::Admin),
+            "moderator" => Some(Self::Moderator),
+            "viewer" => Some(Self::Viewer),
+            "guest" => Some(Self::Guest),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Moderator => "moderator",
+            Self::Viewer => "viewer",
+            Self::Guest => "guest",
+        }
+    }
+}
+
+/// Where a role applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleScope {
+    /// Course membership role (or a short name, which LTI treats as a context role).
+    Context,
+    /// Institution or system role.
+    Institution,
+}
+
+/// Split a role string into its scope and short name.
+pub fn parse_role(raw: &str) -> (RoleScope, &str) {
+    const INSTITUTION: [&str; 4] = [
+        "http://purl.imsglobal.org/vocab/lis/v2/institution/person#",
+        "http://purl.imsglobal.org/vocab/lis/v2/system/person#",
+        "urn:lti:instrole:ims/lis/",
+        "urn:lti:sysrole:ims/lis/",
+    ];
+    let raw = raw.trim();
+    for p in INSTITUTION {
+        if let Some(short) = raw.strip_prefix(p) {
+            return (RoleScope::Institution, short.rsplit(['#', '/']).next().unwrap_or(short));
+        }
+    }
+    let short = raw.rsplit(['#', '/']).next().unwrap_or(raw);
+    (RoleScope::Context, short)
+}
+
+/// The default table (KAF §10), by short name.
+pub fn default_mapping(short: &str) -> Option<ToolRole> {
+    match short {
+        "Instructor" | "Administrator" | "ContentDeveloper" => Some(ToolRole::Admin),
+        "TeachingAssistant" => Some(ToolRole::Moderator),
+        "Learner" | "Student" => Some(ToolRole::Viewer),
+        "Guest" => Some(ToolRole::Guest),
+        _ => None,
+    }
+}
+
+/// Map one role: registration override by exact string, then by short name, then the default.
+pub fn map_role(raw: &str, overrides: &BTreeMap<String, Option<ToolRole>>) -> Option<ToolRole> {
+    let (_, short) = parse_role(raw);
+    if let Some(o) = overrides.get(raw.trim()) {
+        return *o;
+    }
+    if let Some(o) = overrides.get(short) {
+        return *o;
+    }
+    default_mapping(short)
+}
+
+/// Resolve the tool role for a launch's roles.
+pub fn resolve_role(roles: &[String], overrides: &BTreeMap<String, Option<ToolRole>>) -> Result<ToolRole, AccessError> {
+    let best = |scope: RoleScope| {
+        roles.iter().filter(|r| parse_role(r).0 == scope).filter_map(|r| map_role(r, overrides)).max()
+    };
+    best(RoleScope::Context)
+        .or_else(|| best(RoleScope::Institution))
+        .ok_or_else(|| AccessError::RoleUnmapped(roles.iter().take(20).cloned().collect()))
+}

@@ -1,0 +1,126 @@
+//! The tool session: a short-lived RS256 JWT, signed with the tool's current key, scoped to
+//! user, role, category, resource link, module and platform — the edge's equivalent of KAF's
+//! KS. The tool app verifies it against the tool JWKS (`/lti/jwks`); it travels in the module
+//! URL path (`<module>/ks/<token>`), so no third-party cookie is needed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{CryptoError, Rs256Signer, Rs256Verifier};
+use crate::error::SessionError;
+use crate::jwk::JwkSet;
+use crate::jws::{sign_rs256, CompactJws};
+use crate::launch::Launch;
+
+/// Audience of session tokens.
+pub const SESSION_AUDIENCE: &str = "lti-edge-tool";
+/// `typ` header of session tokens (distinguishes them from any other JWT we sign).
+pub const SESSION_TYP: &str = "lti-edge-session+jwt";
+/// Longest lifetime allowed.
+pub const MAX_SESSION_TTL_SECS: i64 = 3600;
+
+/// Claims of a session token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// Tool base URL.
+    pub iss: String,
+    /// [`SESSION_AUDIENCE`].
+    pub aud: String,
+    /// Resolved user id.
+    pub sub: String,
+    /// Tool role.
+    pub role: String,
+    /// Roles as sent by the platform.
+    pub lti_roles: Vec<String>,
+    /// Course category.
+    pub category: String,
+    /// LTI context id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_id: Option<String>,
+    /// Course title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_title: Option<String>,
+    /// Resource link id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_link_id: Option<String>,
+    /// Module code.
+    pub module: String,
+    /// Registration id.
+    pub platform_id: String,
+    /// Deployment id.
+    pub deployment_id: String,
+    /// LTI message type.
+    pub message_type: String,
+    /// Which user-id rule applied.
+    pub user_id_source: String,
+    /// How the launch was bound to the browser (`cookie` or `state-only`).
+    pub binding: String,
+    /// Display name when sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Issued at.
+    pub iat: i64,
+    /// Expiry.
+    pub exp: i64,
+    /// Unique id.
+    pub jti: String,
+}
+
+impl SessionClaims {
+    /// Session claims for a launch.
+    pub fn for_launch(launch: &Launch, issuer: &str, binding: &str, now: i64, ttl: i64, jti: String) -> Self {
+        Self {
+            iss: issuer.to_string(),
+            aud: SESSION_AUDIENCE.to_string(),
+            sub: launch.user_id.clone(),
+            role: launch.role.as_str().to_string(),
+            lti_roles: launch.lti_roles.clone(),
+            category: launch.category.clone(),
+            context_id: launch.context_id.clone(),
+            context_title: launch.context_title.clone(),
+            resource_link_id: launch.resource_link_id.clone(),
+            module: launch.module.code.to_string(),
+            platform_id: launch.registration_id.clone(),
+            deployment_id: launch.deployment_id.clone(),
+            message_type: launch.message_type.as_str().to_string(),
+            user_id_source: launch.user_id_source.as_str().to_string(),
+            binding: binding.to_string(),
+            name: launch.name.clone(),
+            iat: now,
+            exp: now + ttl.clamp(1, MAX_SESSION_TTL_SECS),
+            jti,
+        }
+    }
+
+    /// Sign into a compact JWS.
+    pub async fn sign<S: Rs256Signer + ?Sized>(&self, signer: &S) -> Result<String, CryptoError> {
+        let v = serde_json::to_value(self).map_err(|e| CryptoError(e.to_string()))?;
+        sign_rs256(signer, SESSION_TYP, &v).await
+    }
+}
+
+/// Verify a session token: signature under a tool key, `iss`, `aud`, expiry (no leeway: we
+/// issued it with our own clock), lifetime bound.
+pub async fn verify_session<V: Rs256Verifier>(
+    token: &str,
+    tool_keys: &JwkSet,
+    crypto: &V,
+    issuer: &str,
+    now: i64,
+) -> Result<SessionClaims, SessionError> {
+    let jws = CompactJws::parse(token).map_err(|e| SessionError(e.to_string()))?;
+    let key = tool_keys.find(jws.kid()).ok_or_else(|| SessionError("unknown kid".into()))?;
+    match crypto.verify(key, jws.signing_input(), jws.signature()).await {
+        Ok(true) => {}
+        Ok(false) => return Err(SessionError("bad signature".into())),
+        Err(e) => return Err(SessionError(e.0)),
+    }
+    let claims: SessionClaims =
+        serde_json::from_value(serde_json::Value::Object(jws.into_payload())).map_err(|_| SessionError("claims shape".into()))?;
+    if claims.iss != issuer || claims.aud != SESSION_AUDIENCE {
+        return Err(SessionError("iss/aud".into()));
+    }
+    if now >= claims.exp || claims.iat > now + 60 || claims.exp - claims.iat > MAX_SESSION_TTL_SECS {
+        return Err(SessionError("expired or lifetime invalid".into()));
+    }
+    Ok(claims)
+}

@@ -1,0 +1,380 @@
+//! OIDC login initiation (LTI 1.3 security framework §5.1.1) and the state that carries a
+//! launch from login to launch without depending on third-party cookies.
+//!
+//! * `state` is `v1.<id>.<exp>.<mac>`: HMAC-SHA256 under a key derived from
+//!   `LTI_ENCRYPTION_KEY`, so forged or tampered states are refused before any store lookup,
+//!   and expiry is known without one.
+//! * The single-use [`StateRecord`] (nonce, registration, target, cookie binding) is stored by
+//!   the adapter under [`StateHandle::store_key`] and *taken* (read and deleted) at launch.
+//!   Only a taken record becomes a [`ConsumedState`], which claim validation requires.
+//! * A `SameSite=None; Secure; Partitioned` cookie binds the flow to the browser when the
+//!   browser keeps it; when it is absent the signed single-use state plus the nonce carry the
+//!   launch ([`Binding::StateOnly`]); when present it must match.
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::encoding::{b64url_decode, b64url_encode, form_encode, hex};
+use crate::error::{LoginError, StateError};
+use crate::registration::{DeploymentPolicy, Registration};
+use crate::url::HttpUrl;
+
+/// Lifetime of a login (state, nonce, cookie): 10 minutes.
+pub const STATE_TTL_SECS: i64 = 600;
+/// Random bytes [`begin_login`] consumes.
+pub const LOGIN_RANDOM_BYTES: usize = 64;
+const COOKIE_PREFIX: &str = "lti_edge_s_";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Key that signs states. Derived from the deployment secret; never printed, never cloned.
+pub struct StateKey([u8; 32]);
+
+impl StateKey {
+    /// Derive from `LTI_ENCRYPTION_KEY` (domain-separated from every other use of the secret).
+    pub fn derive(secret: &str) -> Self {
+        Self(derive_key(secret, b"lti-edge/state/v1"))
+    }
+
+    fn mac(&self, msg: &[u8]) -> HmacSha256 {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut m = <HmacSha256 as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        m.update(msg);
+        m
+    }
+}
+
+impl std::fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateKey(<redacted>)")
+    }
+}
+
+/// HMAC-SHA256(secret, label): a 32-byte subkey for one purpose.
+pub fn derive_key(secret: &str, label: &[u8]) -> [u8; 32] {
+    let mut m = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!());
+    m.update(label);
+    m.finalize().into_bytes().into()
+}
+
+/// A nonce we issued. Redacted in `Debug`, compared in constant time, not `Clone`.
+#[derive(Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Nonce(String);
+
+impl Nonce {
+    /// Constant-time comparison with the token's claim.
+    pub fn matches(&self, claim: &str) -> bool {
+        self.0.len() == claim.len() && bool::from(self.0.as_bytes().ct_eq(claim.as_bytes()))
+    }
+
+    /// For building the authorization redirect only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Nonce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Nonce(<redacted>)")
+    }
+}
+
+/// The OIDC login initiation request (GET query or POST form).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginParams {
+    /// `iss`
+    pub iss: String,
+    /// `login_hint`
+    pub login_hint: String,
+    /// `target_link_uri`
+    pub target_link_uri: String,
+    /// `lti_message_hint` (opaque, echoed)
+    pub lti_message_hint: Option<String>,
+    /// `client_id`
+    pub client_id: Option<String>,
+    /// `lti_deployment_id`, or Canvas's `deployment_id`
+    pub deployment_id: Option<String>,
+    /// `lti_storage_target` (LTI Platform Storage)
+    pub lti_storage_target: Option<String>,
+}
+
+const MAX_PARAM_LEN: usize = 4096;
+
+impl LoginParams {
+    /// From decoded pairs. Empty values count as absent; overlong values are dropped.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, LoginError> {
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, v)| k == name && !v.is_empty() && v.len() <= MAX_PARAM_LEN)
+                .map(|(_, v)| v.clone())
+        };
+        Ok(Self {
+            iss: get("iss").ok_or(LoginError::ParamMissing("iss"))?,
+            login_hint: get("login_hint").ok_or(LoginError::ParamMissing("login_hint"))?,
+            target_link_uri: get("target_link_uri").ok_or(LoginError::ParamMissing("target_link_uri"))?,
+            lti_message_hint: get("lti_message_hint"),
+            client_id: get("client_id"),
+            deployment_id: get("lti_deployment_id").or_else(|| get("deployment_id")),
+            lti_storage_target: get("lti_storage_target"),
+        })
+    }
+}
+
+/// Pick the registration for a login among the issuer's registrations.
+pub fn select_registration<'r>(
+    params: &LoginParams,
+    candidates: &'r [Registration],
+) -> Result<&'r Registration, LoginError> {
+    let of_issuer = || candidates.iter().filter(|r| r.issuer == params.iss);
+    match &params.client_id {
+        Some(cid) => of_issuer().find(|r| &r.client_id == cid).ok_or(LoginError::PlatformUnregistered),
+        None => {
+            let mut it = of_issuer();
+            match (it.next(), it.next()) {
+                (Some(r), None) => Ok(r),
+                (None, _) => Err(LoginError::PlatformUnregistered),
+                (Some(_), Some(_)) => Err(LoginError::PlatformAmbiguous),
+            }
+        }
+    }
+}
+
+/// What the adapter stores for one login, to be taken once at launch.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StateRecord {
+    /// Nonce sent to the platform.
+    pub nonce: Nonce,
+    /// Registration chosen at login.
+    pub registration_id: String,
+    /// `target_link_uri` from the login (already checked to be ours).
+    pub target_link_uri: String,
+    /// Hex SHA-256 of the binding cookie's value.
+    pub cookie_hash: String,
+    /// Unix expiry.
+    pub exp: i64,
+    /// `lti_storage_target`, if the platform offered storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_target: Option<String>,
+}
+
+/// The result of a successful login initiation: effects for the adapter to perform.
+#[derive(Debug)]
+pub struct LoginRedirect {
+    /// 302 target: the platform's authorization endpoint with every required parameter.
+    pub location: String,
+    /// Signed `state` sent to the platform.
+    pub state: String,
+    /// Store this under `handle.store_key()` with TTL [`STATE_TTL_SECS`].
+    pub record: StateRecord,
+    /// Where to store the record.
+    pub handle: StateHandle,
+    /// Binding cookie name and value.
+    pub cookie_name: String,
+    /// Binding cookie value (random).
+    pub cookie_value: String,
+}
+
+impl LoginRedirect {
+    /// The `Set-Cookie` header value (`SameSite=None; Secure; Partitioned` so it survives an
+    /// LMS iframe where the browser allows partitioned cookies).
+    pub fn set_cookie(&self) -> String {
+        format!(
+            "{}={}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=None; Partitioned",
+            self.cookie_name, self.cookie_value, STATE_TTL_SECS
+        )
+    }
+}
+
+/// Tool-side settings the protocol needs.
+#[derive(Debug, Clone)]
+pub struct ToolConfig {
+    /// Public base URL of the tool (what LMS admins paste), e.g. `https://tool.example.com`.
+    pub base_url: HttpUrl,
+}
+
+impl ToolConfig {
+    /// Absolute URL on the tool's origin.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url.origin(), path)
+    }
+
+    /// Whether `uri` is an absolute URL on the tool's own origin (no open redirect).
+    pub fn owns(&self, uri: &str) -> Option<HttpUrl> {
+        HttpUrl::parse(uri).ok().filter(|u| u.same_origin(&self.base_url))
+    }
+}
+
+/// Steps of OIDC login initiation (LTI 1.3 security framework §5.1.1.1–2):
+/// 1. required parameters present (done by [`LoginParams::from_pairs`]);
+/// 2. registration found by issuer + client id (issuer's only one without client id);
+/// 3. `target_link_uri` on this tool's origin;
+/// 4. deployment hint, when given, allowed by an allow-list policy;
+/// 5. fresh state (192 bits), nonce (192 bits) and cookie secret (128 bits) from `random`;
+/// 6. the authentication request with `scope=openid`, `response_type=id_token`,
+///    `response_mode=form_post`, `prompt=none`, `client_id`, `redirect_uri`, `login_hint`,
+///    `state`, `nonce` and `lti_message_hint` when given.
+pub fn begin_login(
+    params: &LoginParams,
+    candidates: &[Registration],
+    tool: &ToolConfig,
+    redirect_path: &str,
+    key: &StateKey,
+    random: &[u8; LOGIN_RANDOM_BYTES],
+    now: i64,
+) -> Result<(LoginRedirect, String), LoginError> {
+    // 2.
+    let reg = select_registration(params, candidates)?;
+    // 3.
+    tool.owns(&params.target_link_uri).ok_or(LoginError::TargetLinkUriInvalid)?;
+    // 4.
+    if let Some(dep) = &params.deployment_id {
+        if reg.deployment_policy == DeploymentPolicy::AllowList && !reg.deployment_ids.iter().any(|d| d == dep) {
+            return Err(LoginError::DeploymentNotAllowed(dep.clone()));
+        }
+    }
+    // 5.
+    let (id_bytes, rest) = random.split_at(24);
+    let (nonce_bytes, rest) = rest.split_at(24);
+    let cookie_bytes = rest.get(..16).unwrap_or(rest);
+    let id = b64url_encode(id_bytes);
+    let exp = now + STATE_TTL_SECS;
+    let body = format!("v1.{id}.{exp}");
+    let mac = key.mac(body.as_bytes()).finalize().into_bytes();
+    let state = format!("{body}.{}", b64url_encode(&mac));
+    let nonce = Nonce(b64url_encode(nonce_bytes));
+    let cookie_value = b64url_encode(cookie_bytes);
+    let cookie_name = format!("{COOKIE_PREFIX}{}", id.get(..16).unwrap_or(&id));
+    // 6.
+    let redirect_uri = tool.url(redirect_path);
+    let mut q: Vec<(&str, &str)> = vec![
+        ("scope", "openid"),
+        ("response_type", "id_token"),
+        ("response_mode", "form_post"),
+        ("prompt", "none"),
+        ("client_id", &reg.client_id),
+        ("redirect_uri", &redirect_uri),
+        ("login_hint", &params.login_hint),
+        ("state", &state),
+        ("nonce", nonce.expose()),
+    ];
+    if let Some(h) = &params.lti_message_hint {
+        q.push(("lti_message_hint", h));
+    }
+    let sep = if reg.auth_login_url.contains('?') { '&' } else { '?' };
+    let location = format!("{}{}{}", reg.auth_login_url, sep, form_encode(q));
+    let record = StateRecord {
+        nonce,
+        registration_id: reg.id.clone(),
+        target_link_uri: params.target_link_uri.clone(),
+        cookie_hash: hex(&Sha256::digest(cookie_value.as_bytes())),
+        exp,
+        storage_target: params.lti_storage_target.clone(),
+    };
+    let reg_id = reg.id.clone();
+    Ok((LoginRedirect { location, state, record, handle: StateHandle { id }, cookie_name, cookie_value }, reg_id))
+}
+
+/// A state whose signature and expiry verified; not yet consumed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StateHandle {
+    id: String,
+}
+
+impl StateHandle {
+    /// Verify `state` (signature, then expiry). No store access.
+    pub fn verify(state: &str, key: &StateKey, now: i64) -> Result<Self, StateError> {
+        if state.len() > 256 {
+            return Err(StateError::Invalid);
+        }
+        let mut parts = state.split('.');
+        let (Some("v1"), Some(id), Some(exp), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StateError::Invalid);
+        };
+        let mac = b64url_decode(mac).ok_or(StateError::Invalid)?;
+        let signed_len = 3 + id.len() + 1 + exp.len();
+        let body = state.get(..signed_len).ok_or(StateError::Invalid)?;
+        key.mac(body.as_bytes()).verify_slice(&mac).map_err(|_| StateError::Invalid)?;
+        let exp: i64 = exp.parse().map_err(|_| StateError::Invalid)?;
+        if now > exp {
+            return Err(StateError::Expired);
+        }
+        Ok(Self { id: id.to_string() })
+    }
+
+    /// Store key for the record.
+    pub fn store_key(&self) -> String {
+        format!("state:{}", self.id)
+    }
+
+    /// Name of the binding cookie for this state.
+    pub fn cookie_name(&self) -> String {
+        format!("{COOKIE_PREFIX}{}", self.id.get(..16).unwrap_or(&self.id))
+    }
+
+    /// The adapter took the record out of the store (single use). `None` means it was not
+    /// there: since the signature proves we issued the state and it has not expired, it was
+    /// consumed already.
+    pub fn consumed(self, taken: Option<&str>) -> Result<ConsumedState, StateError> {
+        let raw = taken.ok_or(StateError::Reused)?;
+        let record: StateRecord = serde_json::from_str(raw).map_err(|_| StateError::Invalid)?;
+        Ok(ConsumedState { record })
+    }
+}
+
+/// How the launch was bound to the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// The partitioned state cookie came back and matched.
+    Cookie,
+    /// No cookie (blocked third-party cookies): the signed single-use state and nonce carry it.
+    StateOnly,
+}
+
+impl Binding {
+    /// For logs and the session.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cookie => "cookie",
+            Self::StateOnly => "state-only",
+        }
+    }
+}
+
+/// A state taken from the store exactly once: the only way to reach claim validation.
+#[derive(Debug)]
+pub struct ConsumedState {
+    record: StateRecord,
+}
+
+impl ConsumedState {
+    /// Check the binding cookie if the browser sent one.
+    pub fn check_cookie(&self, cookie_value: Option<&str>) -> Result<Binding, StateError> {
+        match cookie_value {
+            None => Ok(Binding::StateOnly),
+            Some(v) => {
+                let h = hex(&Sha256::digest(v.as_bytes()));
+                if bool::from(h.as_bytes().ct_eq(self.record.cookie_hash.as_bytes())) {
+                    Ok(Binding::Cookie)
+                } else {
+                    Err(StateError::CookieMismatch)
+                }
+            }
+        }
+    }
+
+    /// The stored record.
+    pub fn record(&self) -> &StateRecord {
+        &self.record
+    }
+}
+
+/// Find a cookie's value in a `Cookie` header.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header.split(';').map(str::trim).find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
+}

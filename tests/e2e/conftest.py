@@ -1,0 +1,121 @@
+"""Fixtures: the real worker (workerd through `wrangler dev --local`) and the local LTI platform.
+
+Session scope: three worker instances, started when a test first needs them --
+  worker            NONCE_STORE=kv, configured (the default for most tests)
+  worker_durable    NONCE_STORE=durable
+  worker_unconfigured  no LTI_ENCRYPTION_KEY (every /lti/* answers 503 not_configured)
+and one shared platform (tests/platform/platform.py) whose launches can target any worker.
+Function scope: `tenant` (a fresh registration with a unique client id on the kv worker),
+`make_tenant` (same, with registration overrides / another worker / another platform) and
+`fresh_platform` (a new platform process with its own issuer and keys, for JWKS tests).
+"""
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+import pytest
+
+from ltihelpers import (Platform, Proc, Tenant, Worker, check_worker_build, start_platform,
+                        start_worker, unique)
+
+_started: t.List[Proc] = []
+_logs: t.Dict[str, Path] = {}
+
+
+def _worker(kind: str, tmp_path_factory: pytest.TempPathFactory, nonce_store: t.Optional[str],
+            configured: bool = True) -> t.Iterator[Worker]:
+    try:
+        check_worker_build()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    tmp = tmp_path_factory.mktemp(f"worker-{kind}")
+    try:
+        worker = start_worker(kind, tmp, nonce_store, configured=configured)
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    assert worker.proc is not None
+    _started.append(worker.proc)
+    _logs[f"worker {kind}"] = worker.log
+    yield worker
+    worker.proc.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
+    yield from _worker("kv", tmp_path_factory, "kv")
+
+
+@pytest.fixture(scope="session")
+def worker_durable(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
+    yield from _worker("durable", tmp_path_factory, "durable")
+
+
+@pytest.fixture(scope="session")
+def worker_unconfigured(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
+    yield from _worker("unconfigured", tmp_path_factory, "kv", configured=False)
+
+
+@pytest.fixture(params=["kv", "durable"])
+def any_worker(request: pytest.FixtureRequest) -> Worker:
+    return request.getfixturevalue("worker" if request.param == "kv" else "worker_durable")
+
+
+def _platform(tmp: Path, tool_url: str, name: str) -> Platform:
+    try:
+        p = start_platform(tmp, tool_url, name=name)
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    assert p.proc is not None
+    _started.append(p.proc)
+    _logs[name if name == "platform" else f"{name} {p.base}"] = p.log
+    return p
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory, worker: Worker) -> t.Iterator[Platform]:
+    p = _platform(tmp_path_factory.mktemp("platform"), worker.base, "platform")
+    yield p
+    assert p.proc is not None
+    p.proc.stop()
+
+
+@pytest.fixture
+def fresh_platform(tmp_path_factory: pytest.TempPathFactory, worker: Worker) -> t.Iterator[Platform]:
+    """A platform of its own (own issuer, own keys): nothing cached about it in any worker."""
+    p = _platform(tmp_path_factory.mktemp("fresh-platform"), worker.base, "fresh-platform")
+    yield p
+    assert p.proc is not None
+    p.proc.stop()
+
+
+@pytest.fixture
+def make_tenant(worker: Worker, platform: Platform) -> t.Callable[..., Tenant]:
+    def make(on: t.Optional[Worker] = None, via: t.Optional[Platform] = None,
+             client_id: t.Optional[str] = None, deployment_id: str = "local-deployment-1",
+             **fields: t.Any) -> Tenant:
+        w = on or worker
+        p = via or platform
+        cid = client_id or unique("client")
+        fields.setdefault("deploymentIds", [deployment_id])
+        reg = w.register(p, client_id=cid, **fields)
+        return Tenant(worker=w, platform=p, client_id=cid, deployment_id=deployment_id,
+                      registration=reg)
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant: t.Callable[..., Tenant]) -> Tenant:
+    return make_tenant()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for proc in _started:
+        proc.stop()
+
+
+def pytest_terminal_summary(terminalreporter: t.Any, exitstatus: int, config: t.Any) -> None:
+    if _logs:
+        terminalreporter.write_sep("-", "process logs")
+        for name, path in _logs.items():
+            terminalreporter.write_line(f"{name}: {path}")

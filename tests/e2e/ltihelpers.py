@@ -1,0 +1,523 @@
+"""Helpers for the LTI Edge end-to-end suite: processes, HTTP with timeouts, LTI flows.
+
+Every HTTP call has a timeout and never follows redirects on its own. Nothing here asserts a
+duration: the only clocks used are start-up deadlines that turn a hung process into a clear failure.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import typing as t
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlparse
+
+import jwt
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+PLATFORM_SCRIPT = REPO / "tests" / "platform" / "platform.py"
+WORKER_BUILD = REPO / "worker" / "build" / "index.js"
+WRANGLER = REPO / "node_modules" / ".bin" / "wrangler"
+
+TIMEOUT = 20  # seconds, for every HTTP call
+START_DEADLINE = 60  # seconds for a process to answer its readiness probe
+
+LIS = "http://purl.imsglobal.org/vocab/lis/v2"
+ROLE_INSTRUCTOR = f"{LIS}/membership#Instructor"
+ROLE_LEARNER = f"{LIS}/membership#Learner"
+ROLE_TA = f"{LIS}/membership/Instructor#TeachingAssistant"
+ROLE_ADMIN_INST = f"{LIS}/institution/person#Administrator"
+ROLE_GUEST_INST = f"{LIS}/institution/person#Guest"
+ROLE_CUSTOM = "urn:local-lms:role:Auditor"
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+CLAIM_DL = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+MODULE_PATHS = {
+    "mymedia": "/hosted/index/my-media",
+    "coursegallery": "/hosted/index/course-gallery",
+    "browseembed": "/browseandembed/index/browseandembed",
+}
+SESSION_AUDIENCE = "lti-edge-tool"
+
+
+# ------------------------------------------------------------------------------------------------
+# HTTP
+# ------------------------------------------------------------------------------------------------
+
+
+def http(method: str, url: str, **kw: t.Any) -> requests.Response:
+    """One request, no cookie jar, no redirects followed, always a timeout, no proxies."""
+    kw.setdefault("timeout", TIMEOUT)
+    kw.setdefault("allow_redirects", False)
+    with requests.Session() as s:
+        s.trust_env = False
+        return s.request(method, url, **kw)
+
+
+JSON = {"Accept": "application/json"}
+
+
+def describe(resp: requests.Response) -> str:
+    body = resp.text
+    if len(body) > 1500:
+        body = body[:1500] + "..."
+    return (f"{resp.request.method} {resp.request.url} -> {resp.status_code}\n"
+            f"headers: {dict(resp.headers)}\nbody: {body}")
+
+
+def assert_error(resp: requests.Response, status: int, code: str) -> t.Dict[str, t.Any]:
+    """The worker's error envelope, exact status and code; returns the error object."""
+    assert resp.status_code == status and _error_code(resp) == code, (
+        f"expected {status} {code}, got:\n{describe(resp)}")
+    body = resp.json()
+    assert body.get("success") is False, describe(resp)
+    err = body["error"]
+    assert isinstance(err.get("message"), str) and err["message"].strip(), describe(resp)
+    assert isinstance(err.get("correlationId"), str) and err["correlationId"].strip(), describe(resp)
+    return err
+
+
+def _error_code(resp: requests.Response) -> t.Optional[str]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return None
+    return body["error"].get("code")
+
+
+def assert_ok(resp: requests.Response, status: int = 200) -> t.Any:
+    assert resp.status_code == status, describe(resp)
+    body = resp.json()
+    assert body.get("success") is True, describe(resp)
+    return body["data"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Processes
+# ------------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tail(path: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class Proc:
+    """A child process in its own process group, output to a log file."""
+
+    def __init__(self, name: str, cmd: t.List[str], log: Path, env: t.Optional[t.Dict[str, str]] = None,
+                 cwd: Path = REPO) -> None:
+        self.name = name
+        self.cmd = cmd
+        self.log = log
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self._logf = open(log, "ab")
+        self._logf.write(("$ " + " ".join(cmd) + "\n").encode())
+        self._logf.flush()
+        self.popen = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+                                      stdout=self._logf, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        self._stopped = False
+
+    def wait_ready(self, url: str, deadline_s: float = START_DEADLINE) -> None:
+        end = time.monotonic() + deadline_s
+        last = "no answer yet"
+        while time.monotonic() < end:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.popen.returncode} before it was ready; "
+                                   f"log {self.log}:\n{tail(self.log)}")
+            try:
+                r = http("GET", url, timeout=3)
+                if r.status_code == 200:
+                    return
+                last = f"{r.status_code} {r.text[:200]}"
+            except requests.RequestException as exc:
+                last = repr(exc)
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer 200 on {url} within {deadline_s:.0f} s "
+                           f"(last: {last}); log {self.log}:\n{tail(self.log)}")
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.popen.wait(timeout=10)
+        else:
+            # the leader is gone; children of its group may still be alive
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self._logf.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# The worker
+# ------------------------------------------------------------------------------------------------
+
+
+def check_worker_build() -> None:
+    missing = [str(p) for p in (WORKER_BUILD, WRANGLER) if not p.exists()]
+    if missing:
+        raise RuntimeError(
+            "The worker build is missing: " + ", ".join(missing) + ". Build it first from the repository "
+            "root (npm install, then `npm run build`, i.e. scripts/build-worker.sh); the end-to-end suite "
+            "runs the prebuilt worker with LTI_EDGE_SKIP_BUILD=1 and never builds it itself.")
+
+
+@dataclass
+class Worker:
+    kind: str
+    base: str
+    admin_token: str
+    log: Path
+    proc: t.Optional[Proc] = None
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def admin(self, method: str, path: str, token: t.Optional[str] = "__default__",
+              **kw: t.Any) -> requests.Response:
+        headers = dict(kw.pop("headers", {}) or {})
+        headers.setdefault("Accept", "application/json")
+        if token == "__default__":
+            token = self.admin_token
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return http(method, self.url(path), headers=headers, **kw)
+
+    def register(self, platform: "Platform", client_id: t.Optional[str] = None,
+                 **fields: t.Any) -> t.Dict[str, t.Any]:
+        body = platform.registration_body(client_id=client_id)
+        body.update(fields)
+        return assert_ok(self.admin("POST", "/lti/platforms", json=body))
+
+    def jwks(self) -> t.Dict[str, t.Any]:
+        r = http("GET", self.url("/lti/jwks"))
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def verify_session(self, token: str) -> t.Dict[str, t.Any]:
+        """Verify a session JWT against GET /lti/jwks with PyJWT (RS256, iss, aud)."""
+        header = jwt.get_unverified_header(token)
+        assert header.get("alg") == "RS256", header
+        keys = self.jwks()["keys"]
+        match = [k for k in keys if k.get("kid") == header.get("kid")]
+        assert match, f"session token kid {header.get('kid')!r} not in /lti/jwks {keys}"
+        key = jwt.PyJWK(match[0]).key
+        claims = jwt.decode(token, key, algorithms=["RS256"], audience=SESSION_AUDIENCE,
+                            issuer=self.base, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+        assert 0 < claims["exp"] - claims["iat"] <= 3600, claims
+        return claims
+
+
+def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured: bool = True) -> Worker:
+    check_worker_build()
+    port = free_port()
+    inspector = free_port()
+    base = f"http://127.0.0.1:{port}"
+    admin_token = "adm_" + secrets.token_urlsafe(24)
+    persist = tmp / "state"
+    persist.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update({
+        "LTI_EDGE_SKIP_BUILD": "1", "WRANGLER_SEND_METRICS": "false",
+        "WRANGLER_SEND_ERROR_REPORTS": "false", "DO_NOT_TRACK": "1",
+        "CLOUDFLARE_CF_FETCH_ENABLED": "false", "WRANGLER_HIDE_BANNER": "true",
+        "PATH": f"{REPO / 'node_modules' / '.bin'}:{env.get('PATH', '')}",
+        "NO_COLOR": "1", "FORCE_COLOR": "0", "CI": env.get("CI", "true"),
+    })
+    cmd = [str(WRANGLER), "dev", "--local", "--ip", "127.0.0.1", "--port", str(port),
+           "--inspector-port", str(inspector),
+           "--persist-to", str(persist), "--show-interactive-dev-session=false", "--log-level", "warn",
+           "--var", f"PUBLIC_BASE_URL:{base}", "--var", f"LTI_ADMIN_TOKEN:{admin_token}",
+           "--var", "ALLOW_HTTP_LOOPBACK:true"]
+    if configured:
+        cmd += ["--var", f"LTI_ENCRYPTION_KEY:{secrets.token_urlsafe(48)}"]
+    if nonce_store:
+        cmd += ["--var", f"NONCE_STORE:{nonce_store}"]
+    log = tmp / f"worker-{kind}.log"
+    proc = Proc(f"worker ({kind})", cmd, log, env=env)
+    proc.wait_ready(base + "/version")
+    return Worker(kind=kind, base=base, admin_token=admin_token, log=log, proc=proc)
+
+
+# ------------------------------------------------------------------------------------------------
+# The platform (tests/platform/platform.py)
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Platform:
+    base: str
+    client_id: str
+    deployment_id: str
+    log: Path
+    proc: t.Optional[Proc] = None
+
+    @property
+    def issuer(self) -> str:
+        return self.base
+
+    def registration_body(self, client_id: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+        return {
+            "issuer": self.issuer,
+            "lti13ClientId": client_id or self.client_id,
+            "name": "Local LMS",
+            "lti13PlatformOidcAuthUrl": self.base + "/auth",
+            "lti13AuthTokenUrl": self.base + "/token",
+            "lti13KeysUrl": self.base + "/jwks",
+            "deploymentIds": [self.deployment_id],
+            "deploymentPolicy": "allowList",
+        }
+
+    def create_launch(self, **spec: t.Any) -> t.Dict[str, t.Any]:
+        r = http("POST", self.base + "/__control/launch", json=spec)
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def authorize(self, auth_url: str, method: str = "GET") -> t.Dict[str, t.Any]:
+        """Answer the tool's OIDC auth request (as the browser would), JSON form."""
+        if method == "GET":
+            r = http("GET", auth_url, headers=JSON)
+        else:
+            p = urlparse(auth_url)
+            r = http("POST", f"{p.scheme}://{p.netloc}{p.path}", data=dict(parse_qsl(p.query)),
+                     headers=JSON)
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def sign(self, claims: t.Dict[str, t.Any], header: t.Optional[t.Dict[str, t.Any]] = None,
+             key: str = "current", **extra: t.Any) -> str:
+        body = {"claims": claims, "header": header or {}, "key": key, **extra}
+        r = http("POST", self.base + "/__control/sign", json=body)
+        assert r.status_code == 200, describe(r)
+        return r.json()["jwt"]
+
+    def rotate(self, keep_old: bool = False) -> t.Dict[str, t.Any]:
+        r = http("POST", self.base + "/__control/rotate" + ("?keep_old=1" if keep_old else ""))
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def set_jwks_status(self, status: int) -> None:
+        r = http("POST", self.base + f"/__control/jwks?status={status}")
+        assert r.status_code == 200, describe(r)
+
+    def state(self) -> t.Dict[str, t.Any]:
+        r = http("GET", self.base + "/__control/state")
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+
+def start_platform(tmp: Path, tool_url: str, client_id: str = "lti-edge-local",
+                   deployment_id: str = "local-deployment-1", name: str = "platform") -> Platform:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp / f"{name}-{port}.log"
+    cmd = [sys.executable, str(PLATFORM_SCRIPT), "--port", str(port), "--tool-url", tool_url,
+           "--client-id", client_id, "--deployment-id", deployment_id]
+    proc = Proc(name, cmd, log, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    proc.wait_ready(base + "/__control/state", deadline_s=30)
+    return Platform(base=base, client_id=client_id, deployment_id=deployment_id, log=log, proc=proc)
+
+
+# ------------------------------------------------------------------------------------------------
+# LTI flows
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Login:
+    response: requests.Response
+    location: str
+    params: t.Dict[str, str]
+    cookie: t.Optional[t.Tuple[str, str]]  # (name, value) of the worker's state cookie
+    set_cookie: str
+
+    @property
+    def state(self) -> str:
+        return self.params["state"]
+
+    @property
+    def nonce(self) -> str:
+        return self.params["nonce"]
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.params["redirect_uri"]
+
+    def cookie_header(self) -> t.Dict[str, str]:
+        return {"Cookie": f"{self.cookie[0]}={self.cookie[1]}"} if self.cookie else {}
+
+
+def parse_state_cookie(resp: requests.Response) -> t.Tuple[t.Optional[t.Tuple[str, str]], str]:
+    raw_headers = resp.raw.headers.getlist("Set-Cookie") if resp.raw is not None else []
+    if not raw_headers and resp.headers.get("Set-Cookie"):
+        raw_headers = [resp.headers["Set-Cookie"]]
+    for raw in raw_headers:
+        first = raw.split(";", 1)[0]
+        if "=" in first and first.strip().startswith("lti_edge_s_"):
+            name, value = first.split("=", 1)
+            return (name.strip(), value.strip()), raw
+    return None, "\n".join(raw_headers)
+
+
+def login_request(launch: t.Dict[str, t.Any], method: str = "GET",
+                  params: t.Optional[t.Dict[str, str]] = None, endpoint: t.Optional[str] = None,
+                  headers: t.Optional[t.Dict[str, str]] = None) -> requests.Response:
+    """Send the OIDC login initiation the platform built (or given params) to the worker."""
+    endpoint = endpoint or launch["login_endpoint"]
+    params = dict(launch["params"] if params is None else params)
+    hdrs = dict(JSON)
+    hdrs.update(headers or {})
+    if method == "GET":
+        return http("GET", endpoint + "?" + urlencode(params), headers=hdrs)
+    return http("POST", endpoint, data=params, headers=hdrs)
+
+
+def parse_login(resp: requests.Response) -> Login:
+    assert resp.status_code == 302, describe(resp)
+    location = resp.headers["Location"]
+    params = dict(parse_qsl(urlparse(location).query, keep_blank_values=True))
+    cookie, raw = parse_state_cookie(resp)
+    return Login(response=resp, location=location, params=params, cookie=cookie, set_cookie=raw)
+
+
+def post_launch(action: str, id_token: t.Optional[str], state: t.Optional[str],
+                cookie: t.Optional[t.Dict[str, str]] = None, json_errors: bool = True,
+                extra: t.Optional[t.Dict[str, str]] = None) -> requests.Response:
+    data: t.Dict[str, str] = {}
+    if id_token is not None:
+        data["id_token"] = id_token
+    if state is not None:
+        data["state"] = state
+    data.update(extra or {})
+    headers = dict(JSON) if json_errors else {"Accept": "text/html"}
+    headers.update(cookie or {})
+    return http("POST", action, data=data, headers=headers)
+
+
+@dataclass
+class Launched:
+    response: requests.Response
+    location: str
+    module_path: str
+    token: str
+    claims: t.Dict[str, t.Any]
+    id_token_claims: t.Dict[str, t.Any]
+
+
+def parse_launch(worker: Worker, resp: requests.Response,
+                 id_token: t.Optional[str] = None) -> Launched:
+    assert resp.status_code == 303, describe(resp)
+    location = resp.headers["Location"]
+    assert location.startswith(worker.base + "/"), location
+    assert "/ks/" in location, location
+    path, token = location[len(worker.base):].split("/ks/", 1)
+    assert resp.headers.get("Referrer-Policy", "").lower() == "no-referrer", describe(resp)
+    claims = worker.verify_session(token)
+    idc = jwt.decode(id_token, options={"verify_signature": False}) if id_token else {}
+    return Launched(response=resp, location=location, module_path=path, token=token, claims=claims,
+                    id_token_claims=idc)
+
+
+@dataclass
+class Tenant:
+    """One registration (issuer + client id) of a platform in a worker."""
+    worker: Worker
+    platform: Platform
+    client_id: str
+    deployment_id: str
+    registration: t.Dict[str, t.Any] = field(default_factory=dict)
+
+    def launch_spec(self, **spec: t.Any) -> t.Dict[str, t.Any]:
+        spec.setdefault("client_id", self.client_id)
+        spec.setdefault("deployment_id", self.deployment_id)
+        spec.setdefault("tool_url", self.worker.base)
+        return spec
+
+    def create_launch(self, **spec: t.Any) -> t.Dict[str, t.Any]:
+        return self.platform.create_launch(**self.launch_spec(**spec))
+
+    def login(self, method: str = "GET", **spec: t.Any) -> Login:
+        info = self.create_launch(**spec)
+        return parse_login(login_request(info, method=method))
+
+    def authorized(self, **spec: t.Any) -> t.Tuple[Login, t.Dict[str, t.Any]]:
+        """Login at the worker, then the platform's /auth: returns (login, {action,id_token,state})."""
+        login = self.login(**spec)
+        assert login.location.startswith(self.platform.base + "/auth?"), login.location
+        return login, self.platform.authorize(login.location)
+
+    def attempt(self, with_cookie: bool = True, **spec: t.Any) -> requests.Response:
+        """Run the whole library flow; returns the first response that is not a step forward
+        (a refused login, or the launch answer)."""
+        info = self.create_launch(**spec)
+        resp = login_request(info)
+        if resp.status_code != 302:
+            return resp
+        login = parse_login(resp)
+        auth = self.platform.authorize(login.location)
+        return post_launch(auth["action"], auth["id_token"], auth["state"],
+                           cookie=login.cookie_header() if with_cookie else None)
+
+    def launch(self, with_cookie: bool = True, **spec: t.Any) -> Launched:
+        login, auth = self.authorized(**spec)
+        resp = post_launch(auth["action"], auth["id_token"], auth["state"],
+                           cookie=login.cookie_header() if with_cookie else None)
+        return parse_launch(self.worker, resp, auth["id_token"])
+
+    def crafted(self, mutate: t.Callable[[t.Dict[str, t.Any]], t.Any],
+                header: t.Optional[t.Dict[str, t.Any]] = None, key: str = "current",
+                with_cookie: bool = True, **spec: t.Any) -> requests.Response:
+        """A real login (real state and nonce), the platform's real id_token decoded, changed by
+        ``mutate(claims)`` and re-signed through /__control/sign; POSTed to the launch URL."""
+        login, auth = self.authorized(**spec)
+        claims = jwt.decode(auth["id_token"], options={"verify_signature": False})
+        mutate(claims)
+        token = self.platform.sign(claims, header=header, key=key)
+        return post_launch(auth["action"], token, auth["state"],
+                           cookie=login.cookie_header() if with_cookie else None)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def dump(obj: t.Any) -> str:
+    return json.dumps(obj, indent=1, sort_keys=True)

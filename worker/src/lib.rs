@@ -1,1 +1,433 @@
+//! # LTI Edge worker
+//!
+//! The tool's LTI endpoint set on Cloudflare Workers: OIDC login initiation, launch validation,
+//! the tool JWKS, tool configuration, platform registrations (admin API) and the session the
+//! tool app receives. Protocol decisions live in [`lti_core`]; this crate does the I/O
+//! (KV, Durable Objects, fetch, WebCrypto) and maps every failure to one response shape.
+//!
+//! Routes (generic, and KAF-compatible aliases):
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/version` | readiness |
+//! | GET, POST | `/lti/login`, `/hosted/index/oidc-init` | OIDC login initiation |
+//! | POST | `/lti/launch`, `/hosted/index/oauth2-launch` | id_token launch |
+//! | GET | `/lti/jwks`, `/hosted/index/lti-advantage-key-set` | tool public keys |
+//! | GET | `/lti/config` | URLs an LMS admin pastes |
+//! | GET, POST | `/lti/platforms` | list / upsert registrations (admin) |
+//! | GET, DELETE | `/lti/platforms/{id}` | one registration (admin) |
+//! | GET | `/lti/session` | verify a session token (Bearer) |
+//! | GET | `<module path>/ks/<token>` | the (demo) tool module page |
 
+#![forbid(unsafe_code)]
+
+mod config;
+mod error;
+mod jwks;
+mod keys;
+mod log;
+mod pages;
+mod registry;
+mod store;
+mod webcrypto;
+
+use lti_core::encoding::{form_decode, hex};
+use lti_core::error::ErrorCode;
+use lti_core::launch::UnverifiedLaunch;
+use lti_core::modules;
+use lti_core::registration::{uuid_v4, DeploymentPolicy, RegistrationInput};
+use lti_core::session::{verify_session, SessionClaims};
+use lti_core::state::{begin_login, cookie_value, LoginParams, StateHandle, LOGIN_RANDOM_BYTES};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use worker::{event, Context, Env, Headers, Method, Request, Response};
+
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::registry::Registry;
+use crate::store::StateStore;
+use crate::webcrypto::{random_bytes, WebCryptoVerifier};
+
+pub use store::LtiEdgeObject;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const MAX_BODY: usize = 64 * 1024;
+
+fn now() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+fn iso_now() -> String {
+    js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default()
+}
+
+/// The request as the handlers see it.
+struct Ctx<'a> {
+    env: &'a Env,
+    cfg: Config,
+    cid: String,
+    path: String,
+    query: String,
+    method: Method,
+}
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let cid = random_bytes::<8>().map(|b| hex(&b)).unwrap_or_else(|_| "0000000000000000".into());
+    let raw_url = req.inner().url();
+    let (before_query, query) = raw_url.split_once('?').map_or((raw_url.as_str(), ""), |(a, b)| (a, b));
+    let origin = lti_core::url::HttpUrl::parse(before_query).map(|u| u.origin()).unwrap_or_default();
+    let path = req.path();
+    let html = wants_html(&req, &path);
+    let ctx = Ctx { cfg: Config::load(&env, &origin), env: &env, cid: cid.clone(), query: query.to_string(), method: req.method(), path };
+    match route(&ctx, &mut req).await {
+        Ok(mut resp) => {
+            let _ = resp.headers_mut().set("x-correlation-id", &cid);
+            Ok(resp)
+        }
+        Err(e) => {
+            log::rejected(&cid, &ctx.path, e.code.as_str(), e.code.status(), &e.detail);
+            Ok(e.into_response(&cid, html))
+        }
+    }
+}
+
+/// Browser routes answer HTML unless the client asks for JSON; API routes always JSON.
+fn wants_html(req: &Request, path: &str) -> bool {
+    let api = path == "/version" || path == "/lti/config" || path == "/lti/session" || path.starts_with("/lti/platforms") || path == "/lti/jwks";
+    if api {
+        return false;
+    }
+    let accept = req.headers().get("accept").ok().flatten().unwrap_or_default().to_ascii_lowercase();
+    !(accept.contains("application/json") && !accept.contains("text/html"))
+}
+
+async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let p = ctx.path.as_str();
+    if p == "/version" {
+        return only(ctx, &[Method::Get]).and_then(|_| version(ctx));
+    }
+    if p == "/" {
+        only(ctx, &[Method::Get])?;
+        return html_response(pages::index(&ctx.cfg.base(), ctx.cfg.encryption_key.is_some()), 200);
+    }
+    let lti = p.starts_with("/lti/") || p.starts_with("/hosted/") || modules::session_path(p).is_some();
+    if !lti {
+        return Err(ApiError::new(ErrorCode::NotFound, format!("no route {p}")));
+    }
+    // Without LTI_ENCRYPTION_KEY every LTI endpoint is disabled (no state signing, no key
+    // encryption): say so instead of failing later.
+    if ctx.cfg.encryption_key.is_none() {
+        return Err(ApiError::new(ErrorCode::NotConfigured, "LTI_ENCRYPTION_KEY unset"));
+    }
+    match p {
+        "/lti/login" | "/hosted/index/oidc-init" => {
+            only(ctx, &[Method::Get, Method::Post])?;
+            login(ctx, req).await
+        }
+        "/lti/launch" | "/hosted/index/oauth2-launch" => {
+            only(ctx, &[Method::Post])?;
+            launch(ctx, req).await
+        }
+        "/lti/jwks" | "/hosted/index/lti-advantage-key-set" => {
+            only(ctx, &[Method::Get])?;
+            tool_jwks(ctx).await
+        }
+        "/lti/config" => {
+            only(ctx, &[Method::Get])?;
+            tool_config(ctx)
+        }
+        "/lti/session" => {
+            only(ctx, &[Method::Get])?;
+            session_introspect(ctx, req).await
+        }
+        "/lti/platforms" => {
+            only(ctx, &[Method::Get, Method::Post])?;
+            admin(ctx, req)?;
+            if ctx.method == Method::Post {
+                platform_upsert(ctx, req).await
+            } else {
+                let regs = Registry::new(ctx.env).list().await?;
+                json_response(&serde_json::json!({"success": true, "data": regs}), 200)
+            }
+        }
+        _ => {
+            if let Some(id) = p.strip_prefix("/lti/platforms/") {
+                only(ctx, &[Method::Get, Method::Delete])?;
+                admin(ctx, req)?;
+                return platform_one(ctx, id).await;
+            }
+            if let Some((module, token)) = modules::session_path(p) {
+                only(ctx, &[Method::Get])?;
+                return module_page(ctx, module, token).await;
+            }
+            Err(ApiError::new(ErrorCode::NotFound, format!("no route {p}")))
+        }
+    }
+}
+
+fn only(ctx: &Ctx<'_>, methods: &[Method]) -> ApiResult<()> {
+    if methods.contains(&ctx.method) {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("{} {}", ctx.method, ctx.path)))
+    }
+}
+
+fn headers(pairs: &[(&str, &str)]) -> Headers {
+    let h = Headers::new();
+    for (k, v) in pairs {
+        let _ = h.set(k, v);
+    }
+    h
+}
+
+fn json_response(v: &serde_json::Value, status: u16) -> ApiResult<Response> {
+    Ok(Response::from_bytes(v.to_string().into_bytes())?
+        .with_status(status)
+        .with_headers(headers(&[("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")])))
+}
+
+fn html_response(body: String, status: u16) -> ApiResult<Response> {
+    Ok(Response::from_bytes(body.into_bytes())?.with_status(status).with_headers(headers(&[
+        ("content-type", "text/html; charset=utf-8"),
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+        ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'"),
+    ])))
+}
+
+fn version(ctx: &Ctx<'_>) -> ApiResult<Response> {
+    json_response(
+        &serde_json::json!({"name": "lti-edge", "version": VERSION, "configured": ctx.cfg.encryption_key.is_some()}),
+        200,
+    )
+}
+
+/// Read a form body (POST) with a size limit.
+async fn read_form(req: &mut Request) -> ApiResult<Vec<(String, String)>> {
+    if let Some(len) = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok()) {
+        if len > MAX_BODY {
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{len} bytes")));
+        }
+    }
+    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::LaunchParamMissing, format!("body unreadable: {e}")))?;
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
+    }
+    Ok(form_decode(&body))
+}
+
+async fn read_json(req: &mut Request) -> ApiResult<serde_json::Value> {
+    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::RegistrationInvalid, format!("body unreadable: {e}")))?;
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
+    }
+    serde_json::from_str(&body).map_err(|e| {
+        let mut err = ApiError::new(ErrorCode::RegistrationInvalid, format!("json: {e}"));
+        err.fields = Some([("body".to_string(), "must be valid JSON".to_string())].into_iter().collect());
+        err
+    })
+}
+
+// ------------------------------------------------------------------ login
+
+async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let mut pairs = form_decode(&ctx.query);
+    if ctx.method == Method::Post {
+        pairs.extend(read_form(req).await?);
+    }
+    let params = LoginParams::from_pairs(&pairs).map_err(|e| ApiError::coded(&e))?;
+    let candidates = Registry::new(ctx.env).by_issuer(&params.iss).await?;
+    let redirect_path = if ctx.path.starts_with("/hosted/") { "/hosted/index/oauth2-launch" } else { "/lti/launch" };
+    let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
+    let random = random_bytes::<LOGIN_RANDOM_BYTES>().map_err(|e| ApiError::internal(e.0))?;
+    let t = now();
+    let (redirect, reg_id) = begin_login(&params, &candidates, &ctx.cfg.tool, redirect_path, &key, &random, t).map_err(|e| ApiError::coded(&e))?;
+    let record = serde_json::to_string(&redirect.record).map_err(|e| ApiError::internal(e.to_string()))?;
+    let store = StateStore::new(ctx.env, &ctx.cfg);
+    store.put(&redirect.handle.store_key(), record, redirect.record.exp, t).await?;
+    log::info(&ctx.cid, "login", serde_json::json!({"registration": reg_id, "store": store.kind(), "storage_target": params.lti_storage_target.is_some()}));
+    let resp = Response::empty()?.with_status(302).with_headers(headers(&[
+        ("location", &redirect.location),
+        ("set-cookie", &redirect.set_cookie()),
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+    ]));
+    Ok(resp)
+}
+
+// ------------------------------------------------------------------ launch
+
+async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let form = read_form(req).await?;
+    let field = |n: &str| form.iter().find(|(k, v)| k == n && !v.is_empty()).map(|(_, v)| v.clone());
+    let state = field("state").ok_or_else(|| ApiError::new(ErrorCode::LaunchParamMissing, "state missing"))?;
+    let id_token = field("id_token").ok_or_else(|| ApiError::new(ErrorCode::LaunchParamMissing, "id_token missing"))?;
+    let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
+    let t = now();
+
+    // 1. State: signature and expiry, then consumed exactly once from the store.
+    let handle = StateHandle::verify(&state, &key, t).map_err(|e| ApiError::coded(&e))?;
+    let cookie_name = handle.cookie_name();
+    let store = StateStore::new(ctx.env, &ctx.cfg);
+    let taken = store.take(&handle.store_key()).await?;
+    let consumed = handle.consumed(taken.as_deref()).map_err(|e| ApiError::coded(&e))?;
+    let cookie_header = req.headers().get("cookie").ok().flatten().unwrap_or_default();
+    let binding = consumed.check_cookie(cookie_value(&cookie_header, &cookie_name)).map_err(|e| ApiError::coded(&e))?;
+    let registry = Registry::new(ctx.env);
+    let mut reg = registry
+        .get(&consumed.record().registration_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted between login and launch"))?;
+
+    // 2–4. Header (RS256, kid), platform key, signature.
+    let unverified = UnverifiedLaunch::parse(&id_token).map_err(|e| ApiError::coded(&e))?;
+    let keys = jwks::key_set(ctx.env, &reg.keyset_url, unverified.kid(), t, &ctx.cid).await?;
+    let verified = unverified.verify(&keys, &WebCryptoVerifier).await.map_err(|e| ApiError::coded(&e))?;
+
+    // 5–12. Every claim.
+    let validated = verified.validate(&consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;
+    let skew = validated.observed_skew();
+    if validated.is_new_deployment() && reg.deployment_policy == DeploymentPolicy::AcceptAndRecord {
+        if reg.record_deployment(validated.deployment_id()) {
+            reg.updated_at = iso_now();
+            registry.save(&reg).await?;
+            log::info(&ctx.cid, "deployment_recorded", serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}));
+        }
+    }
+
+    // 13–16. Who, role, module, category.
+    let launch = validated
+        .authorize(&reg, &ctx.cfg.tool, &consumed.record().target_link_uri)
+        .map_err(|e| ApiError::coded(&e))?;
+
+    // The tool session.
+    let signer = keys::signer(ctx.env, &ctx.cfg).await?;
+    let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
+    let claims = SessionClaims::for_launch(&launch, &ctx.cfg.base(), binding.as_str(), t, ctx.cfg.session_ttl, jti);
+    let token = claims.sign(&signer).await.map_err(|e| ApiError::internal(e.0))?;
+    log::info(
+        &ctx.cid,
+        "launch",
+        serde_json::json!({
+            "registration": reg.id, "message_type": launch.message_type.as_str(), "module": launch.module.code,
+            "role": launch.role.as_str(), "binding": binding.as_str(), "store": store.kind(), "clock_skew_s": skew,
+            "user_id_source": launch.user_id_source.as_str(),
+        }),
+    );
+    let location = format!("{}{}/ks/{}", ctx.cfg.base(), launch.module.path, token);
+    let clear_cookie = format!("{cookie_name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=None; Partitioned");
+    Ok(Response::empty()?.with_status(303).with_headers(headers(&[
+        ("location", &location),
+        ("set-cookie", &clear_cookie),
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+    ])))
+}
+
+// ------------------------------------------------------------------ tool keys, config, sessions
+
+async fn tool_jwks(ctx: &Ctx<'_>) -> ApiResult<Response> {
+    let set = keys::public_keys(ctx.env).await?;
+    Ok(Response::from_bytes(set.to_json().to_string().into_bytes())?.with_headers(headers(&[
+        ("content-type", "application/json"),
+        // Short enough that a rotation's new key is seen well within the overlap window.
+        ("cache-control", "public, max-age=300"),
+        ("access-control-allow-origin", "*"),
+    ])))
+}
+
+fn tool_config(ctx: &Ctx<'_>) -> ApiResult<Response> {
+    let b = ctx.cfg.base();
+    json_response(
+        &serde_json::json!({
+            "success": true,
+            "data": {
+                "enabled": true,
+                "loginUrl": format!("{b}/lti/login"),
+                "launchUrl": format!("{b}/lti/launch"),
+                "jwksUrl": format!("{b}/lti/jwks"),
+                "redirectUris": [format!("{b}/lti/launch"), format!("{b}/hosted/index/oauth2-launch")],
+                "deepLinkUrl": format!("{b}{}", modules::by_code(modules::PICKER_MODULE).map_or("", |m| m.path)),
+                "kaf": {
+                    "oidcInitUrl": format!("{b}/hosted/index/oidc-init"),
+                    "launchUrl": format!("{b}/hosted/index/oauth2-launch"),
+                    "jwksUrl": format!("{b}/hosted/index/lti-advantage-key-set"),
+                },
+                "modules": modules::MODULES.iter().map(|m| serde_json::json!({"code": m.code, "title": m.title, "targetLinkUri": format!("{b}{}", m.path)})).collect::<Vec<_>>(),
+            }
+        }),
+        200,
+    )
+}
+
+async fn verify_token(ctx: &Ctx<'_>, token: &str) -> ApiResult<SessionClaims> {
+    let keys = keys::public_keys(ctx.env).await?;
+    verify_session(token, &keys, &WebCryptoVerifier, &ctx.cfg.base(), now()).await.map_err(|e| ApiError::coded(&e))
+}
+
+async fn session_introspect(ctx: &Ctx<'_>, req: &Request) -> ApiResult<Response> {
+    let auth = req.headers().get("authorization").ok().flatten().unwrap_or_default();
+    let token = auth.strip_prefix("Bearer ").ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
+    let claims = verify_token(ctx, token.trim()).await?;
+    json_response(&serde_json::json!({"success": true, "data": claims}), 200)
+}
+
+async fn module_page(ctx: &Ctx<'_>, module: &'static modules::Module, token: &str) -> ApiResult<Response> {
+    let claims = verify_token(ctx, token).await?;
+    if claims.module != module.code {
+        return Err(ApiError::new(ErrorCode::SessionInvalid, "session is for another module"));
+    }
+    html_response(pages::module_page(module, &claims), 200)
+}
+
+// ------------------------------------------------------------------ admin
+
+fn admin(ctx: &Ctx<'_>, req: &Request) -> ApiResult<()> {
+    let expected = ctx.cfg.admin_token.as_deref().ok_or_else(|| ApiError::new(ErrorCode::AdminUnauthorized, "LTI_ADMIN_TOKEN not configured"))?;
+    let auth = req.headers().get("authorization").ok().flatten().unwrap_or_default();
+    let given = auth.strip_prefix("Bearer ").unwrap_or_default().trim();
+    // Compare digests in constant time (lengths leak nothing either).
+    let ok: bool = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into();
+    if given.is_empty() || !ok {
+        return Err(ApiError::new(ErrorCode::AdminUnauthorized, "bad or missing admin bearer token"));
+    }
+    Ok(())
+}
+
+async fn platform_upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let body = read_json(req).await?;
+    let input = RegistrationInput::new(&body).map_err(|e| {
+        let mut err = ApiError::coded(&e);
+        err.fields = Some(e.fields.clone());
+        err
+    })?;
+    let registry = Registry::new(ctx.env);
+    let existing = match input.key() {
+        (Some(iss), Some(cid)) => registry.by_issuer(iss).await?.into_iter().find(|r| r.client_id == cid),
+        _ => None,
+    };
+    let id = uuid_v4(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
+    let reg = input.validate(&id, existing.as_ref(), &iso_now(), ctx.cfg.allow_http_loopback).map_err(|e| {
+        let mut err = ApiError::coded(&e);
+        err.fields = Some(e.fields.clone());
+        err
+    })?;
+    registry.save(&reg).await?;
+    log::info(&ctx.cid, "registration_saved", serde_json::json!({"id": reg.id, "updated": existing.is_some()}));
+    json_response(&serde_json::json!({"success": true, "data": reg}), if existing.is_some() { 200 } else { 201 })
+}
+
+async fn platform_one(ctx: &Ctx<'_>, id: &str) -> ApiResult<Response> {
+    let registry = Registry::new(ctx.env);
+    if ctx.method == Method::Delete {
+        if registry.delete(id).await? {
+            return json_response(&serde_json::json!({"success": true, "data": {"id": id, "deleted": true}}), 200);
+        }
+    } else if let Some(reg) = registry.get(id).await? {
+        return json_response(&serde_json::json!({"success": true, "data": reg}), 200);
+    }
+    Err(ApiError::new(ErrorCode::NotFound, "registration not found"))
+}

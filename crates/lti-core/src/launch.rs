@@ -303,6 +303,11 @@ impl ValidatedLaunch {
         self.skew
     }
 
+    /// The launch's deployment id.
+    pub fn deployment_id(&self) -> &str {
+        &self.deployment_id
+    }
+
     /// Whether the deployment id is new to an accept-and-record registration.
     pub fn is_new_deployment(&self) -> bool {
         self.new_deployment

@@ -43,6 +43,7 @@ pub mod crypto;
 pub mod encoding;
 pub mod error;
 pub mod jwk;
+pub mod jwks_cache;
 pub mod jws;
 pub mod launch;
 pub mod modules;

@@ -1,0 +1,81 @@
+//! Deployment configuration read from the environment (vars and secrets).
+
+use lti_core::state::{StateKey, ToolConfig};
+use lti_core::url::HttpUrl;
+use worker::Env;
+
+/// Binding names.
+pub const KV_BINDING: &str = "LTI_KV";
+/// Durable Object namespace for strict single-use state and the key ring.
+pub const DO_BINDING: &str = "LTI_DO";
+
+/// Where states live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// Workers KV (default; eventually consistent).
+    Kv,
+    /// Durable Object (strict single use).
+    Durable,
+}
+
+/// Everything a request needs to know about the deployment.
+pub struct Config {
+    /// Public base of the tool.
+    pub tool: ToolConfig,
+    /// `LTI_ENCRYPTION_KEY` (None → LTI disabled, 503).
+    pub encryption_key: Option<String>,
+    /// `LTI_ADMIN_TOKEN`.
+    pub admin_token: Option<String>,
+    /// Allow http:// registration URLs on loopback (local development only).
+    pub allow_http_loopback: bool,
+    /// State store.
+    pub store: StoreKind,
+    /// Session lifetime.
+    pub session_ttl: i64,
+}
+
+/// A string var or secret, trimmed; empty counts as unset.
+pub fn env_string(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl Config {
+    /// Read the configuration. `request_origin` is the fallback base when `PUBLIC_BASE_URL`
+    /// is unset.
+    pub fn load(env: &Env, request_origin: &str) -> Self {
+        let base = env_string(env, "PUBLIC_BASE_URL")
+            .and_then(|s| HttpUrl::parse(&s).ok())
+            .or_else(|| HttpUrl::parse(request_origin).ok())
+            .unwrap_or_else(|| HttpUrl::parse("https://localhost").unwrap_or_else(|_| unreachable!()));
+        let flag = |n: &str| env_string(env, n).is_some_and(|v| v == "true" || v == "1");
+        Self {
+            tool: ToolConfig { base_url: base },
+            encryption_key: env_string(env, "LTI_ENCRYPTION_KEY"),
+            admin_token: env_string(env, "LTI_ADMIN_TOKEN"),
+            allow_http_loopback: flag("ALLOW_HTTP_LOOPBACK"),
+            store: match env_string(env, "NONCE_STORE").as_deref() {
+                Some("durable") => StoreKind::Durable,
+                _ => StoreKind::Kv,
+            },
+            session_ttl: env_string(env, "SESSION_TTL_SECONDS")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(3600)
+                .clamp(60, lti_core::session::MAX_SESSION_TTL_SECS),
+        }
+    }
+
+    /// Base URL without trailing slash.
+    pub fn base(&self) -> String {
+        self.tool.base_url.origin()
+    }
+
+    /// The state-signing key (only when configured).
+    pub fn state_key(&self) -> Option<StateKey> {
+        self.encryption_key.as_deref().map(StateKey::derive)
+    }
+}

@@ -1,0 +1,100 @@
+//! Every failure becomes one response here: a stable code, the right status, a sentence for
+//! the user, a correlation id (also in the log) — never internal detail.
+
+use std::collections::BTreeMap;
+
+use lti_core::encoding::html_escape;
+use lti_core::error::{Coded, ErrorCode};
+use worker::{Headers, Response};
+
+use crate::pages;
+
+/// A rejection on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Log-only detail.
+    pub detail: String,
+    /// Per-field problems (registration validation).
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+impl ApiError {
+    /// A code with a log detail.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self { code, detail: detail.into(), fields: None }
+    }
+
+    /// From any coded core error.
+    pub fn coded<E: Coded>(e: &E) -> Self {
+        Self::new(e.code(), e.to_string())
+    }
+
+    /// Internal failure (detail logged, never shown).
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, detail)
+    }
+
+    /// Render as JSON or HTML.
+    pub fn into_response(self, cid: &str, html: bool) -> Response {
+        let status = self.code.status();
+        let body_json = || {
+            let mut err = serde_json::json!({
+                "code": self.code.as_str(),
+                "message": self.code.message(),
+                "correlationId": cid,
+            });
+            if let (Some(f), Some(obj)) = (&self.fields, err.as_object_mut()) {
+                obj.insert("fields".into(), serde_json::json!(f));
+            }
+            serde_json::json!({ "success": false, "error": err }).to_string()
+        };
+        let (body, ctype) = if html {
+            let mut extra = String::new();
+            if let Some(f) = &self.fields {
+                extra.push_str("<ul>");
+                for (k, v) in f {
+                    extra.push_str(&format!("<li><code>{}</code>: {}</li>", html_escape(k), html_escape(v)));
+                }
+                extra.push_str("</ul>");
+            }
+            (pages::error_page(self.code, cid, &extra), "text/html; charset=utf-8")
+        } else {
+            (body_json(), "application/json")
+        };
+        let headers = Headers::new();
+        let _ = headers.set("content-type", ctype);
+        let _ = headers.set("cache-control", "no-store");
+        let _ = headers.set("x-correlation-id", cid);
+        let _ = headers.set("referrer-policy", "no-referrer");
+        let _ = headers.set("x-content-type-options", "nosniff");
+        if status == 405 {
+            let _ = headers.set("allow", "GET, POST");
+        }
+        Response::from_bytes(body.into_bytes())
+            .map(|r| r.with_status(status).with_headers(headers))
+            .unwrap_or_else(|_| Response::empty().map(|r| r.with_status(500)).unwrap_or_else(|_| unreachable_response()))
+    }
+}
+
+fn unreachable_response() -> Response {
+    // Response::empty() only fails if the JS Response constructor throws, which it does not for
+    // an empty body; build the simplest possible value without panicking anyway.
+    Response::builder().with_status(500).empty()
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        Self::internal(format!("worker: {e}"))
+    }
+}
+
+impl From<worker::kv::KvError> for ApiError {
+    fn from(e: worker::kv::KvError) -> Self {
+        Self::internal(format!("kv: {e}"))
+    }
+}
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,95 @@
+//! The few HTML pages the edge serves itself: error pages, the demo tool module page and the
+//! index. Every interpolated value is escaped.
+
+use lti_core::encoding::html_escape as esc;
+use lti_core::error::ErrorCode;
+use lti_core::modules::Module;
+use lti_core::session::SessionClaims;
+
+const STYLE: &str = "body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
+main{max-width:720px;margin:32px auto;padding:24px 28px;background:#fff;border:1px solid #dde1e7;border-radius:10px}\
+h1{font-size:20px;margin:0 0 8px}p{margin:8px 0}code{background:#eef1f5;padding:1px 5px;border-radius:4px;font-size:13px}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:16px 0}dt{color:#5b6475}dd{margin:0;word-break:break-all}\
+.badge{display:inline-block;padding:2px 10px;border-radius:99px;background:#e4ecff;color:#1c3fa8;font-weight:600;font-size:13px}\
+.err{border-left:4px solid #c62828}.muted{color:#6b7385;font-size:13px}";
+
+fn shell(title: &str, class: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta name=\"referrer\" content=\"no-referrer\"><title>{}</title><style>{STYLE}</style></head><body><main class=\"{class}\">{body}</main></body></html>",
+        esc(title)
+    )
+}
+
+/// Error page: what happened, what to do, and the correlation id for support.
+pub fn error_page(code: ErrorCode, cid: &str, extra: &str) -> String {
+    let title = match code.status() {
+        403 => "Access denied",
+        503 => "LTI is not configured",
+        s if s >= 500 => "Something went wrong",
+        _ => "This launch could not be completed",
+    };
+    shell(
+        title,
+        "err",
+        &format!(
+            "<h1>{}</h1><p>{}</p>{extra}<p class=\"muted\">Error code <code>{}</code> · correlation id <code>{}</code></p>",
+            esc(title),
+            esc(code.message()),
+            esc(code.as_str()),
+            esc(cid)
+        ),
+    )
+}
+
+/// The demo tool module page (what a tool app behind the edge would render).
+pub fn module_page(module: &Module, s: &SessionClaims) -> String {
+    let course = s.context_title.clone().or_else(|| s.context_id.clone()).unwrap_or_else(|| "(no course context)".into());
+    let who = s.name.clone().unwrap_or_else(|| s.sub.clone());
+    shell(
+        module.title,
+        "",
+        &format!(
+            "<h1>{} <span class=\"badge\" id=\"role\">{}</span></h1><p>Welcome, <strong id=\"who\">{}</strong>. You are in <strong id=\"course\">{}</strong>.</p>\
+<dl><dt>User id</dt><dd id=\"user-id\">{}</dd><dt>Role</dt><dd>{} (LTI: {})</dd><dt>Course category</dt><dd id=\"category\">{}</dd>\
+<dt>Module</dt><dd id=\"module\">{}</dd><dt>Resource link</dt><dd>{}</dd><dt>Launch</dt><dd>{} · bound by {}</dd>\
+<dt>Session expires</dt><dd id=\"exp\" data-exp=\"{}\">in {} minutes</dd></dl>\
+<p class=\"muted\">This page is the demo tool app. A real tool app verifies the session token in its URL against <code>/lti/jwks</code>.</p>",
+            esc(module.title),
+            esc(&s.role),
+            esc(&who),
+            esc(&course),
+            esc(&s.sub),
+            esc(&s.role),
+            esc(&s.lti_roles.iter().map(|r| r.rsplit(['#', '/']).next().unwrap_or(r)).collect::<Vec<_>>().join(", ")),
+            esc(&s.category),
+            esc(module.code),
+            esc(s.resource_link_id.as_deref().unwrap_or("—")),
+            esc(&s.message_type),
+            esc(&s.binding),
+            s.exp,
+            (s.exp - s.iat) / 60,
+        ),
+    )
+}
+
+/// The index page.
+pub fn index(base: &str, configured: bool) -> String {
+    let b = esc(base);
+    let status = if configured {
+        "<p><span class=\"badge\">LTI enabled</span></p>"
+    } else {
+        "<p class=\"err\"><strong>LTI is disabled:</strong> set the <code>LTI_ENCRYPTION_KEY</code> secret.</p>"
+    };
+    shell(
+        "LTI Edge",
+        "",
+        &format!(
+            "<h1>LTI Edge</h1>{status}<p>Paste these into your LMS's LTI 1.3 tool registration:</p>\
+<dl><dt>Login initiation URL</dt><dd><code>{b}/lti/login</code></dd><dt>Redirect / launch URL</dt><dd><code>{b}/lti/launch</code></dd>\
+<dt>Public keyset URL</dt><dd><code>{b}/lti/jwks</code></dd><dt>KAF-compatible</dt><dd><code>{b}/hosted/index/oidc-init</code>, \
+<code>{b}/hosted/index/oauth2-launch</code>, <code>{b}/hosted/index/lti-advantage-key-set</code></dd></dl>\
+<p class=\"muted\">Machine-readable: <code>GET {b}/lti/config</code></p>"
+        ),
+    )
+}

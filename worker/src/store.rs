@@ -1,0 +1,171 @@
+//! Single-use state records, behind one interface with two backends:
+//!
+//! * **KV** (default): `take` is a read followed by a delete. KV is eventually consistent
+//!   (a write can take up to ~60 s to reach other locations), so two launches racing through
+//!   *different* locations could both read the record: best effort, fine for most tools
+//!   because the id_token's nonce is bound to the state and the platform signs each launch.
+//! * **Durable Object** (`NONCE_STORE=durable`): one strongly consistent object per state;
+//!   `take` is one atomic SQL `DELETE … RETURNING`, so exactly one launch wins, anywhere.
+//!
+//! The same Durable Object class also serialises creation of the tool's key ring.
+
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorageValue, State};
+
+use crate::config::{Config, StoreKind, DO_BINDING, KV_BINDING};
+use crate::error::{ApiError, ApiResult};
+use crate::keys;
+
+/// Where state records go.
+pub struct StateStore<'a> {
+    env: &'a Env,
+    kind: StoreKind,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PutBody {
+    key: String,
+    value: String,
+    exp: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TakeBody {
+    key: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TakeReply {
+    value: Option<String>,
+}
+
+async fn do_call(env: &Env, object: &str, path: &str, body: &impl Serialize) -> ApiResult<Response> {
+    let ns = env.durable_object(DO_BINDING)?;
+    let stub = ns.id_from_name(object)?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(serde_json::to_string(body).map_err(|e| ApiError::internal(e.to_string()))?.into()));
+    let req = Request::new_with_init(&format!("https://do.internal{path}"), &init)?;
+    let resp = stub.fetch_with_request(req).await?;
+    if resp.status_code() != 200 {
+        return Err(ApiError::internal(format!("durable object {path} answered {}", resp.status_code())));
+    }
+    Ok(resp)
+}
+
+impl<'a> StateStore<'a> {
+    /// The store chosen by configuration.
+    pub fn new(env: &'a Env, cfg: &Config) -> Self {
+        Self { env, kind: cfg.store }
+    }
+
+    /// Which backend.
+    pub fn kind(&self) -> &'static str {
+        match self.kind {
+            StoreKind::Kv => "kv",
+            StoreKind::Durable => "durable",
+        }
+    }
+
+    /// Store a record until `exp` (Unix seconds).
+    pub async fn put(&self, key: &str, value: String, exp: i64, now: i64) -> ApiResult<()> {
+        match self.kind {
+            StoreKind::Kv => {
+                let ttl = u64::try_from((exp - now).max(60)).unwrap_or(600);
+                self.env.kv(KV_BINDING)?.put(key, value)?.expiration_ttl(ttl).execute().await?;
+            }
+            StoreKind::Durable => {
+                do_call(self.env, key, "/state/put", &PutBody { key: key.into(), value, exp }).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read and delete a record. `None` when absent (consumed, expired or never stored).
+    pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
+        match self.kind {
+            StoreKind::Kv => {
+                let kv = self.env.kv(KV_BINDING)?;
+                let v = kv.get(key).text().await?;
+                if v.is_some() {
+                    kv.delete(key).await?;
+                }
+                Ok(v)
+            }
+            StoreKind::Durable => {
+                let mut resp = do_call(self.env, key, "/state/take", &TakeBody { key: key.into() }).await?;
+                let reply: TakeReply = resp.json().await?;
+                Ok(reply.value)
+            }
+        }
+    }
+}
+
+/// Ask the key-ring object to create the ring if none exists, and return it (JSON).
+pub async fn ensure_key_ring(env: &Env) -> ApiResult<String> {
+    let mut resp = do_call(env, "tool-key-ring", "/keyring/ensure", &serde_json::json!({})).await?;
+    Ok(resp.text().await?)
+}
+
+/// Strongly consistent storage: per-state objects, and the key-ring singleton.
+#[durable_object]
+pub struct LtiEdgeObject {
+    state: State,
+    env: Env,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    v: String,
+    exp: f64,
+}
+
+fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+impl DurableObject for LtiEdgeObject {
+    fn new(state: State, env: Env) -> Self {
+        let _ = state.storage().sql().exec("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL, exp INTEGER NOT NULL)", None);
+        Self { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let sql = self.state.storage().sql();
+        match req.path().as_str() {
+            "/state/put" => {
+                let b: PutBody = req.json().await?;
+                sql.exec(
+                    "INSERT INTO kv (k, v, exp) VALUES (?, ?, ?) ON CONFLICT(k) DO NOTHING",
+                    vec![SqlStorageValue::from(b.key), SqlStorageValue::from(b.value), SqlStorageValue::from(b.exp)],
+                )?;
+                // Delete whatever is left once it expires.
+                let delay_ms = (b.exp - now_secs()).max(1).saturating_mul(1000);
+                self.state.storage().set_alarm(delay_ms).await?;
+                Response::from_json(&serde_json::json!({"ok": true}))
+            }
+            "/state/take" => {
+                let b: TakeBody = req.json().await?;
+                // One atomic statement: exactly one concurrent caller gets the row.
+                let rows: Vec<Row> = sql.exec("DELETE FROM kv WHERE k = ? RETURNING v, exp", vec![SqlStorageValue::from(b.key)])?.to_array()?;
+                let value = rows.into_iter().find(|r| r.exp as i64 >= now_secs()).map(|r| r.v);
+                Response::from_json(&TakeReply { value })
+            }
+            "/keyring/ensure" => {
+                let storage = self.state.storage();
+                if let Some(ring) = storage.get::<String>("ring").await? {
+                    return Response::ok(ring);
+                }
+                let cfg = Config::load(&self.env, "https://localhost");
+                let ring = keys::create_ring(&cfg).await.map_err(|e| worker::Error::RustError(e.detail))?;
+                storage.put("ring", ring.clone()).await?;
+                Response::ok(ring)
+            }
+            _ => Response::error("not found", 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.state.storage().sql().exec("DELETE FROM kv WHERE exp <= ?", vec![SqlStorageValue::from(now_secs())])?;
+        Response::ok("ok")
+    }
+}

@@ -15,7 +15,7 @@ use worker::Env;
 use crate::config::{Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::store;
-use crate::webcrypto::{aes_gcm_decrypt, aes_gcm_encrypt, generate_rsa_jwk, random_bytes, WebCryptoSigner};
+use lti_webcrypto::{aes_gcm_decrypt, aes_gcm_encrypt, generate_rsa_jwk, random_bytes, WebCryptoSigner};
 
 const RING_KEY: &str = "toolkeys:v1";
 

@@ -29,7 +29,6 @@ mod log;
 mod pages;
 mod registry;
 mod store;
-mod webcrypto;
 
 use lti_core::encoding::{form_decode, hex};
 use lti_core::error::ErrorCode;
@@ -46,7 +45,7 @@ use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Registry;
 use crate::store::StateStore;
-use crate::webcrypto::{random_bytes, WebCryptoVerifier};
+use lti_webcrypto::{random_bytes, WebCryptoVerifier};
 
 pub use store::LtiEdgeObject;
 

@@ -1,6 +1,14 @@
-//! The core's crypto traits implemented with the runtime's WebCrypto (BoringSSL in workerd):
-//! RS256 verify/sign, RSA-2048 key generation, AES-256-GCM for keys at rest, random bytes.
-//! Imported `CryptoKey`s are cached per isolate.
+//! # lti-webcrypto: the WebCrypto provider for `lti-core`
+//!
+//! The core's crypto traits implemented with the runtime's WebCrypto (`globalThis.crypto.subtle`,
+//! native BoringSSL inside workerd: tens of µs per RS256 verify, where the pure-Rust `rsa` crate
+//! compiled to wasm takes about a millisecond). Also RSA-2048 key generation, AES-256-GCM for
+//! keys at rest, and random bytes. Imported `CryptoKey`s are cached per isolate.
+//!
+//! Works wherever `globalThis.crypto` exists (workerd, browsers, Node ≥ 19); the check worker
+//! in `crates/lti-webcrypto-check` runs the core's RS256 vectors through it inside workerd.
+
+#![forbid(unsafe_code)]
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `npm test`: every test — core unit tests (native crypto), then the worker in real workerd
+# driven over HTTP by a real LTI platform (lti1p3platform) in the end-to-end suite.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+
+log "core: unit and integration tests"
+cargo test -p lti-core --features native --quiet 2>&1
+
+log "worker: release build"
+bash scripts/build-worker.sh
+raw=$(stat -c %s worker/build/index_bg.wasm); gz=$(gzip -9c worker/build/index_bg.wasm | wc -c)
+log "worker wasm: $raw bytes raw, $gz bytes gzipped (budget 409600 gzipped)"
+[ "$gz" -le 409600 ] || { log "worker wasm over its 400 KB gzipped budget"; exit 1; }
+
+log "crypto: the core's RS256 vectors through WebCrypto and pure-Rust rsa inside workerd"
+bash scripts/webcrypto-check.sh vectors >/dev/null
+
+log "end to end: workerd + lti1p3platform"
+"$PY" -m pytest tests/e2e -q -p no:cacheprovider "$@"

@@ -1,0 +1,64 @@
+//! Fuzzes everything a request or a platform can put in front of the core: the id_token
+//! parser, claim validation and authorization (behind a provider that accepts every signature,
+//! so the fuzzer reaches the claims), JWKS documents, login parameters, state strings, URLs,
+//! form bodies and registration bodies. The property: nothing panics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use lti_core::crypto::{CryptoError, Rs256Verifier};
+use lti_core::jwk::{JwkSet, RsaPublicJwk};
+use lti_core::launch::UnverifiedLaunch;
+use lti_core::registration::RegistrationInput;
+use lti_core::state::{begin_login, LoginParams, StateHandle, StateKey, ToolConfig};
+use lti_core::url::HttpUrl;
+
+/// Fuzz-only: accepts every signature so claim validation is reachable.
+struct DangerousAcceptAll;
+
+impl Rs256Verifier for DangerousAcceptAll {
+    async fn verify(&self, _: &RsaPublicJwk, _: &[u8], _: &[u8]) -> Result<bool, CryptoError> {
+        Ok(true)
+    }
+}
+
+const NOW: i64 = 1_790_000_000;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let _ = HttpUrl::parse(&text);
+    let pairs = lti_core::encoding::form_decode(&text);
+    let _ = LoginParams::from_pairs(&pairs);
+    let key = StateKey::derive("fuzz-secret-fuzz-secret-fuzz-secret");
+    let _ = StateHandle::verify(&text, &key, NOW);
+    let _ = JwkSet::parse(data);
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+        if let Ok(input) = RegistrationInput::new(&v) {
+            let _ = input.validate("id", None, "now", true);
+        }
+    }
+
+    let reg_body = serde_json::json!({
+        "issuer": "https://lms.example", "lti13ClientId": "c", "name": "n",
+        "lti13PlatformOidcAuthUrl": "https://lms.example/a", "lti13AuthTokenUrl": "https://lms.example/t",
+        "lti13KeysUrl": "https://lms.example/k", "deploymentPolicy": "acceptAndRecord",
+        "lti13UserIdClaim": "https://purl.imsglobal.org/spec/lti/claim/custom", "lti13UserIdClaimProperty": "u",
+    });
+    let Ok(reg) = RegistrationInput::new(&reg_body).and_then(|i| i.validate("r", None, "now", false)) else { return };
+    let Ok(tool_url) = HttpUrl::parse("https://tool.example") else { return };
+    let tool = ToolConfig { base_url: tool_url };
+    let params = LoginParams { iss: reg.issuer.clone(), login_hint: "u".into(), target_link_uri: "https://tool.example/".into(), ..Default::default() };
+    let Ok((redirect, _)) = begin_login(&params, std::slice::from_ref(&reg), &tool, "/lti/launch", &key, &[7; 64], NOW) else { return };
+    let Ok(record) = serde_json::to_string(&redirect.record) else { return };
+    let Ok(handle) = StateHandle::verify(&redirect.state, &key, NOW) else { return };
+    let Ok(consumed) = handle.consumed(Some(&record)) else { return };
+
+    if let Ok(unverified) = UnverifiedLaunch::parse(&text) {
+        let jwk = serde_json::json!({"kty": "RSA", "kid": unverified.kid(), "n": "x".repeat(342) + "w", "e": "AQAB"});
+        let keys = RsaPublicJwk::from_jwk(&jwk).map(|k| JwkSet::from_keys(vec![k])).unwrap_or_default();
+        if let Ok(verified) = pollster::block_on(unverified.verify(&keys, &DangerousAcceptAll)) {
+            if let Ok(validated) = verified.validate(&consumed, &reg, NOW) {
+                let _ = validated.authorize(&reg, &tool, "https://tool.example/");
+            }
+        }
+    }
+});

@@ -1,7 +1,8 @@
-//! The tool's signing keys. An RSA-2048 pair is created on first use (inside the key-ring
-//! Durable Object, so concurrent first requests cannot create two), its private half
-//! encrypted with AES-256-GCM under a key derived from `LTI_ENCRYPTION_KEY`, and the ring is
-//! mirrored to KV for fast reads. Each isolate caches the imported signing key.
+//! The tool's signing keys. When the `LTI_TOOL_PRIVATE_JWK` secret holds an RSA private JWK
+//! (with `kid`), that key is used. Otherwise an RSA-2048 pair is created on first use (inside
+//! the key-ring Durable Object, so concurrent first requests cannot create two), its private
+//! half encrypted with AES-256-GCM under a key derived from `LTI_ENCRYPTION_KEY`, and the ring
+//! is mirrored to KV for fast reads. Each isolate caches the imported signing key.
 
 use std::cell::RefCell;
 
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::Env;
 
-use crate::config::{Config, KV_BINDING};
+use crate::config::{env_string, Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::store;
 use lti_webcrypto::{aes_gcm_decrypt, aes_gcm_encrypt, generate_rsa_jwk, random_bytes, WebCryptoSigner};
@@ -76,10 +77,29 @@ pub async fn create_ring(cfg: &Config) -> ApiResult<String> {
     serde_json::to_string(&ring).map_err(|e| ApiError::internal(e.to_string()))
 }
 
+/// An operator-supplied private JWK (`LTI_TOOL_PRIVATE_JWK`): (kid, jwk).
+fn configured_key(env: &Env) -> ApiResult<Option<(String, Value)>> {
+    let Some(text) = env_string(env, "LTI_TOOL_PRIVATE_JWK") else { return Ok(None) };
+    let jwk: Value = serde_json::from_str(&text).map_err(|_| ApiError::internal("LTI_TOOL_PRIVATE_JWK is not JSON"))?;
+    let field = |k: &str| jwk.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
+    match (field("kty"), field("kid"), field("n"), field("e"), field("d")) {
+        (Some("RSA"), Some(kid), Some(_), Some(_), Some(_)) => Ok(Some((kid.to_string(), jwk.clone()))),
+        _ => Err(ApiError::internal("LTI_TOOL_PRIVATE_JWK must be an RSA private JWK with kid, n, e, d")),
+    }
+}
+
 /// The ring: isolate memory, then KV, then the key-ring object (which creates it once).
 pub async fn ring(env: &Env) -> ApiResult<KeyRing> {
     if let Some(r) = RING.with(|r| r.borrow().clone()) {
         return Ok(r);
+    }
+    if let Some((kid, jwk)) = configured_key(env)? {
+        let s = |k: &str| jwk.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let ring = KeyRing {
+            keys: vec![StoredKey { kid, status: "current".into(), n: s("n"), e: s("e"), iv: String::new(), private_enc: String::new(), created_at: 0 }],
+        };
+        RING.with(|r| *r.borrow_mut() = Some(ring.clone()));
+        return Ok(ring);
     }
     let kv = env.kv(KV_BINDING)?;
     let text = match kv.get(RING_KEY).text().await? {
@@ -110,6 +130,11 @@ pub async fn public_keys(env: &Env) -> ApiResult<JwkSet> {
 pub async fn signer(env: &Env, cfg: &Config) -> ApiResult<WebCryptoSigner> {
     if let Some(s) = SIGNER.with(|s| s.borrow().clone()) {
         return Ok(s);
+    }
+    if let Some((kid, jwk)) = configured_key(env)? {
+        let signer = WebCryptoSigner::import(&kid, &jwk).await.map_err(|e| ApiError::internal(format!("LTI_TOOL_PRIVATE_JWK: {}", e.0)))?;
+        SIGNER.with(|s| *s.borrow_mut() = Some(signer.clone()));
+        return Ok(signer);
     }
     let ring = ring(env).await?;
     let current = ring.keys.iter().find(|k| k.status == "current").ok_or_else(|| ApiError::internal("no current key"))?;

@@ -98,7 +98,7 @@ fn wants_html(req: &Request, path: &str) -> bool {
         return false;
     }
     let accept = req.headers().get("accept").ok().flatten().unwrap_or_default().to_ascii_lowercase();
-    !(accept.contains("application/json") && !accept.contains("text/html"))
+    !accept.contains("application/json") || accept.contains("text/html")
 }
 
 async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
@@ -289,12 +289,13 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // 5–12. Every claim.
     let validated = verified.validate(&consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;
     let skew = validated.observed_skew();
-    if validated.is_new_deployment() && reg.deployment_policy == DeploymentPolicy::AcceptAndRecord {
-        if reg.record_deployment(validated.deployment_id()) {
-            reg.updated_at = iso_now();
-            registry.save(&reg).await?;
-            log::info(&ctx.cid, "deployment_recorded", serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}));
-        }
+    if validated.is_new_deployment()
+        && reg.deployment_policy == DeploymentPolicy::AcceptAndRecord
+        && reg.record_deployment(validated.deployment_id())
+    {
+        reg.updated_at = iso_now();
+        registry.save(&reg).await?;
+        log::info(&ctx.cid, "deployment_recorded", serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}));
     }
 
     // 13–16. Who, role, module, category.

@@ -99,14 +99,19 @@ pub fn percent_encode(s: &str) -> String {
             out.push(char::from(b));
         } else {
             out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            out.push(nibble(HEX, b >> 4));
+            out.push(nibble(HEX, b & 0x0f));
         }
     }
     out
 }
 
-const HEX: [u8; 16] = *b"0123456789ABCDEF";
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// The hex digit for a value < 16 (`get` keeps it total).
+fn nibble(digits: &[u8; 16], v: u8) -> char {
+    char::from(digits.get(usize::from(v)).copied().unwrap_or(b'0'))
+}
 
 /// Encode pairs as a query / form body.
 pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
@@ -127,8 +132,8 @@ pub fn hex(bytes: &[u8]) -> String {
     const LOWER: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(char::from(LOWER[usize::from(b >> 4)]));
-        s.push(char::from(LOWER[usize::from(b & 0x0f)]));
+        s.push(nibble(LOWER, b >> 4));
+        s.push(nibble(LOWER, b & 0x0f));
     }
     s
 }

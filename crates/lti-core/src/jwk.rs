@@ -36,7 +36,7 @@ impl RsaPublicJwk {
         let n = strip_leading_zeros(n);
         let e = strip_leading_zeros(e);
         let bits = n.len() * 8;
-        if bits < MIN_RSA_BITS - 8 || bits > MAX_RSA_BITS {
+        if !(MIN_RSA_BITS - 8..=MAX_RSA_BITS).contains(&bits) {
             return Err(SignatureError::KeyUnusable("RSA modulus size outside 2048..8192 bits"));
         }
         if e.is_empty() || e.len() > 8 || e.last().is_some_and(|b| b & 1 == 0) {

@@ -46,6 +46,7 @@ pub mod jwk;
 pub mod jwks_cache;
 pub mod jws;
 pub mod launch;
+pub mod messages;
 pub mod modules;
 #[cfg(feature = "native")]
 pub mod native;

@@ -169,7 +169,15 @@ class Proc:
             self.popen.wait(timeout=10)
         except subprocess.TimeoutExpired:
             say(f"warning: {self.name} (pid {pgid}) did not exit")
+            return
         self._logf.close()
+        # stopped: take it off the list scripts/bench.sh's trap kills (its pid may be reused)
+        pgids = RUN_DIR / "pgids"
+        try:
+            left = [x for x in pgids.read_text().split() if x != str(pgid)]
+            pgids.write_text("".join(f"{x}\n" for x in left))
+        except OSError:
+            pass
 
 
 def stop_all() -> None:
@@ -271,6 +279,8 @@ def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, 
 
 with open(KEY_FILE, "rb") as _f:
     PLATFORM_KEY = serialization.load_pem_private_key(_f.read(), password=None)
+with open(FIXTURES / "stranger_key.pem", "rb") as _f:
+    STRANGER_KEY = serialization.load_pem_private_key(_f.read(), password=None)  # not in the JWKS
 
 
 @dataclass
@@ -284,6 +294,7 @@ class Target:
     launch_ok: int           # the status of a successful launch (no redirect followed)
     target_link_uri: str
     issuer: str
+    floor_path: str = "/ready"  # a no-op GET: the server's (and dev proxy's) own per-request cost
     notes: t.List[str] = field(default_factory=list)
 
 
@@ -299,6 +310,7 @@ class Row:
     concurrency: int
     logins: t.Optional[Batch] = None
     launches: t.Optional[Batch] = None
+    floor: t.Optional[Batch] = None
     jwks_fetches: int = 0
     failure: str = ""
 
@@ -324,7 +336,7 @@ def cookies_of(set_cookie: t.List[str]) -> str:
     return "; ".join(pairs)
 
 
-def sign(tg: Target, index: int, user: str, nonce: str) -> str:
+def sign(tg: Target, index: int, user: str, nonce: str, key: t.Any = None) -> str:
     now = int(time.time())
     claims = {
         "iss": tg.issuer, "aud": CLIENT_ID, "sub": user, "exp": now + 600, "iat": now, "nonce": nonce,
@@ -336,10 +348,11 @@ def sign(tg: Target, index: int, user: str, nonce: str) -> str:
         CLAIM + "roles": [LIS + ("Instructor" if index % 2 == 0 else "Learner")],
         CLAIM + "context": {"id": f"course-{index % 20}"},
     }
-    return jwt.encode(claims, PLATFORM_KEY, algorithm="RS256", headers={"kid": KID})
+    return jwt.encode(claims, key or PLATFORM_KEY, algorithm="RS256", headers={"kid": KID})
 
 
-def prepare(tg: Target, logins: Batch, first_index: int, users: t.List[str]) -> t.List[Prepared]:
+def prepare(tg: Target, logins: Batch, first_index: int, users: t.List[str],
+            key: t.Any = None) -> t.List[Prepared]:
     """Turn successful logins into signed launch requests (not timed)."""
     out = []
     for k, (res, user) in enumerate(zip(logins.results, users)):
@@ -349,7 +362,7 @@ def prepare(tg: Target, logins: Batch, first_index: int, users: t.List[str]) -> 
         state, nonce = params.get("state"), params.get("nonce")
         if not state or not nonce:
             continue
-        token = sign(tg, first_index + k, user, nonce)
+        token = sign(tg, first_index + k, user, nonce, key)
         headers = {"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
         cookie = cookies_of(res.get("setCookie") or [])
         if cookie:
@@ -388,11 +401,26 @@ def warm_up(tg: Target) -> None:
             raise RuntimeError(f"warm-up launch failed: {launches.first_error()}")
 
 
+def control(tg: Target) -> None:
+    """Negative control: a launch signed by a key that is not in the JWKS must not succeed, so the
+    numbers are those of real validation."""
+    first, users = next_users(1)
+    logins = drive(tg.origin, login_requests(tg, users), 1, 302)
+    forged = prepare(tg, logins, first, users, key=STRANGER_KEY)
+    if len(forged) != 1:
+        raise RuntimeError(f"control login failed: {logins.first_error()}")
+    res = drive(tg.origin, [forged[0].request], 1, tg.launch_ok).results[0]
+    if res["status"] == tg.launch_ok:
+        raise RuntimeError("a launch signed by a key outside the JWKS was accepted: not measuring validation")
+    tg.notes.append(f"forged signature refused with {res['status']}")
+
+
 def measure(tg: Target, jwks_base: str) -> t.List[Row]:
     rows = []
     say(f"{tg.name} [{tg.store}]: warm-up ({WARMUP} launches)")
     try:
         warm_up(tg)
+        control(tg)
     except Exception as exc:  # report, don't fake numbers
         return [Row(tg, c, failure=f"warm-up: {exc}") for c in CONCURRENCIES]
     for conc in CONCURRENCIES:
@@ -409,6 +437,8 @@ def measure(tg: Target, jwks_base: str) -> t.List[Row]:
             row.failure = f"{N - len(prepared)} logins gave no usable state/nonce: {row.logins.first_error()}"
         if row.launches.errors:
             say(f"  launch errors: {row.launches.errors}; first: {row.launches.first_error()}")
+        say(f"{tg.name} [{tg.store}] C={conc}: {N} no-op GET {tg.floor_path}")
+        row.floor = drive(tg.origin, [{"method": "GET", "path": tg.floor_path, "headers": {}}] * N, conc, 200)
         rows.append(row)
     return rows
 
@@ -440,7 +470,8 @@ def run_edge(store: str, issuer: str, jwks_base: str) -> t.List[Row]:
            "--var", "ALLOW_HTTP_LOOPBACK:true",
            "--var", f"NONCE_STORE:{store}"]
     proc = Proc(f"worker-{store}", cmd, env=env)
-    tg = Target(key, name, store_name, base, "/lti/login", "/lti/launch", 303, base + MY_MEDIA, issuer)
+    tg = Target(key, name, store_name, base, "/lti/login", "/lti/launch", 303, base + MY_MEDIA, issuer,
+                floor_path="/version")
     try:
         proc.wait_ready(base + "/version")
         say(f"worker ({store}) ready: {http('GET', base + '/version').text.strip()[:200]}")
@@ -536,7 +567,25 @@ def machine() -> str:
             f"driver and servers share this machine")
 
 
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def wasm_size() -> str:
+    if not WASM.exists():
+        return f"worker wasm {WASM.relative_to(REPO)}: missing"
+    raw = WASM.read_bytes()
+    gz = len(gzip.compress(raw, compresslevel=9))
+    return (f"worker wasm {WASM.relative_to(REPO)}: {len(raw):,} bytes raw ({len(raw) / 1024:.0f} KiB), "
+            f"{gz:,} bytes gzip -9 ({gz / 1024:.0f} KiB)")
+
+
 def main() -> int:
+    load_before = loadavg()
+    wasm = wasm_size()  # of the build being benchmarked (read before wrangler starts)
     say(f"scratch dir {RUN_DIR}; N={N} launches per row, warm-up {WARMUP}, concurrency {CONCURRENCIES}")
     jwks_port = free_port()
     jwks_base = f"http://127.0.0.1:{jwks_port}"
@@ -558,6 +607,8 @@ def main() -> int:
 
     print()
     print(f"LTI 1.3 launch benchmark: {N} distinct launches per row, {WARMUP} unmeasured warm-up; {machine()}")
+    print(f"load average (1/5/15 min) before: {load_before}, after: {loadavg()} "
+          f"(anything else running on these {os.cpu_count()} cores skews every number)")
     print()
     print("Launch: POST id_token+state (RS256, fresh nonce, the login's cookies), success = redirect")
     print(table(["implementation", "store", "concurrency", "launches/s", "p50 ms", "p99 ms", "errors"],
@@ -569,11 +620,16 @@ def main() -> int:
                 [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(r.logins, r.failure)]
                  for r in rows]))
     print()
-    print("JWKS fetches during the measured launches (cache behaviour):")
+    print("Floor: a no-op GET (worker /version, peers /ready) on the same server and client")
+    print(table(["implementation", "store", "concurrency", "requests/s", "p50 ms", "p99 ms", "errors"],
+                [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(r.floor, r.failure)]
+                 for r in rows]))
+    print()
+    print("Checks: JWKS fetches during the measured launches (cache behaviour); negative control")
     for r in rows:
         if r.launches is not None:
-            print(f"  {r.target.name} [{r.target.store}] C={r.concurrency}: {r.jwks_fetches} "
-                  f"for {len(r.launches.results)} launches")
+            print(f"  {r.target.name} [{r.target.store}] C={r.concurrency}: {r.jwks_fetches} JWKS GETs "
+                  f"for {len(r.launches.results)} launches; {'; '.join(r.target.notes)}")
     failures = [r for r in rows if r.failure]
     if failures:
         print()
@@ -581,13 +637,10 @@ def main() -> int:
         for r in failures:
             print(f"  {r.target.name} [{r.target.store}] C={r.concurrency}: {r.failure[:1500]}")
     print()
-    if WASM.exists():
-        raw = WASM.read_bytes()
-        gz = len(gzip.compress(raw, compresslevel=9))
-        print(f"worker wasm {WASM.relative_to(REPO)}: {len(raw):,} bytes raw ({len(raw) / 1024:.0f} KiB), "
-              f"{gz:,} bytes gzip -9 ({gz / 1024:.0f} KiB)")
-    else:
-        print(f"worker wasm {WASM.relative_to(REPO)}: missing")
+    print(wasm)
+    now = wasm_size()
+    if now != wasm:
+        print(f"  note: the build changed during the run; now {now}")
     return 0
 
 

@@ -26,12 +26,13 @@ fi
 source .lti-edge/dev-secrets
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { trap '' TERM INT; for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-"$PY" tests/platform/platform.py --port "$LMS_PORT" --tool-url "$TOOL" --client-id "$CLIENT_ID" --deployment-id "$DEPLOYMENT_ID" --quiet &
+# Each child in its own process group (wrangler signals its whole group when it stops).
+setsid "$PY" tests/platform/platform.py --port "$LMS_PORT" --tool-url "$TOOL" --client-id "$CLIENT_ID" --deployment-id "$DEPLOYMENT_ID" --quiet &
 pids+=($!)
-LTI_EDGE_SKIP_BUILD=1 wrangler dev --local --ip 127.0.0.1 --port "$TOOL_PORT" --persist-to .wrangler/state \
+LTI_EDGE_SKIP_BUILD=1 setsid wrangler dev --local --ip 127.0.0.1 --port "$TOOL_PORT" --persist-to .wrangler/state \
   --show-interactive-dev-session=false --log-level warn \
   --var "PUBLIC_BASE_URL:$TOOL" --var "LTI_ENCRYPTION_KEY:$LTI_ENCRYPTION_KEY" --var "LTI_ADMIN_TOKEN:$LTI_ADMIN_TOKEN" \
   --var ALLOW_HTTP_LOOPBACK:true --var "NONCE_STORE:${NONCE_STORE:-kv}" &

@@ -11,10 +11,12 @@ if [ "${LTI_EDGE_SKIP_BUILD:-}" != 1 ] || [ ! -f "$dir/build/index.js" ]; then
   (cd "$dir" && worker-build --release >&2 2>"$ROOT/target/webcrypto-check-build.log") || { cat "$ROOT/target/webcrypto-check-build.log" >&2; exit 1; }
 fi
 state=$(mktemp -d)
-wrangler dev --config "$dir/wrangler.toml" --local --ip 127.0.0.1 --port "$port" --persist-to "$state" \
+# Own process group: wrangler signals its whole group when it stops.
+setsid wrangler dev --config "$dir/wrangler.toml" --local --ip 127.0.0.1 --port "$port" --persist-to "$state" \
   --show-interactive-dev-session=false --log-level error >"$state/log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$state"' EXIT
+cleanup() { rc=$?; trap '' TERM INT; kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; rm -rf "$state"; exit "$rc"; }
+trap cleanup EXIT
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/vectors" -o /dev/null 2>/dev/null && break; sleep 1; done
 case "$mode" in
   vectors)

@@ -25,15 +25,15 @@ _logs: t.Dict[str, Path] = {}
 
 def _worker(kind: str, tmp_path_factory: pytest.TempPathFactory, nonce_store: t.Optional[str],
             configured: bool = True) -> t.Iterator[Worker]:
+    problem = None
     try:
         check_worker_build()
-    except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    tmp = tmp_path_factory.mktemp(f"worker-{kind}")
-    try:
+        tmp = tmp_path_factory.mktemp(f"worker-{kind}")
         worker = start_worker(kind, tmp, nonce_store, configured=configured)
     except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
     assert worker.proc is not None
     _started.append(worker.proc)
     _logs[f"worker {kind}"] = worker.log
@@ -62,10 +62,13 @@ def any_worker(request: pytest.FixtureRequest) -> Worker:
 
 
 def _platform(tmp: Path, tool_url: str, name: str) -> Platform:
+    problem = None
     try:
         p = start_platform(tmp, tool_url, name=name)
     except RuntimeError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
     assert p.proc is not None
     _started.append(p.proc)
     _logs[name if name == "platform" else f"{name} {p.base}"] = p.log

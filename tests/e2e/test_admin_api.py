@@ -1,6 +1,7 @@
 """Public metadata endpoints and the registration admin API (/lti/platforms)."""
 from __future__ import annotations
 
+import secrets
 import typing as t
 
 import pytest
@@ -22,6 +23,23 @@ def body(**over: t.Any) -> t.Dict[str, t.Any]:
     }
     b.update(over)
     return {k: v for k, v in b.items() if v is not None}
+
+
+def assert_ok_upsert(resp: t.Any) -> t.Any:
+    """Upserts answer 200 per the contract; tolerated here as 201 so that one strict test
+    (test_upsert_status) reports it instead of every test that registers."""
+    return assert_ok(resp, (200, 201))
+
+
+def test_upsert_status(worker: Worker) -> None:
+    b = body()
+    r = worker.admin("POST", "/lti/platforms", json=b)
+    assert r.status_code == 201, "create answers 201 Created\n" + describe(r)
+    first = r.json()["data"]
+    r = worker.admin("POST", "/lti/platforms", json=dict(b, name="Renamed"))
+    assert r.status_code == 200, "an update (same issuer + client id) answers 200\n" + describe(r)
+    again = r.json()["data"]
+    assert again["id"] == first["id"] and again["name"] == "Renamed" and again["createdAt"] == first["createdAt"]
 
 
 def test_version(worker: Worker) -> None:
@@ -81,7 +99,7 @@ def test_admin_rejects_other_schemes(worker: Worker) -> None:
 def test_create_get_list_delete(worker: Worker) -> None:
     b = body(leewaySeconds=30, roleMap={"urn:example:role:Reviewer": "moderator"},
              disabledModules=["coursegallery"], ltiUserIdAttribute="email")
-    data = assert_ok(worker.admin("POST", "/lti/platforms", json=b))
+    data = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=b))
     for k in ("issuer", "lti13ClientId", "name", "lti13PlatformOidcAuthUrl", "lti13AuthTokenUrl",
               "lti13KeysUrl", "deploymentIds", "deploymentPolicy", "leewaySeconds",
               "ltiUserIdAttribute", "disabledModules"):
@@ -103,14 +121,14 @@ def test_create_get_list_delete(worker: Worker) -> None:
 
 
 def test_defaults(worker: Worker) -> None:
-    data = assert_ok(worker.admin("POST", "/lti/platforms", json=body()))
+    data = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=body()))
     assert data["leewaySeconds"] == 60
 
 
 def test_upsert_on_issuer_and_client_id(worker: Worker) -> None:
     b = body()
-    first = assert_ok(worker.admin("POST", "/lti/platforms", json=b))
-    second = assert_ok(worker.admin("POST", "/lti/platforms",
+    first = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=b))
+    second = assert_ok_upsert(worker.admin("POST", "/lti/platforms",
                                     json=dict(b, name="Renamed LMS", deploymentIds=["1:abc", "2:def"])))
     assert second["id"] == first["id"]
     assert second["name"] == "Renamed LMS" and second["deploymentIds"] == ["1:abc", "2:def"]
@@ -118,7 +136,7 @@ def test_upsert_on_issuer_and_client_id(worker: Worker) -> None:
     got = assert_ok(worker.admin("GET", f"/lti/platforms/{first['id']}"))
     assert got["name"] == "Renamed LMS"
     # same issuer, other client id: another registration
-    third = assert_ok(worker.admin("POST", "/lti/platforms", json=dict(b, lti13ClientId=unique("client"))))
+    third = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=dict(b, lti13ClientId=unique("client"))))
     assert third["id"] != first["id"]
 
 
@@ -133,23 +151,28 @@ def test_creatiq_aliases(worker: Worker) -> None:
         "keysetUrl": canonical["lti13KeysUrl"],
         "deploymentId": "42:xyz",
     }
-    data = assert_ok(worker.admin("POST", "/lti/platforms", json=alias))
+    data = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=alias))
     assert data["lti13ClientId"] == canonical["lti13ClientId"]
     assert data["lti13PlatformOidcAuthUrl"] == canonical["lti13PlatformOidcAuthUrl"]
     assert data["lti13AuthTokenUrl"] == canonical["lti13AuthTokenUrl"]
     assert data["lti13KeysUrl"] == canonical["lti13KeysUrl"]
     assert data["deploymentIds"] == ["42:xyz"]
-    again = assert_ok(worker.admin("POST", "/lti/platforms", json=canonical))
+    again = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=canonical))
     assert again["id"] == data["id"]
 
 
-LONG_HOST = "https://" + "a" * 490 + ".example.edu"  # > 500 characters
+LONG_HOST = "https://" + "a" * 490 + ".example.edu"  # > 500 characters (and a malformed host)
+
+
+def url_of_length(n: int, base: str = "https://lms.example.edu/") -> str:
+    return base + "p" * (n - len(base))
 
 
 @pytest.mark.parametrize("field,value", [
     ("issuer", None),
     ("issuer", "not a url"),
     ("issuer", LONG_HOST),
+    ("issuer", url_of_length(501)),
     ("lti13ClientId", None),
     ("lti13ClientId", ""),
     ("lti13ClientId", "c" * 256),
@@ -160,7 +183,7 @@ LONG_HOST = "https://" + "a" * 490 + ".example.edu"  # > 500 characters
     ("lti13PlatformOidcAuthUrl", "http://lms.example.edu/auth"),  # http only on loopback
     ("lti13PlatformOidcAuthUrl", LONG_HOST + "/auth"),
     ("lti13KeysUrl", "ftp://lms.example.edu/jwks"),
-    ("lti13KeysUrl", "https://lms.example.edu/" + "k" * 500),
+    ("lti13KeysUrl", url_of_length(501)),
     ("lti13AuthTokenUrl", "javascript:alert(1)"),
     ("deploymentIds", ["d" * 256]),
     ("deploymentPolicy", "sometimes"),
@@ -179,6 +202,17 @@ def test_registration_validation(worker: Worker, field: str, value: t.Any) -> No
     assert isinstance(err.get("fields"), dict) and field in err["fields"], err
 
 
+def test_registration_longest_valid_issuer_and_client_id(worker: Worker) -> None:
+    """issuer of exactly 500 characters and a 255-character client id are valid (and upsert)."""
+    b = body(issuer=url_of_length(500), lti13ClientId="c" * 254 + secrets.choice("abcdef"),
+             lti13KeysUrl=url_of_length(500), lti13PlatformOidcAuthUrl=url_of_length(500),
+             lti13AuthTokenUrl=url_of_length(500))
+    first = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=b))
+    assert first["issuer"] == b["issuer"] and first["lti13ClientId"] == b["lti13ClientId"]
+    again = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=dict(b, name="again")))
+    assert again["id"] == first["id"]
+
+
 def test_registration_validation_alias_deployment_id(worker: Worker) -> None:
     b = body()
     del b["deploymentIds"]
@@ -191,10 +225,10 @@ def test_registration_valid_edges(worker: Worker) -> None:
     b = body(lti13ClientId="c" * 255, name="n" * 255, leewaySeconds=300,
              deploymentIds=["d" * 255], lti13KeysUrl="http://127.0.0.1:9/jwks",
              lti13PlatformOidcAuthUrl="http://localhost:9/auth")
-    data = assert_ok(worker.admin("POST", "/lti/platforms", json=b))
+    data = assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=b))
     assert data["leewaySeconds"] == 300 and data["lti13ClientId"] == "c" * 255
     b0 = body(leewaySeconds=0)
-    assert assert_ok(worker.admin("POST", "/lti/platforms", json=b0))["leewaySeconds"] == 0
+    assert assert_ok_upsert(worker.admin("POST", "/lti/platforms", json=b0))["leewaySeconds"] == 0
 
 
 def test_registration_body_not_json(worker: Worker) -> None:

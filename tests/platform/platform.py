@@ -93,7 +93,7 @@ ROLE_CHOICES: t.Dict[str, t.Tuple[str, t.List[str]]] = {
     "Instructor": ("Instructor", [ROLE_INSTRUCTOR, f"{LIS}/institution/person#Faculty"]),
     "Learner": ("Learner", [ROLE_LEARNER, f"{LIS}/institution/person#Student"]),
     "TeachingAssistant": ("Teaching assistant", [ROLE_TA]),
-    "Auditor": ("Auditor (custom role, unmapped)", [ROLE_CUSTOM]),
+    "Auditor": ("Auditor (custom role)", [ROLE_CUSTOM]),
 }
 
 # placement -> (label, path on the tool, message type)
@@ -571,9 +571,9 @@ align-items:center;gap:14px}header .logo{font-weight:700;font-size:18px;letter-s
 header .iss{margin-left:auto;font-size:12px;opacity:.75}main{max-width:1200px;margin:20px auto;padding:0 20px}
 .card{background:#fff;border:1px solid #dde3ea;border-radius:8px;padding:16px 20px;margin-bottom:18px}
 h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:0 0 10px}
-form.launch{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-end}
+form.launch{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end}
 label{display:flex;flex-direction:column;font-size:12px;font-weight:600;color:#52606d;gap:4px}
-select{font:inherit;padding:6px 8px;border:1px solid #cbd2d9;border-radius:5px;min-width:190px;background:#fff}
+select{font:inherit;padding:6px 8px;border:1px solid #cbd2d9;border-radius:5px;min-width:150px;background:#fff}
 button{font:inherit;font-weight:600;background:#e63946;color:#fff;border:0;border-radius:5px;padding:8px 22px;cursor:pointer}
 .meta{font-size:13px;color:#52606d;margin:0 0 10px}.meta b{color:#1f2933}
 iframe.tool{width:100%;min-height:800px;height:800px;border:1px solid #cbd2d9;border-radius:6px;background:#fff}
@@ -607,7 +607,8 @@ def home_page(query: t.Dict[str, str]) -> bytes:
         f"<label>Role<select name=role>{options({k: v[0] for k, v in ROLE_CHOICES.items()}, role)}</select></label>"
         f"<label>Placement<select name=placement>{options({k: v[0] for k, v in PLACEMENTS.items()}, placement)}</select></label>"
         "<input type=hidden name=launch value=1><button type=submit>Launch</button></form></div>")
-    frame = ""
+    frame = ("<div class=card><p class=meta>Pick a course, a user with a role and a tool placement, then "
+             "<b>Launch</b>: the tool opens below, inside the course page.</p></div>")
     if query.get("launch"):
         info = create_launch({"course": course, "user": user, "role": role, "placement": placement})
         spec = info["spec"]
@@ -616,8 +617,8 @@ def home_page(query: t.Dict[str, str]) -> bytes:
         frame = (
             f"<div class=card><h2>{html.escape(c['label'] + ' ' + c['title'])} &middot; "
             f"{html.escape(PLACEMENTS[placement][0])}</h2>"
-            f"<p class=meta>Signed in as <b>{html.escape(spec['user']['name'])}</b> "
-            f"({html.escape(ROLE_CHOICES[role][0])}) &middot; message <code>{html.escape(spec['message_type'])}</code>"
+            f"<p class=meta>Signed in as <b>{html.escape(spec['user']['name'])}</b> &middot; "
+            f"{html.escape(ROLE_CHOICES[role][0])} &middot; message <code>{html.escape(spec['message_type'])}</code>"
             f" &middot; deployment <code>{html.escape(spec['deployment_id'])}</code></p>"
             f"<iframe class=tool name='{name}' title='{html.escape(PLACEMENTS[placement][0])}' "
             f"src='{html.escape(info['login_url'])}' "

@@ -24,8 +24,10 @@ thread_local! {
     static MEMORY: RefCell<HashMap<String, (CachedKeySet, JwkSet)>> = RefCell::new(HashMap::new());
 }
 
+/// Hashed, so any valid key-set URL fits KV's 512-byte key limit.
 fn kv_key(url: &str) -> String {
-    format!("jwks:{}", lti_core::encoding::b64url_encode(url.as_bytes()))
+    use sha2::{Digest, Sha256};
+    format!("jwks:{}", lti_core::encoding::hex(&Sha256::digest(url.as_bytes())))
 }
 
 /// GET a URL with a timeout; returns (status, cache-control, body).

@@ -1,7 +1,8 @@
 //! Registrations in KV: `reg:<id>` holds one registration, `regidx:<issuer>` the ids of an
 //! issuer's registrations (login looks them up by issuer, then picks by client id).
 
-use lti_core::encoding::b64url_encode;
+use lti_core::encoding::hex;
+use sha2::{Digest, Sha256};
 use lti_core::registration::Registration;
 use worker::Env;
 
@@ -12,8 +13,9 @@ fn reg_key(id: &str) -> String {
     format!("reg:{id}")
 }
 
+/// Hashed, so any valid issuer (≤ 500 characters) fits KV's 512-byte key limit.
 fn idx_key(issuer: &str) -> String {
-    format!("regidx:{}", b64url_encode(issuer.as_bytes()))
+    format!("regidx:{}", hex(&Sha256::digest(issuer.as_bytes())))
 }
 
 /// Registration store.

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `npm run bench`: side-by-side LTI 1.3 launch benchmark. Prints tables; asserts nothing about time.
+# Runs LTI Edge (wrangler dev / workerd, KV and Durable Object nonce stores), pylti1p3 and ltijs on
+# 127.0.0.1 only, drives them from this machine, stops everything it started. See bench/README.md.
+# Knobs: BENCH_LAUNCHES (2000), BENCH_CONCURRENCY ("8,1"), BENCH_WARMUP (50), BENCH_ONLY, BENCH_PORT
+# (18880), BENCH_KEEP=1 (keep logs); LTI_EDGE_SKIP_BUILD=1 benchmarks the existing worker build.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+bash scripts/setup.sh
+bash scripts/build-worker.sh
+
+# Bench-only dependencies, each step skipped when already satisfied.
+BENCH_REQ_HASH=$(sha256sum bench/requirements.txt | cut -c1-16)
+if [ "$(cat "$VENV/.bench-req-hash" 2>/dev/null)" != "$BENCH_REQ_HASH" ]; then
+  log "installing bench Python dependencies (pylti1p3, Flask, gunicorn) into .venv"
+  "$PY" -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+  echo "$BENCH_REQ_HASH" > "$VENV/.bench-req-hash"
+fi
+if [ ! -d bench/node_modules/ltijs ] || [ ! -d bench/node_modules/undici ] \
+   || [ ! -f bench/node_modules/.package-lock.json ] || [ bench/package.json -nt bench/node_modules/.package-lock.json ]; then
+  log "installing bench npm packages (ltijs, undici) into bench/node_modules"
+  npm install --prefix bench --no-audit --no-fund --loglevel=error
+fi
+
+# Every process bench.py starts runs in its own process group whose id it appends to
+# $RUN_DIR/pgids; bench.py stops them itself, and this trap makes sure even if it is killed.
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lti-edge-bench.XXXXXX")
+cleanup() {
+  if [ -f "$RUN_DIR/pgids" ]; then
+    while read -r pgid; do
+      [ -n "$pgid" ] && kill -TERM -- "-$pgid" 2>/dev/null || true
+    done < "$RUN_DIR/pgids"
+    sleep 1
+    while read -r pgid; do
+      [ -n "$pgid" ] && kill -KILL -- "-$pgid" 2>/dev/null || true
+    done < "$RUN_DIR/pgids"
+  fi
+  if [ "${BENCH_KEEP:-}" = 1 ]; then log "logs kept in $RUN_DIR"; else rm -rf "$RUN_DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "benchmark: ${BENCH_LAUNCHES:-2000} launches per row (takes a few minutes)"
+BENCH_RUN_DIR="$RUN_DIR" "$PY" bench/bench.py

@@ -158,7 +158,8 @@ def test_default_role_map(tenant: Tenant, roles: t.List[str], expected: str) -> 
 
 
 def test_unmapped_role(tenant: Tenant) -> None:
-    assert_error(tenant.attempt(roles=[ROLE_CUSTOM]), 403, "role_unmapped")
+    err = assert_error(tenant.attempt(roles=[ROLE_CUSTOM]), 403, "role_unmapped")
+    assert err["roles"] == [ROLE_CUSTOM], "the page names the role the admin must map"
     assert_error(tenant.attempt(role="Auditor"), 403, "role_unmapped")
 
 

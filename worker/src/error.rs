@@ -18,12 +18,14 @@ pub struct ApiError {
     pub detail: String,
     /// Per-field problems (registration validation).
     pub fields: Option<BTreeMap<String, String>>,
+    /// The user's own LMS roles, shown when none is mapped (so the admin knows what to map).
+    pub roles: Option<Vec<String>>,
 }
 
 impl ApiError {
     /// A code with a log detail.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), fields: None }
+        Self { code, detail: detail.into(), fields: None, roles: None }
     }
 
     /// From any coded core error.
@@ -48,6 +50,9 @@ impl ApiError {
             if let (Some(f), Some(obj)) = (&self.fields, err.as_object_mut()) {
                 obj.insert("fields".into(), serde_json::json!(f));
             }
+            if let (Some(r), Some(obj)) = (&self.roles, err.as_object_mut()) {
+                obj.insert("roles".into(), serde_json::json!(r));
+            }
             serde_json::json!({ "success": false, "error": err }).to_string()
         };
         let (body, ctype) = if html {
@@ -56,6 +61,21 @@ impl ApiError {
                 extra.push_str("<ul>");
                 for (k, v) in f {
                     extra.push_str(&format!("<li><code>{}</code>: {}</li>", html_escape(k), html_escape(v)));
+                }
+                extra.push_str("</ul>");
+            }
+            if let Some(roles) = &self.roles {
+                extra.push_str("<p>Roles your LMS sent for this course (your administrator maps these in the tool's role map):</p><ul>");
+                if roles.is_empty() {
+                    extra.push_str("<li>(none)</li>");
+                }
+                for r in roles {
+                    let short = r.rsplit(['#', '/', ':']).next().filter(|s| !s.is_empty()).unwrap_or(r);
+                    if short == r {
+                        extra.push_str(&format!("<li><strong>{}</strong></li>", html_escape(r)));
+                    } else {
+                        extra.push_str(&format!("<li><strong>{}</strong> <code>{}</code></li>", html_escape(short), html_escape(r)));
+                    }
                 }
                 extra.push_str("</ul>");
             }

@@ -299,9 +299,13 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     }
 
     // 13–16. Who, role, module, category.
-    let launch = validated
-        .authorize(&reg, &ctx.cfg.tool, &consumed.record().target_link_uri)
-        .map_err(|e| ApiError::coded(&e))?;
+    let launch = validated.authorize(&reg, &ctx.cfg.tool, &consumed.record().target_link_uri).map_err(|e| {
+        let mut err = ApiError::coded(&e);
+        if let lti_core::error::AccessError::RoleUnmapped(roles) = &e {
+            err.roles = Some(roles.clone());
+        }
+        err
+    })?;
 
     // The tool session.
     let signer = keys::signer(ctx.env, &ctx.cfg).await?;

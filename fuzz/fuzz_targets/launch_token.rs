@@ -47,18 +47,25 @@ fuzz_target!(|data: &[u8]| {
     let Ok(tool_url) = HttpUrl::parse("https://tool.example") else { return };
     let tool = ToolConfig { base_url: tool_url };
     let params = LoginParams { iss: reg.issuer.clone(), login_hint: "u".into(), target_link_uri: "https://tool.example/".into(), ..Default::default() };
+    // Fixed random bytes: the nonce is b64url([7; 24]) = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH".
     let Ok((redirect, _)) = begin_login(&params, std::slice::from_ref(&reg), &tool, "/lti/launch", &key, &[7; 64], NOW) else { return };
     let Ok(record) = serde_json::to_string(&redirect.record) else { return };
     let Ok(handle) = StateHandle::verify(&redirect.state, &key, NOW) else { return };
     let Ok(consumed) = handle.consumed(Some(&record)) else { return };
 
-    if let Ok(unverified) = UnverifiedLaunch::parse(&text) {
+    // Inputs that are JSON objects also become the claims of a well-formed token, so the
+    // fuzzer explores claim validation, not only base64 framing.
+    let wrapped = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(data).ok().map(|_| {
+        let header = lti_core::encoding::b64url_encode(br#"{"alg":"RS256","kid":"k1"}"#);
+        format!("{header}.{}.AAAA", lti_core::encoding::b64url_encode(data))
+    });
+    for candidate in [Some(text.to_string()), wrapped].into_iter().flatten() {
+        let Ok(unverified) = UnverifiedLaunch::parse(&candidate) else { continue };
         let jwk = serde_json::json!({"kty": "RSA", "kid": unverified.kid(), "n": "x".repeat(342) + "w", "e": "AQAB"});
         let keys = RsaPublicJwk::from_jwk(&jwk).map(|k| JwkSet::from_keys(vec![k])).unwrap_or_default();
-        if let Ok(verified) = pollster::block_on(unverified.verify(&keys, &DangerousAcceptAll)) {
-            if let Ok(validated) = verified.validate(&consumed, &reg, NOW) {
-                let _ = validated.authorize(&reg, &tool, "https://tool.example/");
-            }
+        let Ok(verified) = pollster::block_on(unverified.verify(&keys, &DangerousAcceptAll)) else { continue };
+        if let Ok(validated) = verified.validate(&consumed, &reg, NOW) {
+            let _ = validated.authorize(&reg, &tool, "https://tool.example/");
         }
     }
 });

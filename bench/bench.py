@@ -74,7 +74,7 @@ CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "8,1").spli
 if not CONCURRENCIES or any(not 1 <= c <= 64 for c in CONCURRENCIES):
     raise SystemExit("BENCH_CONCURRENCY must be a comma list of 1..64")
 EDGE_PORT = env_int("BENCH_PORT", 18880, 1024, 65535)
-ALL_TARGETS = ["edge-kv", "edge-durable", "pylti1p3", "ltijs"]
+ALL_TARGETS = ["edge-kv", "edge-durable", "edge-kv-wrangler", "pylti1p3", "ltijs"]
 ONLY = [x.strip() for x in os.environ.get("BENCH_ONLY", ",".join(ALL_TARGETS)).split(",") if x.strip()]
 if any(x not in ALL_TARGETS for x in ONLY):
     raise SystemExit(f"BENCH_ONLY must name some of {', '.join(ALL_TARGETS)}")
@@ -448,9 +448,14 @@ def measure(tg: Target, jwks_base: str) -> t.List[Row]:
 # ------------------------------------------------------------------------------------------------
 
 
-def run_edge(store: str, issuer: str, jwks_base: str) -> t.List[Row]:
-    key = "edge-kv" if store == "kv" else "edge-durable"
-    name = "lti-edge (workerd)"
+SERVE_WORKERD = REPO / "scripts" / "serve-workerd.mjs"
+
+
+def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare") -> t.List[Row]:
+    """The worker in workerd: through Miniflare directly (default; the runtime without a proxy in
+    front), or through `wrangler dev` (adds wrangler's local dev proxy hop to every request)."""
+    key = ("edge-kv" if store == "kv" else "edge-durable") + ("-wrangler" if runtime == "wrangler" else "")
+    name = "lti-edge (workerd)" if runtime == "miniflare" else "lti-edge (wrangler dev)"
     store_name = "KV" if store == "kv" else "Durable Object"
     if not WORKER_JS.exists() or not WRANGLER.exists():
         return [Row(Target(key, name, store_name, "", "", "", 303, "", issuer), c,
@@ -461,14 +466,21 @@ def run_edge(store: str, issuer: str, jwks_base: str) -> t.List[Row]:
     admin = "adm_" + secrets.token_urlsafe(24)
     persist = Path(tempfile.mkdtemp(prefix=f"state-{store}-", dir=RUN_DIR))
     env = dict(CHILD_ENV, LTI_EDGE_SKIP_BUILD="1")
-    cmd = [str(WRANGLER), "dev", "--local", "--ip", "127.0.0.1", "--port", str(EDGE_PORT),
-           "--inspector-port", str(free_port()), "--persist-to", str(persist),
-           "--show-interactive-dev-session=false", "--log-level", "error",
-           "--var", f"PUBLIC_BASE_URL:{base}",
-           "--var", f"LTI_ENCRYPTION_KEY:{secrets.token_urlsafe(32)[:43]}",
-           "--var", f"LTI_ADMIN_TOKEN:{admin}",
-           "--var", "ALLOW_HTTP_LOOPBACK:true",
-           "--var", f"NONCE_STORE:{store}"]
+    variables = {"PUBLIC_BASE_URL": base, "LTI_ENCRYPTION_KEY": secrets.token_urlsafe(32)[:43],
+                 "LTI_ADMIN_TOKEN": admin, "ALLOW_HTTP_LOOPBACK": "true", "NONCE_STORE": store}
+    if runtime == "miniflare":
+        # In-memory KV/DO, like the peers' in-memory or cookie state (BENCH_PERSIST=1: on disk).
+        cmd = ["node", str(SERVE_WORKERD), "--port", str(EDGE_PORT)]
+        if os.environ.get("BENCH_PERSIST") == "1":
+            cmd += ["--persist", str(persist)]
+        for k, v in variables.items():
+            cmd += ["--var", f"{k}={v}"]
+    else:
+        cmd = [str(WRANGLER), "dev", "--local", "--ip", "127.0.0.1", "--port", str(EDGE_PORT),
+               "--inspector-port", str(free_port()), "--persist-to", str(persist),
+               "--show-interactive-dev-session=false", "--log-level", "error"]
+        for k, v in variables.items():
+            cmd += ["--var", f"{k}:{v}"]
     proc = Proc(f"worker-{store}", cmd, env=env)
     tg = Target(key, name, store_name, base, "/lti/login", "/lti/launch", 303, base + MY_MEDIA, issuer,
                 floor_path="/version")
@@ -598,6 +610,8 @@ def main() -> int:
             rows += run_edge("kv", issuer, jwks_base)
         if "edge-durable" in ONLY:
             rows += run_edge("durable", issuer, jwks_base)
+        if "edge-kv-wrangler" in ONLY:
+            rows += run_edge("kv", issuer, jwks_base, runtime="wrangler")
         if "pylti1p3" in ONLY:
             rows += run_pylti1p3(issuer, jwks_base)
         if "ltijs" in ONLY:

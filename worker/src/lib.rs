@@ -63,6 +63,7 @@ fn iso_now() -> String {
 /// The request as the handlers see it.
 struct Ctx<'a> {
     env: &'a Env,
+    wctx: &'a Context,
     cfg: Config,
     cid: String,
     path: String,
@@ -71,14 +72,14 @@ struct Ctx<'a> {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
     let cid = random_bytes::<8>().map(|b| hex(&b)).unwrap_or_else(|_| "0000000000000000".into());
     let raw_url = req.inner().url();
     let (before_query, query) = raw_url.split_once('?').map_or((raw_url.as_str(), ""), |(a, b)| (a, b));
     let origin = lti_core::url::HttpUrl::parse(before_query).map(|u| u.origin()).unwrap_or_default();
     let path = req.path();
     let html = wants_html(&req, &path);
-    let ctx = Ctx { cfg: Config::load(&env, &origin), env: &env, cid: cid.clone(), query: query.to_string(), method: req.method(), path };
+    let ctx = Ctx { cfg: Config::load(&env, &origin), env: &env, wctx: &wctx, cid: cid.clone(), query: query.to_string(), method: req.method(), path };
     match route(&ctx, &mut req).await {
         Ok(mut resp) => {
             let _ = resp.headers_mut().set("x-correlation-id", &cid);
@@ -245,7 +246,7 @@ async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let t = now();
     let (redirect, reg_id) = begin_login(&params, &candidates, &ctx.cfg.tool, redirect_path, &key, &random, t).map_err(|e| ApiError::coded(&e))?;
     let record = serde_json::to_string(&redirect.record).map_err(|e| ApiError::internal(e.to_string()))?;
-    let store = StateStore::new(ctx.env, &ctx.cfg);
+    let store = StateStore::new(ctx.env, ctx.wctx, &ctx.cfg);
     store.put(&redirect.handle.store_key(), record, redirect.record.exp, t).await?;
     log::info(&ctx.cid, "login", serde_json::json!({"registration": reg_id, "store": store.kind(), "storage_target": params.lti_storage_target.is_some()}));
     let resp = Response::empty()?.with_status(302).with_headers(headers(&[
@@ -270,8 +271,8 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // 1. State: signature and expiry, then consumed exactly once from the store.
     let handle = StateHandle::verify(&state, &key, t).map_err(|e| ApiError::coded(&e))?;
     let cookie_name = handle.cookie_name();
-    let store = StateStore::new(ctx.env, &ctx.cfg);
-    let taken = store.take(&handle.store_key()).await?;
+    let store = StateStore::new(ctx.env, ctx.wctx, &ctx.cfg);
+    let taken = store.take(&handle.store_key(), handle.exp()).await?;
     let consumed = handle.consumed(taken.as_deref()).map_err(|e| ApiError::coded(&e))?;
     let cookie_header = req.headers().get("cookie").ok().flatten().unwrap_or_default();
     let binding = consumed.check_cookie(cookie_value(&cookie_header, &cookie_name)).map_err(|e| ApiError::coded(&e))?;

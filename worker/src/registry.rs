@@ -1,5 +1,12 @@
 //! Registrations in KV: `reg:<id>` holds one registration, `regidx:<issuer>` the ids of an
 //! issuer's registrations (login looks them up by issuer, then picks by client id).
+//!
+//! Reads are cached in isolate memory for [`CACHE_MS`] and invalidated by this isolate's own
+//! writes, so a launch costs no registration read from KV. Another isolate sees an admin change
+//! within that window (KV itself takes up to a minute to propagate between locations).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use lti_core::encoding::hex;
 use sha2::{Digest, Sha256};
@@ -8,6 +15,37 @@ use worker::Env;
 
 use crate::config::KV_BINDING;
 use crate::error::{ApiError, ApiResult};
+
+/// How long an isolate trusts a cached registration or index entry.
+pub const CACHE_MS: f64 = 30_000.0;
+
+thread_local! {
+    static REGS: RefCell<HashMap<String, (f64, Option<Registration>)>> = RefCell::new(HashMap::new());
+    static INDEX: RefCell<HashMap<String, (f64, Vec<String>)>> = RefCell::new(HashMap::new());
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn cached<T: Clone>(map: &'static std::thread::LocalKey<RefCell<HashMap<String, (f64, T)>>>, key: &str) -> Option<T> {
+    map.with(|m| m.borrow().get(key).filter(|(at, _)| now_ms() - at < CACHE_MS).map(|(_, v)| v.clone()))
+}
+
+fn remember<T>(map: &'static std::thread::LocalKey<RefCell<HashMap<String, (f64, T)>>>, key: &str, v: T) {
+    map.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 5000 {
+            m.clear();
+        }
+        m.insert(key.to_string(), (now_ms(), v));
+    });
+}
+
+fn forget(id: &str, issuer: &str) {
+    REGS.with(|m| m.borrow_mut().remove(id));
+    INDEX.with(|m| m.borrow_mut().remove(issuer));
+}
 
 fn reg_key(id: &str) -> String {
     format!("reg:{id}")
@@ -34,13 +72,23 @@ impl<'a> Registry<'a> {
         if id.is_empty() || id.len() > 64 {
             return Ok(None);
         }
+        if let Some(hit) = cached(&REGS, id) {
+            return Ok(hit);
+        }
         let text = self.env.kv(KV_BINDING)?.get(&reg_key(id)).text().await?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+        let reg: Option<Registration> = text.and_then(|t| serde_json::from_str(&t).ok());
+        remember(&REGS, id, reg.clone());
+        Ok(reg)
     }
 
     async fn ids_for(&self, issuer: &str) -> ApiResult<Vec<String>> {
+        if let Some(hit) = cached(&INDEX, issuer) {
+            return Ok(hit);
+        }
         let text = self.env.kv(KV_BINDING)?.get(&idx_key(issuer)).text().await?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
+        let ids: Vec<String> = text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        remember(&INDEX, issuer, ids.clone());
+        Ok(ids)
     }
 
     /// Every registration of an issuer.
@@ -58,6 +106,7 @@ impl<'a> Registry<'a> {
 
     /// Insert or replace.
     pub async fn save(&self, reg: &Registration) -> ApiResult<()> {
+        forget(&reg.id, &reg.issuer);
         let kv = self.env.kv(KV_BINDING)?;
         let text = serde_json::to_string(reg).map_err(|e| ApiError::internal(e.to_string()))?;
         kv.put(&reg_key(&reg.id), text)?.execute().await?;
@@ -67,17 +116,20 @@ impl<'a> Registry<'a> {
             let idx = serde_json::to_string(&ids).map_err(|e| ApiError::internal(e.to_string()))?;
             kv.put(&idx_key(&reg.issuer), idx)?.execute().await?;
         }
+        forget(&reg.id, &reg.issuer);
         Ok(())
     }
 
     /// Remove; returns whether it existed.
     pub async fn delete(&self, id: &str) -> ApiResult<bool> {
         let Some(reg) = self.get(id).await? else { return Ok(false) };
+        forget(id, &reg.issuer);
         let kv = self.env.kv(KV_BINDING)?;
         let ids: Vec<String> = self.ids_for(&reg.issuer).await?.into_iter().filter(|x| x != id).collect();
         let idx = serde_json::to_string(&ids).map_err(|e| ApiError::internal(e.to_string()))?;
         kv.put(&idx_key(&reg.issuer), idx)?.execute().await?;
         kv.delete(&reg_key(id)).await?;
+        forget(id, &reg.issuer);
         Ok(true)
     }
 

@@ -1,6 +1,8 @@
 //! Single-use state records, behind one interface with two backends:
 //!
-//! * **KV** (default): `take` is a read followed by a delete. KV is eventually consistent
+//! * **KV** (default): `take` is a read followed by a delete. Records this isolate wrote are
+//!   also kept in its memory, so a launch served by the same isolate skips the KV read (the
+//!   delete still goes to KV, in the background, so other isolates cannot take it later). KV is eventually consistent
 //!   (a write can take up to ~60 s to reach other locations), so two launches racing through
 //!   *different* locations could both read the record: best effort, fine for most tools
 //!   because the id_token's nonce is bound to the state and the platform signs each launch.
@@ -9,6 +11,9 @@
 //!
 //! The same Durable Object class also serialises creation of the tool's key ring.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorageValue, State};
 
@@ -16,9 +21,57 @@ use crate::config::{Config, StoreKind, DO_BINDING, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::keys;
 
+/// Most state records kept in isolate memory (KV mode), oldest evicted first when full.
+const LOCAL_STATES: usize = 10_000;
+
+thread_local! {
+    /// KV mode: records written by this isolate, so a launch served by the same isolate (the
+    /// usual case) needs no KV read. A taken record leaves a tombstone (`None`) until it
+    /// expires, so a replay to this isolate is refused before KV has seen the delete.
+    static LOCAL: RefCell<HashMap<String, (i64, Option<String>)>> = RefCell::new(HashMap::new());
+}
+
+/// What this isolate knows about a state record.
+enum Local {
+    /// Written here, not yet taken: now taken.
+    Taken(String),
+    /// Already taken here.
+    Consumed,
+    /// Not written here (another isolate, or this one restarted): ask KV.
+    Unknown,
+}
+
+fn local_put(key: &str, value: &str, exp: i64, now: i64) {
+    LOCAL.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= LOCAL_STATES {
+            m.retain(|_, (e, _)| *e >= now);
+            if m.len() >= LOCAL_STATES {
+                m.clear();
+            }
+        }
+        m.insert(key.to_string(), (exp, Some(value.to_string())));
+    });
+}
+
+fn local_take(key: &str, exp_if_unknown: i64) -> Local {
+    LOCAL.with(|m| {
+        let mut m = m.borrow_mut();
+        match m.get_mut(key) {
+            Some((_, slot)) => slot.take().map_or(Local::Consumed, Local::Taken),
+            None => {
+                // Remember that this isolate has now seen the state consumed.
+                m.insert(key.to_string(), (exp_if_unknown, None));
+                Local::Unknown
+            }
+        }
+    })
+}
+
 /// Where state records go.
 pub struct StateStore<'a> {
     env: &'a Env,
+    ctx: &'a worker::Context,
     kind: StoreKind,
 }
 
@@ -54,8 +107,8 @@ async fn do_call(env: &Env, object: &str, path: &str, body: &impl Serialize) -> 
 
 impl<'a> StateStore<'a> {
     /// The store chosen by configuration.
-    pub fn new(env: &'a Env, cfg: &Config) -> Self {
-        Self { env, kind: cfg.store }
+    pub fn new(env: &'a Env, ctx: &'a worker::Context, cfg: &Config) -> Self {
+        Self { env, ctx, kind: cfg.store }
     }
 
     /// Which backend.
@@ -71,7 +124,8 @@ impl<'a> StateStore<'a> {
         match self.kind {
             StoreKind::Kv => {
                 let ttl = u64::try_from((exp - now).max(60)).unwrap_or(600);
-                self.env.kv(KV_BINDING)?.put(key, value)?.expiration_ttl(ttl).execute().await?;
+                self.env.kv(KV_BINDING)?.put(key, value.clone())?.expiration_ttl(ttl).execute().await?;
+                local_put(key, &value, exp, now);
             }
             StoreKind::Durable => {
                 do_call(self.env, key, "/state/put", &PutBody { key: key.into(), value, exp }).await?;
@@ -81,13 +135,24 @@ impl<'a> StateStore<'a> {
     }
 
     /// Read and delete a record. `None` when absent (consumed, expired or never stored).
-    pub async fn take(&self, key: &str) -> ApiResult<Option<String>> {
+    /// `exp` is the state's signed expiry (bounds how long a tombstone is kept).
+    pub async fn take(&self, key: &str, exp: i64) -> ApiResult<Option<String>> {
         match self.kind {
             StoreKind::Kv => {
                 let kv = self.env.kv(KV_BINDING)?;
-                let v = kv.get(key).text().await?;
+                // This isolate's own record first (taken once), else KV.
+                let v = match local_take(key, exp) {
+                    Local::Taken(v) => Some(v),
+                    Local::Consumed => return Ok(None),
+                    Local::Unknown => kv.get(key).text().await?,
+                };
                 if v.is_some() {
-                    kv.delete(key).await?;
+                    // KV has no atomic take: single use here is best effort either way, so the
+                    // delete need not hold up the response (strict mode is the Durable Object).
+                    let key = key.to_string();
+                    self.ctx.wait_until(async move {
+                        let _ = kv.delete(&key).await;
+                    });
                 }
                 Ok(v)
             }

@@ -275,13 +275,14 @@ pub fn begin_login(
         storage_target: params.lti_storage_target.clone(),
     };
     let reg_id = reg.id.clone();
-    Ok((LoginRedirect { location, state, record, handle: StateHandle { id }, cookie_name, cookie_value }, reg_id))
+    Ok((LoginRedirect { location, state, record, handle: StateHandle { id, exp }, cookie_name, cookie_value }, reg_id))
 }
 
 /// A state whose signature and expiry verified; not yet consumed.
 #[derive(Debug, PartialEq, Eq)]
 pub struct StateHandle {
     id: String,
+    exp: i64,
 }
 
 impl StateHandle {
@@ -304,7 +305,12 @@ impl StateHandle {
         if now > exp {
             return Err(StateError::Expired);
         }
-        Ok(Self { id: id.to_string() })
+        Ok(Self { id: id.to_string(), exp })
+    }
+
+    /// Signed expiry (Unix seconds).
+    pub fn exp(&self) -> i64 {
+        self.exp
     }
 
     /// Store key for the record.

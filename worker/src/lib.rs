@@ -36,7 +36,9 @@ use lti_core::launch::UnverifiedLaunch;
 use lti_core::modules;
 use lti_core::registration::{uuid_v4, DeploymentPolicy, RegistrationInput};
 use lti_core::session::{verify_session, SessionClaims};
-use lti_core::state::{begin_login, cookie_value, LoginParams, StateHandle, LOGIN_RANDOM_BYTES};
+use lti_core::encoding::b64url_encode;
+use lti_core::state::{begin_login, binding_matches, cookie_value, Binding, LoginParams, StateHandle, LOGIN_RANDOM_BYTES};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use worker::{event, Context, Env, Headers, Method, Request, Response};
@@ -129,6 +131,10 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             only(ctx, &[Method::Post])?;
             launch(ctx, req).await
         }
+        "/lti/launch/storage" => {
+            only(ctx, &[Method::Post])?;
+            launch_storage(ctx, req).await
+        }
         "/lti/jwks" | "/hosted/index/lti-advantage-key-set" => {
             only(ctx, &[Method::Get])?;
             tool_jwks(ctx).await
@@ -188,14 +194,32 @@ fn json_response(v: &serde_json::Value, status: u16) -> ApiResult<Response> {
         .with_headers(headers(&[("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")])))
 }
 
+const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'";
+
 fn html_response(body: String, status: u16) -> ApiResult<Response> {
+    html_response_csp(body, status, PAGE_CSP)
+}
+
+fn html_response_csp(body: String, status: u16, csp: &str) -> ApiResult<Response> {
     Ok(Response::from_bytes(body.into_bytes())?.with_status(status).with_headers(headers(&[
         ("content-type", "text/html; charset=utf-8"),
         ("cache-control", "no-store"),
         ("referrer-policy", "no-referrer"),
         ("x-content-type-options", "nosniff"),
-        ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'"),
+        ("content-security-policy", csp),
     ])))
+}
+
+/// A page with one inline script allowed by a fresh nonce.
+fn script_csp() -> ApiResult<(String, String)> {
+    let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
+    let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'");
+    Ok((nonce, csp))
+}
+
+/// `lti_storage_target` is `_parent` or a frame name; anything else is ignored (no storage).
+fn storage_target(t: Option<&str>) -> Option<&str> {
+    t.filter(|t| !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
 }
 
 fn version(ctx: &Ctx<'_>) -> ApiResult<Response> {
@@ -248,7 +272,26 @@ async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let record = serde_json::to_string(&redirect.record).map_err(|e| ApiError::internal(e.to_string()))?;
     let store = StateStore::new(ctx.env, ctx.wctx, &ctx.cfg);
     store.put(&redirect.handle.store_key(), record, redirect.record.exp, t).await?;
-    log::info(&ctx.cid, "login", serde_json::json!({"registration": reg_id, "store": store.kind(), "storage_target": params.lti_storage_target.is_some()}));
+    let target = storage_target(params.lti_storage_target.as_deref());
+    log::info(&ctx.cid, "login", serde_json::json!({"registration": reg_id, "store": store.kind(), "platform_storage": target.is_some()}));
+    if let Some(target) = target {
+        // LTI Platform Storage: keep the binding secret in the platform's storage too, so the
+        // launch can be bound to this browser with no cookie at all.
+        let platform_origin = candidates
+            .iter()
+            .find(|r| r.id == reg_id)
+            .and_then(|r| lti_core::url::HttpUrl::parse(&r.auth_login_url).ok())
+            .map(|u| u.origin())
+            .ok_or_else(|| ApiError::internal("registration vanished during login"))?;
+        let config = serde_json::json!({
+            "target": target, "origin": platform_origin, "key": redirect.cookie_name,
+            "value": redirect.cookie_value, "next": redirect.location,
+        });
+        let (nonce, csp) = script_csp()?;
+        let mut resp = html_response_csp(pages::storage_login_page(&nonce, &config, &redirect.location), 200, &csp)?;
+        let _ = resp.headers_mut().set("set-cookie", &redirect.set_cookie());
+        return Ok(resp);
+    }
     let resp = Response::empty()?.with_status(302).with_headers(headers(&[
         ("location", &redirect.location),
         ("set-cookie", &redirect.set_cookie()),
@@ -309,9 +352,17 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     })?;
 
     // The tool session.
-    let signer = keys::signer(ctx.env, &ctx.cfg).await?;
     let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
     let claims = SessionClaims::for_launch(&launch, &ctx.cfg.base(), binding.as_str(), t, ctx.cfg.session_ttl, jti);
+    if binding == Binding::StateOnly {
+        if let Some(target) = storage_target(consumed.record().storage_target.as_deref()) {
+            // No cookie came back, but the login stored the binding secret in platform
+            // storage: park the session and let the launch page read the secret back.
+            let platform_origin = lti_core::url::HttpUrl::parse(&reg.auth_login_url).map(|u| u.origin()).unwrap_or_default();
+            return park_for_storage(ctx, &store, claims, consumed.record().cookie_hash.clone(), launch.module.path, target, &platform_origin, &cookie_name, t).await;
+        }
+    }
+    let signer = keys::signer(ctx.env, &ctx.cfg).await?;
     let token = claims.sign(&signer).await.map_err(|e| ApiError::internal(e.0))?;
     log::info(
         &ctx.cid,
@@ -327,6 +378,81 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     Ok(Response::empty()?.with_status(303).with_headers(headers(&[
         ("location", &location),
         ("set-cookie", &clear_cookie),
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+    ])))
+}
+
+/// A session waiting for its launch page to read the binding secret back from platform storage.
+#[derive(Serialize, Deserialize)]
+struct PendingSession {
+    claims: SessionClaims,
+    cookie_hash: String,
+    module_path: String,
+    exp: i64,
+}
+
+/// How long a launch page has to answer with the platform-storage value.
+const PENDING_SECS: i64 = 120;
+
+#[allow(clippy::too_many_arguments)]
+async fn park_for_storage(
+    ctx: &Ctx<'_>,
+    store: &StateStore<'_>,
+    claims: SessionClaims,
+    cookie_hash: String,
+    module_path: &str,
+    target: &str,
+    platform_origin: &str,
+    key: &str,
+    t: i64,
+) -> ApiResult<Response> {
+    let continuation = b64url_encode(&random_bytes::<24>().map_err(|e| ApiError::internal(e.0))?);
+    let pending = PendingSession { claims, cookie_hash, module_path: module_path.to_string(), exp: t + PENDING_SECS };
+    let text = serde_json::to_string(&pending).map_err(|e| ApiError::internal(e.to_string()))?;
+    store.put(&format!("pending:{continuation}"), text, t + PENDING_SECS, t).await?;
+    let config = serde_json::json!({"target": target, "origin": platform_origin, "key": key});
+    let (nonce, csp) = script_csp()?;
+    log::info(&ctx.cid, "launch_pending_storage", serde_json::json!({"registration": pending.claims.platform_id}));
+    html_response_csp(pages::storage_launch_page(&nonce, &config, &continuation), 200, &csp)
+}
+
+/// The launch page's answer: the continuation and the value read from platform storage.
+async fn launch_storage(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let form = read_form(req).await?;
+    let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let continuation = field("continuation");
+    if continuation.is_empty() || continuation.len() > 64 || !continuation.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(ApiError::new(ErrorCode::StateInvalid, "continuation malformed"));
+    }
+    let t = now();
+    let store = StateStore::new(ctx.env, ctx.wctx, &ctx.cfg);
+    let taken = store
+        .take(&format!("pending:{continuation}"), t + PENDING_SECS)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::StateReused, "continuation unknown or already used"))?;
+    let mut pending: PendingSession = serde_json::from_str(&taken).map_err(|e| ApiError::internal(e.to_string()))?;
+    if t > pending.exp {
+        return Err(ApiError::new(ErrorCode::StateExpired, "launch page answered too late"));
+    }
+    let value = field("value");
+    let binding = if value.is_empty() {
+        // The platform offered storage but it did not answer: the signed single-use state and
+        // the nonce still carry the launch.
+        log::warn(&ctx.cid, "platform_storage_unavailable", &format!("storage_error={}", field("storage_error").chars().take(64).collect::<String>()));
+        Binding::StateOnly
+    } else if binding_matches(&pending.cookie_hash, value) {
+        Binding::PlatformStorage
+    } else {
+        return Err(ApiError::new(ErrorCode::StateCookieMismatch, "platform storage value does not match this launch"));
+    };
+    pending.claims.binding = binding.as_str().to_string();
+    let signer = keys::signer(ctx.env, &ctx.cfg).await?;
+    let token = pending.claims.sign(&signer).await.map_err(|e| ApiError::internal(e.0))?;
+    log::info(&ctx.cid, "launch", serde_json::json!({"registration": pending.claims.platform_id, "module": pending.claims.module, "binding": binding.as_str()}));
+    let location = format!("{}{}/ks/{}", ctx.cfg.base(), pending.module_path, token);
+    Ok(Response::empty()?.with_status(303).with_headers(headers(&[
+        ("location", &location),
         ("cache-control", "no-store"),
         ("referrer-policy", "no-referrer"),
     ])))

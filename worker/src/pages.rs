@@ -93,3 +93,65 @@ pub fn index(base: &str, configured: bool) -> String {
         ),
     )
 }
+
+/// JSON safe to embed in a `<script type="application/json">` element.
+pub fn embed_json(v: &serde_json::Value) -> String {
+    v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+/// Shared client for LTI Platform Storage (1EdTech LTI Client Side postMessages): post to the
+/// storage frame with the platform's OIDC origin as target origin, accept only a reply from that
+/// origin with the expected subject and `message_id`, give up after 1.5 s.
+const STORAGE_JS: &str = r#"const c=JSON.parse(document.getElementById('lti-edge').textContent);
+function frame(){try{return c.target==='_parent'?window.parent:(window.parent.frames[c.target]||window.parent)}catch(_){return window.parent}}
+function ask(subject,body){return new Promise(function(done){
+ const id='lti-edge-'+Array.from(crypto.getRandomValues(new Uint8Array(12)),function(b){return b.toString(16).padStart(2,'0')}).join('');
+ let over=false;const end=function(r){if(!over){over=true;removeEventListener('message',on);done(r)}};
+ const on=function(e){if(e.origin!==c.origin)return;let d=e.data;if(typeof d==='string'){try{d=JSON.parse(d)}catch(_){return}}
+  if(!d||typeof d!=='object'||d.subject!==subject+'.response'||d.message_id!==id)return;end(d)};
+ addEventListener('message',on);
+ try{frame().postMessage(Object.assign({subject:subject,message_id:id},body),c.origin)}catch(_){end(null)}
+ setTimeout(function(){end(null)},1500)})}"#;
+
+fn script_page(title: &str, nonce: &str, config: &serde_json::Value, body: &str, script: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">\
+<title>{}</title><style>{STYLE}</style></head><body><main><p class=\"muted\">{}</p>{body}</main>\
+<script type=\"application/json\" id=\"lti-edge\">{}</script><script nonce=\"{}\">{STORAGE_JS}\n{script}</script></body></html>",
+        esc(title),
+        esc(title),
+        embed_json(config),
+        esc(nonce)
+    )
+}
+
+/// Login with `lti_storage_target`: store the binding secret in platform storage, then go on to
+/// the platform's authorization endpoint (whatever the answer: storage is optional).
+pub fn storage_login_page(nonce: &str, config: &serde_json::Value, next: &str) -> String {
+    script_page(
+        "Connecting to your LMS…",
+        nonce,
+        config,
+        &format!("<noscript><p><a href=\"{}\">Continue</a></p></noscript>", esc(next)),
+        "ask('lti.put_data',{key:c.key,value:c.value}).then(function(){location.replace(c.next)});",
+    )
+}
+
+/// Launch without a cookie after a login that offered platform storage: read the binding secret
+/// back (`lti.get_data`) and post it with the continuation.
+pub fn storage_launch_page(nonce: &str, config: &serde_json::Value, continuation: &str) -> String {
+    script_page(
+        "Opening the tool…",
+        nonce,
+        config,
+        &format!(
+            "<form method=\"post\" action=\"/lti/launch/storage\"><input type=\"hidden\" name=\"continuation\" value=\"{}\">\
+<input type=\"hidden\" name=\"value\" value=\"\"><input type=\"hidden\" name=\"storage_error\" value=\"\">\
+<noscript><button type=\"submit\">Continue</button></noscript></form>",
+            esc(continuation)
+        ),
+        "ask('lti.get_data',{key:c.key}).then(function(r){const f=document.forms[0],el=f.elements;\
+if(r&&typeof r.value==='string'){el['value'].value=r.value}else{el['storage_error'].value=r&&r.error&&typeof r.error.code==='string'?r.error.code.slice(0,64):(r?'no_value':'timeout')}\
+f.submit()});",
+    )
+}

@@ -318,7 +318,7 @@ impl StateHandle {
         format!("state:{}", self.id)
     }
 
-    /// Name of the binding cookie for this state.
+    /// Name of the binding cookie for this state (also the platform-storage key).
     pub fn cookie_name(&self) -> String {
         format!("{COOKIE_PREFIX}{}", self.id.get(..16).unwrap_or(&self.id))
     }
@@ -338,7 +338,11 @@ impl StateHandle {
 pub enum Binding {
     /// The partitioned state cookie came back and matched.
     Cookie,
-    /// No cookie (blocked third-party cookies): the signed single-use state and nonce carry it.
+    /// The binding secret stored at login through LTI Platform Storage (`lti.put_data`) was
+    /// read back at launch (`lti.get_data`) and matched.
+    PlatformStorage,
+    /// No cookie (blocked third-party cookies) and no platform storage: the signed
+    /// single-use state and nonce carry it.
     StateOnly,
 }
 
@@ -347,9 +351,17 @@ impl Binding {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cookie => "cookie",
+            Self::PlatformStorage => "platform-storage",
             Self::StateOnly => "state-only",
         }
     }
+}
+
+/// Check a binding secret read back from somewhere (cookie, platform storage) against the hash
+/// recorded at login, in constant time.
+pub fn binding_matches(cookie_hash: &str, value: &str) -> bool {
+    let h = hex(&Sha256::digest(value.as_bytes()));
+    bool::from(h.as_bytes().ct_eq(cookie_hash.as_bytes()))
 }
 
 /// A state taken from the store exactly once: the only way to reach claim validation.
@@ -363,14 +375,8 @@ impl ConsumedState {
     pub fn check_cookie(&self, cookie_value: Option<&str>) -> Result<Binding, StateError> {
         match cookie_value {
             None => Ok(Binding::StateOnly),
-            Some(v) => {
-                let h = hex(&Sha256::digest(v.as_bytes()));
-                if bool::from(h.as_bytes().ct_eq(self.record.cookie_hash.as_bytes())) {
-                    Ok(Binding::Cookie)
-                } else {
-                    Err(StateError::CookieMismatch)
-                }
-            }
+            Some(v) if binding_matches(&self.record.cookie_hash, v) => Ok(Binding::Cookie),
+            Some(_) => Err(StateError::CookieMismatch),
         }
     }
 

@@ -1,19 +1,6 @@
 #!/usr/bin/env bash
 # Fuzz the token, claims and request parsers: `bash fuzz/run.sh [seconds]` (default 60).
-# Installs cargo-fuzz once. Uses the stable toolchain with # A claims set that passes validation (nonce from the target's fixed login randomness).
-cat > corpus/launch_token/claims.json <<'JSON'
-{"iss":"https://lms.example","aud":["c","x"],"azp":"c","sub":"u","exp":1790000300,"iat":1790000000,"nbf":1789999990,
- "nonce":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH",
- "https://purl.imsglobal.org/spec/lti/claim/message_type":"LtiResourceLinkRequest",
- "https://purl.imsglobal.org/spec/lti/claim/version":"1.3.0",
- "https://purl.imsglobal.org/spec/lti/claim/deployment_id":"d",
- "https://purl.imsglobal.org/spec/lti/claim/target_link_uri":"https://tool.example/hosted/index/my-media",
- "https://purl.imsglobal.org/spec/lti/claim/resource_link":{"id":"r"},
- "https://purl.imsglobal.org/spec/lti/claim/roles":["Instructor"],
- "https://purl.imsglobal.org/spec/lti/claim/context":{"id":"c1","title":"t"},
- "https://purl.imsglobal.org/spec/lti/claim/custom":{"u":"user-1"}}
-JSON
-RUSTC_BOOTSTRAP=1 for the sanitizer
+# Installs cargo-fuzz once. Uses the stable toolchain with RUSTC_BOOTSTRAP=1 for the sanitizer
 # flags cargo-fuzz passes (this machine has no nightly).
 set -euo pipefail
 cd "$(dirname "$0")"

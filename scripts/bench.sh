@@ -62,3 +62,7 @@ for name, us, n in rows:
 print(f"pure-Rust verify / WebCrypto verify: {d[\"pure_rust_verify_us\"] / max(d[\"webcrypto_verify_us\"], 0.001):.1f}x")
 print("(local workerd advances its clock during CPU work at 1 ms resolution; deployed Workers freeze it until I/O)")
 '
+
+echo
+log "embed kit: size next to @iframe-resizer/parent, and message handling vs a plain listener"
+bash bench/embed/run.sh

@@ -31,6 +31,13 @@ if [ ! -x node_modules/.bin/wrangler ] || [ ! -f node_modules/.package-lock.json
   npm install --no-audit --no-fund --loglevel=error
 fi
 
+# Browser tests: Debian's Chromium and ChromeDriver (no browser download from anywhere else).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  log "installing Chromium and ChromeDriver from Debian (browser tests)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+fi
+
 # Python: the real LTI platform (lti1p3platform) and the end-to-end suite.
 REQ_HASH=$(sha256sum tests/requirements.txt | cut -c1-16)
 if [ ! -x "$PY" ] || [ "$(cat "$VENV/.req-hash" 2>/dev/null)" != "$REQ_HASH" ]; then

@@ -13,8 +13,9 @@ CLIENT_ID=lti-edge-local
 DEPLOYMENT_ID=local-deployment-1
 
 bash scripts/setup.sh
-log "building the worker"
+log "building the worker and the embed kit"
 bash scripts/build-worker.sh
+bash scripts/build-web.sh
 
 # Local secrets, generated once (never committed: .lti-edge/ is ignored).
 mkdir -p .lti-edge
@@ -38,6 +39,9 @@ LTI_EDGE_SKIP_BUILD=1 setsid wrangler dev --local --ip 127.0.0.1 --port "$TOOL_P
   --var ALLOW_HTTP_LOOPBACK:true --var "NONCE_STORE:${NONCE_STORE:-kv}" &
 pids+=($!)
 
+setsid node web/serve.mjs --port "${LTI_EDGE_DEMO_PORT:-8788}" --tool-port "${LTI_EDGE_DEMO_TOOL_PORT:-8789}" &
+pids+=($!)
+
 for _ in $(seq 1 90); do
   curl -fs "$TOOL/version" >/dev/null 2>&1 && curl -fs "$LMS/jwks" >/dev/null 2>&1 && break
   sleep 1
@@ -56,6 +60,7 @@ cat <<EOF2
   LTI Edge is running.
 
     Local LMS (launch from here):  $LMS/
+    Embed kit demo (host page):    http://127.0.0.1:${LTI_EDGE_DEMO_PORT:-8788}/demo/
     Tool (edge worker):            $TOOL/
     Tool config for LMS admins:    $TOOL/lti/config
     Tool public keys:              $TOOL/lti/jwks

@@ -9,6 +9,12 @@ bash scripts/setup.sh
 log "core: unit and integration tests"
 cargo test -p lti-core --features native --quiet 2>&1
 
+log "embed kit: unit tests"
+cargo test -p lti-embed --quiet 2>&1
+
+log "embed kit: wasm package (web/pkg, web/public/embed)"
+bash scripts/build-web.sh
+
 log "worker: release build"
 bash scripts/build-worker.sh
 raw=$(stat -c %s worker/build/index_bg.wasm); gz=$(gzip -9c worker/build/index_bg.wasm | wc -c)
@@ -20,3 +26,6 @@ bash scripts/webcrypto-check.sh vectors >/dev/null
 
 log "end to end: workerd + lti1p3platform"
 "$PY" -m pytest tests/e2e -q -p no:cacheprovider "$@"
+
+log "browser: wasm-bindgen tests and page tests in headless Chromium"
+LTI_EDGE_SKIP_WEB_BUILD=1 bash scripts/test-browser.sh

@@ -709,6 +709,8 @@ class Handler(BaseHTTPRequestHandler):
             form, body = self.read_body() if method == "POST" else ({}, None)
             if path == "/" and method == "GET":
                 self.send(200, home_page(query), "text/html; charset=utf-8")
+            elif path == "/launch":
+                self.handle_launch_redirect(query if method == "GET" else {**query, **form})
             elif path == "/auth":
                 params = query if method == "GET" else {**query, **form}
                 result = authorize(params, method)
@@ -742,6 +744,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(500, {"error": "server_error", "error_description": repr(exc)})
 
     # -- endpoints ---------------------------------------------------------------------------
+    def handle_launch_redirect(self, params: t.Dict[str, str]) -> None:
+        """GET/POST /launch?course=..&user=..&role=..&placement=..[&lti_storage_target=..]: start
+        the OIDC flow directly — a 302 to the tool's login URL with iss, login_hint,
+        target_link_uri, lti_message_hint, client_id, lti_deployment_id, exactly the URL the home
+        page's iframe loads (same create_launch). For host pages that embed the tool themselves
+        (web/demo), by URL or by a form posted into their iframe."""
+        allowed = ("course", "user", "role", "placement", "lti_storage_target")
+        unknown = sorted(k for k in params if k not in allowed)
+        if unknown:
+            raise BadRequest("invalid_request", f"unknown launch parameter(s): {', '.join(unknown)}")
+        info = create_launch({k: v for k, v in params.items() if v != ""})
+        self.send(302, b"", "text/plain; charset=utf-8",
+                  {"Location": info["login_url"], "Referrer-Policy": "no-referrer"})
+
     def handle_jwks(self) -> None:
         STATE.bump("jwks")
         with STATE.lock:

@@ -511,7 +511,7 @@ async fn module_page(ctx: &Ctx<'_>, module: &'static modules::Module, token: &st
     if claims.module != module.code {
         return Err(ApiError::new(ErrorCode::SessionInvalid, "session is for another module"));
     }
-    html_response(pages::module_page(module, &claims), 200)
+    html_response_csp(pages::module_page(module, &claims), 200, &pages::module_csp())
 }
 
 // ------------------------------------------------------------------ admin

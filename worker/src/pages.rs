@@ -11,7 +11,9 @@ main{max-width:720px;margin:32px auto;padding:24px 28px;background:#fff;border:1
 h1{font-size:20px;margin:0 0 8px}p{margin:8px 0}code{background:#eef1f5;padding:1px 5px;border-radius:4px;font-size:13px}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:16px 0}dt{color:#5b6475}dd{margin:0;word-break:break-all}\
 .badge{display:inline-block;padding:2px 10px;border-radius:99px;background:#e4ecff;color:#1c3fa8;font-weight:600;font-size:13px}\
-.err{border-left:4px solid #c62828}.muted{color:#6b7385;font-size:13px}";
+.err{border-left:4px solid #c62828}.muted{color:#6b7385;font-size:13px}\
+h2{font-size:16px;margin:18px 0 6px}ul.entries{list-style:none;padding:0;margin:0}ul.entries li{display:flex;justify-content:space-between;align-items:center;padding:8px 0;border-top:1px solid #eef1f5}\
+button{font:inherit;font-weight:600;background:#1c3fa8;color:#fff;border:0;border-radius:5px;padding:5px 14px;cursor:pointer}";
 
 fn shell(title: &str, class: &str, body: &str) -> String {
     format!(
@@ -42,8 +44,63 @@ pub fn error_page(code: ErrorCode, cid: &str, extra: &str) -> String {
     )
 }
 
+/// The tool side of the module page: the embed kit's `ToolClient` reports the page height and
+/// sends `lti.contentSelected` for the picker's buttons. Inlined byte for byte; the CSP allows
+/// exactly this script by its SHA-256.
+const MODULE_SCRIPT: &str = include_str!("../../web/tool/module-page.js");
+
+/// CSP of the module page: only the inlined module script (by hash), the kit's module and wasm
+/// from `/embed/` on our own origin.
+pub fn module_csp() -> String {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(MODULE_SCRIPT.as_bytes()));
+    format!(
+        "default-src 'none'; script-src 'self' 'sha256-{hash}' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'"
+    )
+}
+
+/// Demo entries the content picker offers (a real tool app lists the course's media).
+const DEMO_ENTRIES: &[(&str, &str, u32)] = &[
+    ("1_mitosis", "Mitosis in 2 minutes", 124),
+    ("1_meiosis", "Meiosis explained", 311),
+    ("1_cellwall", "The plant cell wall", 187),
+];
+
+fn picker(base: &str) -> String {
+    let mut out = String::from("<h2>Choose a video to embed</h2><ul class=\"entries\">");
+    for (id, title, secs) in DEMO_ENTRIES {
+        let url = format!("{base}/browseandembed/index/media/entryid/{id}");
+        out.push_str(&format!(
+            "<li><span>{} <span class=\"muted\">{}:{:02}</span></span> <button type=\"button\" data-entry-id=\"{}\" data-title=\"{}\" \
+data-url=\"{}\" data-duration=\"{secs}\">Select</button></li>",
+            esc(title),
+            secs / 60,
+            secs % 60,
+            esc(id),
+            esc(title),
+            esc(&url)
+        ));
+    }
+    out.push_str("</ul>");
+    out
+}
+
 /// The demo tool module page (what a tool app behind the edge would render).
 pub fn module_page(module: &Module, s: &SessionClaims) -> String {
+    let mut page = module_page_body(module, s);
+    if module.code == lti_core::modules::PICKER_MODULE {
+        if let Some(at) = page.rfind("<p class=\"muted\">This page is the demo tool app.") {
+            page.insert_str(at, &picker(&s.iss));
+        }
+    }
+    if let Some(at) = page.rfind("</body>") {
+        page.insert_str(at, &format!("<script type=\"module\">{MODULE_SCRIPT}</script>"));
+    }
+    page
+}
+
+fn module_page_body(module: &Module, s: &SessionClaims) -> String {
     let course = s.context_title.clone().or_else(|| s.context_id.clone()).unwrap_or_else(|| "(no course context)".into());
     let who = s.name.clone().unwrap_or_else(|| s.sub.clone());
     shell(

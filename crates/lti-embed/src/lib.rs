@@ -1,0 +1,71 @@
+//! # lti-embed: the host-page embed kit for LTI tool iframes, and its tool-side client
+//!
+//! A host page (a portal, an LMS theme) embeds a tool's modules in iframes and reacts to what
+//! happens inside them; a tool page reports its height, sends content selections and uses the
+//! host's platform storage. Both sides speak the window messages LMSs already use (Canvas's
+//! `lti.*`, KAF's `lti.contentSelected`/`lti.hideModuleHeader`, 1EdTech's platform storage),
+//! parsed by [`lti_core::messages`]. Compiled to wasm with wasm-bindgen, it ships as an ES module
+//! with TypeScript types (`web/pkg/lti_embed.js`, built by `scripts/build-web.sh`).
+//!
+//! ## Contents
+//! - [`origin`]: exact origin allow-lists; `"null"` and wildcards refused.
+//! - [`options`]: embed and tool-client options, validated.
+//! - [`host`]: what the host does with one message ([`host::HostCore::receive`] → effects).
+//! - [`tool`]: messages a tool sends and matching the host's replies ([`tool::ToolCore`]).
+//! - [`json`]: a small JSON writer (values handed to JavaScript).
+//! - `Embed`, `ToolClient` (wasm32 only): the browser module over web-sys.
+//!
+//! ## Security
+//! - Every message is checked before it is read: the sender must be the embed's own iframe
+//!   window (identity of `event.source`), then `event.origin` must be on the embed's exact
+//!   allow-list (`"null"` never is); only then is `event.data` read, size-limited and parsed.
+//! - Anything else is dropped and counted, without an exception.
+//! - Replies go only to the sender's window at its exact origin: never `"*"`, never `"null"`,
+//!   never in answer to a `.response`.
+//! - Alerts are text only (`textContent`), full-window launches must stay on the tool's origin,
+//!   and resize requests are clamped and coalesced to one layout per animation frame.
+//! - The tool client posts to its host's exact origin and accepts a storage reply only from
+//!   the window it asked, from the expected origin, with the subject and `message_id` it sent.
+//!
+//! ## Example
+//! ```
+//! use lti_core::messages::PlatformStorage;
+//! use lti_embed::host::{Channel, Effect, Env, HostCore, Verdict};
+//! use lti_embed::options::EmbedConfig;
+//!
+//! let cfg = EmbedConfig::from_json(r#"{"url": "https://lms.example.edu/launch/42",
+//!     "allowedOrigins": ["https://tool.example.com"]}"#).unwrap();
+//! let host = HostCore::new(&cfg);
+//! let mut storage = PlatformStorage::default();
+//! let env = Env::default();
+//!
+//! assert!(host.origins().check("https://evil.example").is_err());
+//! let from = host.origins().check("https://tool.example.com").unwrap();
+//! let out = host.receive(from, r#"{"subject":"lti.frameResize","height":300}"#, Channel::Parent, &env, &mut storage);
+//! assert_eq!(out.verdict, Verdict::Accepted);
+//! let Effect::Resize { height, .. } = out.effects[0] else { unreachable!() };
+//! assert_eq!(host.clamp(height, 900.0), 800.0); // never below 800
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod host;
+pub mod json;
+pub mod options;
+pub mod origin;
+pub mod tool;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+#[cfg(target_arch = "wasm32")]
+pub use web::{live_embeds, Embed, ToolClient};
+
+/// Installs the panic hook (feature `panic-hook`) when the module is initialised.
+#[cfg(all(target_arch = "wasm32", feature = "panic-hook"))]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}

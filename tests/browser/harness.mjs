@@ -1,0 +1,128 @@
+// Shared set-up of the page tests: three static origins on loopback (host, tool, another origin),
+// optionally the local LMS, and headless Chromium through playwright-core. Every wait is bounded;
+// nothing asserts on timings.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { serve } from '../../web/serve.mjs';
+
+export const HERE = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(HERE, '../..');
+export const WEB = join(ROOT, 'web');
+export const FIXTURES = join(HERE, 'fixtures');
+export const SCREENSHOTS = join(HERE, 'screenshots');
+
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+/** Poll `fn` until it returns a truthy value; throw after `timeout` ms with `what`. */
+export async function waitFor(fn, { timeout = 10_000, interval = 25, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * Start the origins: `host` (the page with the embeds), `tool` (the tool's pages) and `other`
+ * (a page on another origin). All serve web/ at /, the fixtures at /fixtures/ and the package
+ * at /embed/ (where the worker serves it). `headers` adds
+ * response headers by path (a CSP for the worker-module stand-in).
+ */
+export async function startOrigins({ headers } = {}) {
+  const mk = () => serve({ root: WEB, port: 0, mounts: { '/fixtures/': FIXTURES, '/embed/': join(WEB, 'pkg') }, headers });
+  const [host, tool, other] = await Promise.all([mk(), mk(), mk()]);
+  return {
+    H: host.url,
+    T: tool.url,
+    E: other.url,
+    close: () => Promise.all([host, tool, other].map((s) => new Promise((r) => s.server.close(r)))),
+  };
+}
+
+/** The local LMS (tests/platform/platform.py) with its tool URL pointing at `toolUrl`. */
+export async function startLms(toolUrl) {
+  const py = process.env.LTI_EDGE_PY || join(ROOT, '.venv/bin/python');
+  if (!existsSync(py)) return null;
+  const port = await freePort();
+  const child = spawn(py, [join(ROOT, 'tests/platform/platform.py'), '--port', String(port), '--tool-url', toolUrl, '--quiet'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/jwks`)).ok, { timeout: 20_000, what: 'the local LMS' });
+  return { url, close: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+}
+
+export function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A fresh page that records page errors; `errors` must stay empty in every test. */
+export async function newPage(browser, { viewport = { width: 1280, height: 900 }, init } = {}) {
+  const context = await browser.newContext({ viewport });
+  if (init) await context.addInitScript(init);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+  return { page, errors, close: () => context.close() };
+}
+
+/**
+ * The frame of embed `i` on a host page, once its document exposes `global`. Polls by interval:
+ * a cross-origin frame off screen is not rendered, so requestAnimationFrame polling would hang.
+ */
+export async function embedFrame(page, i, global = 'tool') {
+  const name = await page.evaluate((i) => host.frameName(i), i);
+  const frame = await waitFor(() => page.frame({ name }), { what: `frame ${name}` });
+  await frame.waitForFunction((g) => window[g] !== undefined, global, { timeout: 10_000, polling: 50 });
+  return frame;
+}
+
+export async function openHost(browser, H, opts) {
+  const p = await newPage(browser, opts);
+  await p.page.goto(`${H}/fixtures/host.html`);
+  await p.page.waitForFunction(() => window.host !== undefined, null, { timeout: 10_000, polling: 50 });
+  return p;
+}
+
+export const heightOf = (page, i) => page.evaluate((i) => host.height(i), i);
+export const statsOf = (page, i) => page.evaluate((i) => host.stats(i), i);
+
+export function screenshotPath(name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return join(SCREENSHOTS, name);
+}

@@ -85,6 +85,48 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// Session token missing, forged or expired.
     SessionInvalid,
+    /// Deep linking responses need the session of a deep-linking launch.
+    DeepLinkSessionRequired,
+    /// Content items failed validation.
+    DeepLinkInvalid,
+    /// A content item type the platform did not ask for.
+    DeepLinkTypeNotAccepted,
+    /// Several items, platform accepts one.
+    DeepLinkMultipleNotAccepted,
+    /// A line item the platform will not create.
+    DeepLinkLineitemNotAccepted,
+    /// A presentation target the platform did not accept.
+    DeepLinkTargetNotAccepted,
+    /// AGS not granted.
+    AgsNotEnabled,
+    /// NRPS not granted.
+    NrpsNotEnabled,
+    /// Line item outside the session's context.
+    LineitemOutOfScope,
+    /// Line item body failed validation.
+    LineitemInvalid,
+    /// Score failed validation.
+    ScoreInvalid,
+    /// The session's role may not do this.
+    RoleForbidden,
+    /// No launch recorded for this context.
+    ContextUnknown,
+    /// Malformed request.
+    RequestInvalid,
+    /// Token endpoint refused or failed.
+    PlatformTokenFailed,
+    /// Service call failed.
+    PlatformServiceFailed,
+    /// Unreadable platform response.
+    PlatformResponseInvalid,
+    /// A next key already exists.
+    KeyNextExists,
+    /// No next key to promote.
+    KeyNoNext,
+    /// Next key published too recently.
+    KeyNextTooNew,
+    /// Only retired keys can be removed.
+    KeyNotRetired,
     /// Anything we did not anticipate; details only in the log.
     Internal,
 }
@@ -129,6 +171,27 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::PayloadTooLarge,
         Self::SessionInvalid,
+        Self::DeepLinkSessionRequired,
+        Self::DeepLinkInvalid,
+        Self::DeepLinkTypeNotAccepted,
+        Self::DeepLinkMultipleNotAccepted,
+        Self::DeepLinkLineitemNotAccepted,
+        Self::DeepLinkTargetNotAccepted,
+        Self::AgsNotEnabled,
+        Self::NrpsNotEnabled,
+        Self::LineitemOutOfScope,
+        Self::LineitemInvalid,
+        Self::ScoreInvalid,
+        Self::RoleForbidden,
+        Self::ContextUnknown,
+        Self::RequestInvalid,
+        Self::PlatformTokenFailed,
+        Self::PlatformServiceFailed,
+        Self::PlatformResponseInvalid,
+        Self::KeyNextExists,
+        Self::KeyNoNext,
+        Self::KeyNextTooNew,
+        Self::KeyNotRetired,
         Self::Internal,
     ];
 
@@ -172,6 +235,27 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::SessionInvalid => "session_invalid",
+            Self::DeepLinkSessionRequired => "deep_link_session_required",
+            Self::DeepLinkInvalid => "deep_link_invalid",
+            Self::DeepLinkTypeNotAccepted => "deep_link_type_not_accepted",
+            Self::DeepLinkMultipleNotAccepted => "deep_link_multiple_not_accepted",
+            Self::DeepLinkLineitemNotAccepted => "deep_link_lineitem_not_accepted",
+            Self::DeepLinkTargetNotAccepted => "deep_link_target_not_accepted",
+            Self::AgsNotEnabled => "ags_not_enabled",
+            Self::NrpsNotEnabled => "nrps_not_enabled",
+            Self::LineitemOutOfScope => "lineitem_out_of_scope",
+            Self::LineitemInvalid => "lineitem_invalid",
+            Self::ScoreInvalid => "score_invalid",
+            Self::RoleForbidden => "role_forbidden",
+            Self::ContextUnknown => "context_unknown",
+            Self::RequestInvalid => "request_invalid",
+            Self::PlatformTokenFailed => "platform_token_failed",
+            Self::PlatformServiceFailed => "platform_service_failed",
+            Self::PlatformResponseInvalid => "platform_response_invalid",
+            Self::KeyNextExists => "key_next_exists",
+            Self::KeyNoNext => "key_no_next",
+            Self::KeyNextTooNew => "key_next_too_new",
+            Self::KeyNotRetired => "key_not_retired",
             Self::Internal => "internal_error",
         }
     }
@@ -213,6 +297,12 @@ impl ErrorCode {
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
+            Self::DeepLinkSessionRequired | Self::AgsNotEnabled | Self::NrpsNotEnabled | Self::LineitemOutOfScope | Self::RoleForbidden => 403,
+            Self::DeepLinkInvalid | Self::DeepLinkTypeNotAccepted | Self::DeepLinkMultipleNotAccepted | Self::DeepLinkLineitemNotAccepted | Self::DeepLinkTargetNotAccepted | Self::LineitemInvalid | Self::ScoreInvalid => 422,
+            Self::ContextUnknown => 404,
+            Self::RequestInvalid => 400,
+            Self::PlatformTokenFailed | Self::PlatformServiceFailed | Self::PlatformResponseInvalid => 502,
+            Self::KeyNextExists | Self::KeyNoNext | Self::KeyNextTooNew | Self::KeyNotRetired => 409,
             Self::Internal => 500,
             Self::PlatformJwksUnavailable => 502,
             Self::NotConfigured => 503,
@@ -259,6 +349,27 @@ impl ErrorCode {
             Self::MethodNotAllowed => "This URL does not accept that HTTP method.",
             Self::PayloadTooLarge => "The request body is too large.",
             Self::SessionInvalid => "Your tool session is missing, invalid or expired. Open the tool again from your course.",
+            Self::DeepLinkSessionRequired => "Content can only be returned to the LMS from a content-selection launch. Open the tool from the LMS editor's \"add content\" button and choose again.",
+            Self::DeepLinkInvalid => "The selected content could not be sent: see `fields` for what to fix (1–50 items, titles of 1–500 characters, https URLs).",
+            Self::DeepLinkTypeNotAccepted => "The LMS does not accept this kind of content here. Choose content of a type the LMS accepts (see `fields`).",
+            Self::DeepLinkMultipleNotAccepted => "The LMS accepts only one item here. Select a single item and try again.",
+            Self::DeepLinkLineitemNotAccepted => "The LMS does not create gradebook columns from this placement. Send the item without lineItem, or add the column with the grade API after the launch.",
+            Self::DeepLinkTargetNotAccepted => "The LMS cannot show this item the way it asks (iframe, window or embed). Use a presentation the LMS accepts (see `fields`).",
+            Self::AgsNotEnabled => "Grade passback is not enabled for this deployment: the LMS did not grant the Assignment and Grade Services (or this scope) to the tool. Ask your LMS administrator to enable grade passback for the tool, then launch again.",
+            Self::NrpsNotEnabled => "Course rosters are not enabled for this deployment: the LMS did not grant Names and Role Provisioning to the tool. Ask your LMS administrator to enable it, then launch again.",
+            Self::LineitemOutOfScope => "That gradebook column belongs to another course or link. Use a line item of this course's resource link.",
+            Self::LineitemInvalid => "The gradebook column has invalid fields; see `fields` (label 1–500 characters, scoreMaximum greater than 0).",
+            Self::ScoreInvalid => "The score has invalid fields; see `fields` (scoreGiven ≥ 0 with scoreMaximum > 0, comment ≤ 1000 characters, known progress values).",
+            Self::RoleForbidden => "Your role in this course does not allow this action. Ask an instructor.",
+            Self::ContextUnknown => "The tool has not been launched in this course yet, so it does not know the course's service URLs. Launch the tool from the course once, then try again.",
+            Self::RequestInvalid => "The request is malformed; see `fields` for what is missing or wrong.",
+            Self::PlatformTokenFailed => "The LMS did not issue a service token to the tool. Ask your administrator to check the registration's token URL (authTokenUrl) and the tool's key in the LMS; try again later.",
+            Self::PlatformServiceFailed => "The LMS's service answered with an error. Try again later; if it persists, give the correlation id to your LMS administrator.",
+            Self::PlatformResponseInvalid => "The LMS answered with something the tool cannot read (malformed or too large). Give the correlation id to your LMS administrator.",
+            Self::KeyNextExists => "A next key is already published. Promote it (POST /lti/keys/promote) before creating another.",
+            Self::KeyNoNext => "There is no next key. Create one with POST /lti/keys/next, wait for platforms to refresh the key set, then promote it.",
+            Self::KeyNextTooNew => "The next key was published less than the key set cache time ago, so some LMSs may not know it yet. Wait, or send {\"force\": true}.",
+            Self::KeyNotRetired => "Only a retired key can be removed. Promote a next key first; the current key is never removed.",
             Self::Internal => "Something went wrong on our side. Try again; if it persists, give the correlation id to support.",
         }
     }
@@ -539,5 +650,118 @@ pub struct SessionError(pub String);
 impl Coded for SessionError {
     fn code(&self) -> ErrorCode {
         ErrorCode::SessionInvalid
+    }
+}
+
+/// Deep Linking response failures (the tool app's content items).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeepLinkError {
+    /// A field failed validation: (field, what is expected).
+    #[error("deep link field `{0}`: {1}")]
+    Invalid(String, String),
+    /// Item type not in `accept_types`: (type, accepted list).
+    #[error("type `{0}` not accepted (accepts {1})")]
+    TypeNotAccepted(String, String),
+    /// Several items while `accept_multiple` is false.
+    #[error("{0} items but the platform accepts one")]
+    MultipleNotAccepted(usize),
+    /// A line item while `accept_lineitem` is false.
+    #[error("line item not accepted")]
+    LineItemNotAccepted,
+    /// Presentation target not accepted: (target, accepted list).
+    #[error("target `{0}` not accepted (accepts {1})")]
+    TargetNotAccepted(String, String),
+}
+
+impl DeepLinkError {
+    /// Field → sentence, for the `fields` member of the error answer.
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        match self {
+            Self::Invalid(f, why) => {
+                m.insert(f.clone(), why.clone());
+            }
+            Self::TypeNotAccepted(t, accepted) => {
+                m.insert("type".into(), format!("`{t}` is not accepted; the LMS accepts: {accepted}"));
+            }
+            Self::MultipleNotAccepted(n) => {
+                m.insert("contents".into(), format!("{n} items sent; the LMS accepts one"));
+            }
+            Self::LineItemNotAccepted => {
+                m.insert("lineItem".into(), "the LMS ignores line items here".into());
+            }
+            Self::TargetNotAccepted(t, accepted) => {
+                m.insert("presentation".into(), format!("`{t}` is not accepted; the LMS accepts: {accepted}"));
+            }
+        }
+        m
+    }
+}
+
+impl Coded for DeepLinkError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(..) => ErrorCode::DeepLinkInvalid,
+            Self::TypeNotAccepted(..) => ErrorCode::DeepLinkTypeNotAccepted,
+            Self::MultipleNotAccepted(_) => ErrorCode::DeepLinkMultipleNotAccepted,
+            Self::LineItemNotAccepted => ErrorCode::DeepLinkLineitemNotAccepted,
+            Self::TargetNotAccepted(..) => ErrorCode::DeepLinkTargetNotAccepted,
+        }
+    }
+}
+
+/// LTI Advantage service failures (AGS, NRPS, service tokens).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// AGS not granted, or this scope / URL missing.
+    #[error("AGS not granted: {0}")]
+    AgsScopeMissing(String),
+    /// NRPS not granted.
+    #[error("NRPS not granted")]
+    NrpsNotGranted,
+    /// Line item not in the session's context.
+    #[error("line item outside the context")]
+    LineItemOutOfScope,
+    /// Line item body invalid: (field, expected).
+    #[error("line item field `{0}`: {1}")]
+    LineItemInvalid(String, String),
+    /// Score invalid: (field, expected).
+    #[error("score field `{0}`: {1}")]
+    ScoreInvalid(String, String),
+    /// The token endpoint failed: detail.
+    #[error("token endpoint: {0}")]
+    TokenFailed(String),
+    /// The service answered an error status: detail.
+    #[error("service: {0}")]
+    ServiceFailed(String),
+    /// Unreadable answer: detail.
+    #[error("platform response invalid: {0}")]
+    ResponseInvalid(String),
+}
+
+impl ServiceError {
+    /// Field → sentence, for validation errors.
+    pub fn fields(&self) -> Option<BTreeMap<String, String>> {
+        match self {
+            Self::LineItemInvalid(f, why) | Self::ScoreInvalid(f, why) => Some(BTreeMap::from([(f.clone(), why.clone())])),
+            _ => None,
+        }
+    }
+}
+
+impl Coded for ServiceError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::AgsScopeMissing(_) => ErrorCode::AgsNotEnabled,
+            Self::NrpsNotGranted => ErrorCode::NrpsNotEnabled,
+            Self::LineItemOutOfScope => ErrorCode::LineitemOutOfScope,
+            Self::LineItemInvalid(..) => ErrorCode::LineitemInvalid,
+            Self::ScoreInvalid(..) => ErrorCode::ScoreInvalid,
+            Self::TokenFailed(_) => ErrorCode::PlatformTokenFailed,
+            Self::ServiceFailed(_) => ErrorCode::PlatformServiceFailed,
+            Self::ResponseInvalid(_) => ErrorCode::PlatformResponseInvalid,
+        }
     }
 }

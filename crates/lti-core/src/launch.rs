@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::Rs256Verifier;
+use crate::deep_linking::DeepLinkSettings;
+use crate::services::ServiceGrants;
 use crate::encoding::hex;
 use crate::error::{AccessError, ClaimsError, SignatureError, TokenError};
 use crate::jwk::JwkSet;
@@ -346,7 +348,16 @@ impl ValidatedLaunch {
             .and_then(Value::as_str)
             .map(|s| s.chars().take(200).collect());
         let name = self.claims.get("name").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
+        let platform_user_id = self.claims.get("sub").and_then(Value::as_str).unwrap_or_default().chars().take(255).collect();
+        let services = ServiceGrants::from_claims(&self.claims);
+        let deep_linking = match self.message_type {
+            MessageType::DeepLinking => self.claims.get(claim::DEEP_LINKING_SETTINGS).and_then(DeepLinkSettings::from_claim),
+            _ => None,
+        };
         Ok(Launch {
+            platform_user_id,
+            services,
+            deep_linking,
             user_id,
             user_id_source,
             role,
@@ -378,6 +389,12 @@ pub fn category_id(registration_id: &str, deployment_id: &str, context_id: &str)
 /// A fully validated and authorized launch: what the tool app may trust.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Launch {
+    /// The platform's user id (`sub`), which AGS scores and NRPS rosters use.
+    pub platform_user_id: String,
+    /// Services the platform granted (AGS, NRPS); malformed claims count as not granted.
+    pub services: ServiceGrants,
+    /// The deep-linking request (deep-linking launches only).
+    pub deep_linking: Option<DeepLinkSettings>,
     /// Resolved user id.
     pub user_id: String,
     /// Which rule produced it.

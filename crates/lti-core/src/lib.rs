@@ -10,6 +10,7 @@
 //! - [`launch`]: id_token validation as a typestate, `UnverifiedLaunch` → `Launch`.
 //! - [`user_id`], [`roles`], [`modules`]: who, in which role, in which module.
 //! - [`session`]: the signed, short-lived tool session.
+//! - [`deep_linking`], [`services`]: Deep Linking responses, AGS, NRPS, service tokens.
 //! - [`registration`]: platform registrations and their validation.
 //! - [`jws`], [`jwk`], [`encoding`], [`url`]: the formats underneath.
 //! - [`error`]: errors by cause, each with a stable [`error::ErrorCode`].
@@ -40,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod crypto;
+pub mod deep_linking;
 pub mod encoding;
 pub mod error;
 pub mod jwk;
@@ -52,6 +54,7 @@ pub mod modules;
 pub mod native;
 pub mod registration;
 pub mod roles;
+pub mod services;
 pub mod session;
 pub mod state;
 pub mod url;

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{CryptoError, Rs256Signer, Rs256Verifier};
+use crate::deep_linking::DeepLinkSettings;
+use crate::services::ServiceGrants;
 use crate::error::SessionError;
 use crate::jwk::JwkSet;
 use crate::jws::{sign_rs256, CompactJws};
@@ -57,6 +59,15 @@ pub struct SessionClaims {
     /// Display name when sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The platform's user id (`sub`): the id AGS scores and NRPS rosters use.
+    #[serde(default)]
+    pub lti_sub: String,
+    /// Services the platform granted with this launch.
+    #[serde(default, skip_serializing_if = "ServiceGrants::is_empty")]
+    pub svc: ServiceGrants,
+    /// The deep-linking request (deep-linking sessions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dl: Option<DeepLinkSettings>,
     /// Issued at.
     pub iat: i64,
     /// Expiry.
@@ -85,6 +96,9 @@ impl SessionClaims {
             user_id_source: launch.user_id_source.as_str().to_string(),
             binding: binding.to_string(),
             name: launch.name.clone(),
+            lti_sub: launch.platform_user_id.clone(),
+            svc: launch.services.clone(),
+            dl: launch.deep_linking.clone(),
             iat: now,
             exp: now + ttl.clamp(1, MAX_SESSION_TTL_SECS),
             jti,

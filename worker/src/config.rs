@@ -32,6 +32,9 @@ pub struct Config {
     pub store: StoreKind,
     /// Session lifetime.
     pub session_ttl: i64,
+    /// `Cache-Control: max-age` of the tool JWKS (`JWKS_MAX_AGE`, 60–86400, default 300); a next
+    /// key must be published this long before it is promoted.
+    pub jwks_max_age: i64,
 }
 
 /// A string var or secret, trimmed; empty counts as unset.
@@ -66,6 +69,7 @@ impl Config {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(3600)
                 .clamp(60, lti_core::session::MAX_SESSION_TTL_SECS),
+            jwks_max_age: env_string(env, "JWKS_MAX_AGE").and_then(|s| s.parse().ok()).unwrap_or(300).clamp(60, 86_400),
         }
     }
 

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::Env;
 
+use lti_core::crypto::Rs256Signer;
+use lti_core::error::ErrorCode;
+
 use crate::config::{env_string, Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::store;
@@ -38,6 +41,9 @@ pub struct StoredKey {
     pub private_enc: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// Retired keys: removed from the key set after this (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retire_at: Option<i64>,
 }
 
 /// The tool's keys.
@@ -48,7 +54,7 @@ pub struct KeyRing {
 }
 
 thread_local! {
-    static RING: RefCell<Option<KeyRing>> = const { RefCell::new(None) };
+    static RING: RefCell<Option<(i64, KeyRing)>> = const { RefCell::new(None) };
     static SIGNER: RefCell<Option<WebCryptoSigner>> = const { RefCell::new(None) };
 }
 
@@ -57,24 +63,145 @@ fn kek(cfg: &Config) -> ApiResult<[u8; 32]> {
     Ok(derive_key(secret, b"lti-edge/key-encryption/v1"))
 }
 
-/// Generate a new ring with one current key (runs inside the key-ring object).
-pub async fn create_ring(cfg: &Config) -> ApiResult<String> {
+/// A fresh RSA-2048 key, its private half encrypted (runs inside the key-ring object).
+pub async fn new_key(cfg: &Config, status: &str) -> ApiResult<StoredKey> {
     let private = generate_rsa_jwk().await.map_err(|e| ApiError::internal(e.0))?;
     let s = |k: &str| private.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let kid = format!("lti-edge-{}", b64url_encode(&random_bytes::<9>().map_err(|e| ApiError::internal(e.0))?));
     let (iv, ct) = aes_gcm_encrypt(&kek(cfg)?, private.to_string().as_bytes()).await.map_err(|e| ApiError::internal(e.0))?;
-    let ring = KeyRing {
-        keys: vec![StoredKey {
-            kid,
-            status: "current".into(),
-            n: s("n"),
-            e: s("e"),
-            iv: b64url_encode(&iv),
-            private_enc: b64url_encode(&ct),
-            created_at: (js_sys::Date::now() / 1000.0) as i64,
-        }],
-    };
+    Ok(StoredKey {
+        kid,
+        status: status.into(),
+        n: s("n"),
+        e: s("e"),
+        iv: b64url_encode(&iv),
+        private_enc: b64url_encode(&ct),
+        created_at: now(),
+        retire_at: None,
+    })
+}
+
+/// Generate a new ring with one current key (runs inside the key-ring object).
+pub async fn create_ring(cfg: &Config) -> ApiResult<String> {
+    let ring = KeyRing { keys: vec![new_key(cfg, "current").await?] };
     serde_json::to_string(&ring).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+fn now() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// How long isolates trust their cached ring before re-reading it (a rotation reaches every
+/// isolate within this, plus KV propagation).
+const RING_CACHE_SECS: i64 = 30;
+
+/// A rotation step, applied inside the key-ring object (one writer, so no races).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum RingOp {
+    /// Publish a new key that does not sign yet.
+    Next,
+    /// The next key signs; the current one is retired after `overlap` seconds.
+    #[serde(rename_all = "camelCase")]
+    Promote { force: bool, overlap: i64, max_age: i64 },
+    /// Remove retired keys past their time, or `kid` now (`force`).
+    #[serde(rename_all = "camelCase")]
+    Retire { kid: Option<String>, force: bool },
+}
+
+/// Apply `op` to `ring` (for `Next`, `fresh` is the new key). Returns what changed.
+pub fn apply(ring: &mut KeyRing, op: &RingOp, fresh: Option<StoredKey>, now: i64) -> Result<Value, ErrorCode> {
+    match op {
+        RingOp::Next => {
+            if ring.keys.iter().any(|k| k.status == "next") {
+                return Err(ErrorCode::KeyNextExists);
+            }
+            let key = fresh.ok_or(ErrorCode::Internal)?;
+            let view = key_view(&key);
+            ring.keys.push(key);
+            Ok(view)
+        }
+        RingOp::Promote { force, overlap, max_age } => {
+            let Some(next_idx) = ring.keys.iter().position(|k| k.status == "next") else {
+                return Err(ErrorCode::KeyNoNext);
+            };
+            if !force && now - ring.keys[next_idx].created_at < *max_age {
+                return Err(ErrorCode::KeyNextTooNew);
+            }
+            for k in ring.keys.iter_mut() {
+                if k.status == "current" {
+                    k.status = "retired".into();
+                    k.retire_at = Some(now + overlap);
+                }
+            }
+            ring.keys[next_idx].status = "current".into();
+            Ok(key_view(&ring.keys[next_idx]))
+        }
+        RingOp::Retire { kid, force } => {
+            if let Some(kid) = kid {
+                match ring.keys.iter().find(|k| &k.kid == kid) {
+                    None => return Err(ErrorCode::NotFound),
+                    Some(k) if k.status != "retired" => return Err(ErrorCode::KeyNotRetired),
+                    Some(k) if !force && k.retire_at.is_some_and(|t| t > now) => return Err(ErrorCode::KeyNotRetired),
+                    Some(_) => {}
+                }
+            }
+            let mut removed = Vec::new();
+            ring.keys.retain(|k| {
+                let gone = k.status == "retired"
+                    && match kid {
+                        Some(kid) => &k.kid == kid,
+                        None => k.retire_at.is_none_or(|t| t <= now),
+                    };
+                if gone {
+                    removed.push(k.kid.clone());
+                }
+                !gone
+            });
+            Ok(serde_json::json!({ "removed": removed }))
+        }
+    }
+}
+
+/// What the admin API shows of a key (never private material).
+pub fn key_view(k: &StoredKey) -> Value {
+    let mut v = serde_json::json!({"kid": k.kid, "status": k.status, "createdAt": k.created_at});
+    if let (Some(t), Some(o)) = (k.retire_at, v.as_object_mut()) {
+        o.insert("retireAt".into(), t.into());
+    }
+    v
+}
+
+/// Run a rotation step in the key-ring object, mirror the new ring to KV and refresh this
+/// isolate. Returns the step's result.
+pub async fn rotate(env: &Env, op: &RingOp) -> ApiResult<Value> {
+    if configured_key(env)?.is_some() {
+        return Err(ApiError::new(ErrorCode::RequestInvalid, "LTI_TOOL_PRIVATE_JWK is set: rotate that key by replacing the secret"));
+    }
+    ring(env).await?; // make sure the ring exists
+    let reply = store::key_ring_op(env, op).await?;
+    let reply: Value = serde_json::from_str(&reply).map_err(|e| ApiError::internal(format!("key op reply: {e}")))?;
+    if let Some(code) = reply.get("error").and_then(Value::as_str) {
+        let code = ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code).unwrap_or(ErrorCode::Internal);
+        return Err(ApiError::new(code, "key ring refused the step"));
+    }
+    let ring_text = reply.get("ring").and_then(Value::as_str).ok_or_else(|| ApiError::internal("key op reply without ring"))?;
+    env.kv(KV_BINDING)?.put(RING_KEY, ring_text)?.execute().await?;
+    let ring: KeyRing = serde_json::from_str(ring_text).map_err(|e| ApiError::internal(format!("key ring: {e}")))?;
+    set_ring(ring);
+    Ok(reply.get("result").cloned().unwrap_or(Value::Null))
+}
+
+fn set_ring(ring: KeyRing) {
+    let current = ring.keys.iter().find(|k| k.status == "current").map(|k| k.kid.clone());
+    RING.with(|r| *r.borrow_mut() = Some((now(), ring)));
+    // Drop the imported signer when the current key changed.
+    SIGNER.with(|s| {
+        let stale = s.borrow().as_ref().is_some_and(|sg| Some(sg.kid().to_string()) != current);
+        if stale {
+            *s.borrow_mut() = None;
+        }
+    });
 }
 
 /// An operator-supplied private JWK (`LTI_TOOL_PRIVATE_JWK`): (kid, jwk).
@@ -90,15 +217,18 @@ fn configured_key(env: &Env) -> ApiResult<Option<(String, Value)>> {
 
 /// The ring: isolate memory, then KV, then the key-ring object (which creates it once).
 pub async fn ring(env: &Env) -> ApiResult<KeyRing> {
-    if let Some(r) = RING.with(|r| r.borrow().clone()) {
-        return Ok(r);
+    let t = now();
+    if let Some((at, r)) = RING.with(|r| r.borrow().clone()) {
+        if t - at < RING_CACHE_SECS {
+            return Ok(r);
+        }
     }
     if let Some((kid, jwk)) = configured_key(env)? {
         let s = |k: &str| jwk.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
         let ring = KeyRing {
-            keys: vec![StoredKey { kid, status: "current".into(), n: s("n"), e: s("e"), iv: String::new(), private_enc: String::new(), created_at: 0 }],
+            keys: vec![StoredKey { kid, status: "current".into(), n: s("n"), e: s("e"), iv: String::new(), private_enc: String::new(), created_at: 0, retire_at: None }],
         };
-        RING.with(|r| *r.borrow_mut() = Some(ring.clone()));
+        RING.with(|r| *r.borrow_mut() = Some((i64::MAX / 2, ring.clone())));
         return Ok(ring);
     }
     let kv = env.kv(KV_BINDING)?;
@@ -111,16 +241,18 @@ pub async fn ring(env: &Env) -> ApiResult<KeyRing> {
         }
     };
     let ring: KeyRing = serde_json::from_str(&text).map_err(|e| ApiError::internal(format!("key ring: {e}")))?;
-    RING.with(|r| *r.borrow_mut() = Some(ring.clone()));
+    set_ring(ring.clone());
     Ok(ring)
 }
 
-/// Public keys to publish (every non-removed key), as a key set.
+/// Public keys to publish: current, next, and retired keys until their retire time.
 pub async fn public_keys(env: &Env) -> ApiResult<JwkSet> {
     let ring = ring(env).await?;
+    let t = now();
     let keys = ring
         .keys
         .iter()
+        .filter(|k| k.status != "retired" || k.retire_at.is_some_and(|r| r > t))
         .filter_map(|k| RsaPublicJwk::from_components(&k.kid, &b64url_decode(&k.n)?, &b64url_decode(&k.e)?).ok())
         .collect();
     Ok(JwkSet::from_keys(keys))
@@ -128,15 +260,18 @@ pub async fn public_keys(env: &Env) -> ApiResult<JwkSet> {
 
 /// The current signing key, imported once per isolate.
 pub async fn signer(env: &Env, cfg: &Config) -> ApiResult<WebCryptoSigner> {
-    if let Some(s) = SIGNER.with(|s| s.borrow().clone()) {
-        return Ok(s);
-    }
     if let Some((kid, jwk)) = configured_key(env)? {
+        if let Some(s) = SIGNER.with(|s| s.borrow().clone()) {
+            return Ok(s);
+        }
         let signer = WebCryptoSigner::import(&kid, &jwk).await.map_err(|e| ApiError::internal(format!("LTI_TOOL_PRIVATE_JWK: {}", e.0)))?;
         SIGNER.with(|s| *s.borrow_mut() = Some(signer.clone()));
         return Ok(signer);
     }
-    let ring = ring(env).await?;
+    let ring = ring(env).await?; // refreshes the ring (and drops a stale signer) every 30 s
+    if let Some(s) = SIGNER.with(|s| s.borrow().clone()) {
+        return Ok(s);
+    }
     let current = ring.keys.iter().find(|k| k.status == "current").ok_or_else(|| ApiError::internal("no current key"))?;
     let iv = b64url_decode(&current.iv).ok_or_else(|| ApiError::internal("iv"))?;
     let ct = b64url_decode(&current.private_enc).ok_or_else(|| ApiError::internal("ciphertext"))?;

@@ -18,11 +18,21 @@
 //! | GET, DELETE | `/lti/platforms/{id}` | one registration (admin) |
 //! | GET | `/lti/session` | verify a session token (Bearer) |
 //! | GET | `<module path>/ks/<token>` | the (demo) tool module page |
+//! | POST | `/lti/deep-link` | Deep Linking response (session of a deep-linking launch) |
+//! | GET, POST | `/lti/ags/lineitems` | list / create line items (session or admin) |
+//! | GET, PUT, DELETE | `/lti/ags/lineitem` | one line item (`lineItemUrl`) |
+//! | POST | `/lti/ags/scores` | post a score |
+//! | GET | `/lti/ags/results` | read results |
+//! | GET | `/lti/nrps/members` | course roster |
+//! | GET | `/lti/keys` | tool keys (admin) |
+//! | POST | `/lti/keys/next`, `/lti/keys/promote`, `/lti/keys/retire` | key rotation (admin) |
 
 #![forbid(unsafe_code)]
 
+mod advantage;
 mod config;
 mod error;
+mod http;
 mod jwks;
 mod keys;
 mod log;
@@ -54,11 +64,11 @@ pub use store::LtiEdgeObject;
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const MAX_BODY: usize = 64 * 1024;
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
-fn iso_now() -> String {
+pub(crate) fn iso_now() -> String {
     js_sys::Date::new_0().to_iso_string().as_string().unwrap_or_default()
 }
 
@@ -96,9 +106,22 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
 
 /// Browser routes answer HTML unless the client asks for JSON; API routes always JSON.
 fn wants_html(req: &Request, path: &str) -> bool {
-    let api = path == "/version" || path == "/lti/config" || path == "/lti/session" || path.starts_with("/lti/platforms") || path == "/lti/jwks";
+    let api = path == "/version"
+        || path == "/lti/config"
+        || path == "/lti/session"
+        || path.starts_with("/lti/platforms")
+        || path == "/lti/jwks"
+        || path.starts_with("/lti/ags/")
+        || path.starts_with("/lti/nrps/")
+        || path.starts_with("/lti/keys")
+        || path.starts_with("/lti/services/");
     if api {
         return false;
+    }
+    if path == "/lti/deep-link" {
+        // The picker's form gets pages; tool apps posting JSON get JSON.
+        let ct = req.headers().get("content-type").ok().flatten().unwrap_or_default().to_ascii_lowercase();
+        return ct.starts_with("application/x-www-form-urlencoded");
     }
     let accept = req.headers().get("accept").ok().flatten().unwrap_or_default().to_ascii_lowercase();
     !accept.contains("application/json") || accept.contains("text/html")
@@ -157,6 +180,54 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
                 json_response(&serde_json::json!({"success": true, "data": regs}), 200)
             }
         }
+        "/lti/deep-link" => {
+            only(ctx, &[Method::Post])?;
+            advantage::deep_link(ctx.env, &ctx.cfg, &ctx.cid, req).await
+        }
+        "/lti/ags/lineitems" => {
+            only(ctx, &[Method::Get, Method::Post])?;
+            let q = advantage::query_object(&ctx.query);
+            advantage::lineitems(ctx.env, &ctx.cfg, &ctx.cid, req, &q, ctx.method == Method::Post).await
+        }
+        "/lti/ags/lineitem" => {
+            only(ctx, &[Method::Get, Method::Put, Method::Delete])?;
+            let q = advantage::query_object(&ctx.query);
+            let m = match ctx.method {
+                Method::Put => "PUT",
+                Method::Delete => "DELETE",
+                _ => "GET",
+            };
+            advantage::lineitem(ctx.env, &ctx.cfg, &ctx.cid, req, &q, m).await
+        }
+        "/lti/ags/scores" => {
+            only(ctx, &[Method::Post])?;
+            advantage::scores(ctx.env, &ctx.cfg, &ctx.cid, req).await
+        }
+        "/lti/ags/results" => {
+            only(ctx, &[Method::Get])?;
+            let q = advantage::query_object(&ctx.query);
+            advantage::results(ctx.env, &ctx.cfg, &ctx.cid, req, &q).await
+        }
+        "/lti/nrps/members" => {
+            only(ctx, &[Method::Get])?;
+            let q = advantage::query_object(&ctx.query);
+            advantage::members(ctx.env, &ctx.cfg, &ctx.cid, req, &q).await
+        }
+        "/lti/services/stats" => {
+            only(ctx, &[Method::Get])?;
+            admin(ctx, req)?;
+            advantage::stats()
+        }
+        "/lti/keys" => {
+            only(ctx, &[Method::Get])?;
+            admin(ctx, req)?;
+            keys_list(ctx).await
+        }
+        "/lti/keys/next" | "/lti/keys/promote" | "/lti/keys/retire" => {
+            only(ctx, &[Method::Post])?;
+            admin(ctx, req)?;
+            keys_step(ctx, req).await
+        }
         _ => {
             if let Some(id) = p.strip_prefix("/lti/platforms/") {
                 only(ctx, &[Method::Get, Method::Delete])?;
@@ -188,7 +259,7 @@ fn headers(pairs: &[(&str, &str)]) -> Headers {
     h
 }
 
-fn json_response(v: &serde_json::Value, status: u16) -> ApiResult<Response> {
+pub(crate) fn json_response(v: &serde_json::Value, status: u16) -> ApiResult<Response> {
     Ok(Response::from_bytes(v.to_string().into_bytes())?
         .with_status(status)
         .with_headers(headers(&[("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")])))
@@ -200,7 +271,7 @@ fn html_response(body: String, status: u16) -> ApiResult<Response> {
     html_response_csp(body, status, PAGE_CSP)
 }
 
-fn html_response_csp(body: String, status: u16, csp: &str) -> ApiResult<Response> {
+pub(crate) fn html_response_csp(body: String, status: u16, csp: &str) -> ApiResult<Response> {
     Ok(Response::from_bytes(body.into_bytes())?.with_status(status).with_headers(headers(&[
         ("content-type", "text/html; charset=utf-8"),
         ("cache-control", "no-store"),
@@ -211,7 +282,7 @@ fn html_response_csp(body: String, status: u16, csp: &str) -> ApiResult<Response
 }
 
 /// A page with one inline script allowed by a fresh nonce.
-fn script_csp() -> ApiResult<(String, String)> {
+pub(crate) fn script_csp() -> ApiResult<(String, String)> {
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
     let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'");
     Ok((nonce, csp))
@@ -241,6 +312,45 @@ async fn read_form(req: &mut Request) -> ApiResult<Vec<(String, String)>> {
         return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
     }
     Ok(form_decode(&body))
+}
+
+/// A JSON request body for the service APIs (`request_invalid` when malformed).
+pub(crate) async fn read_json_body(req: &mut Request) -> ApiResult<serde_json::Value> {
+    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::RequestInvalid, format!("body unreadable: {e}")))?;
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| {
+        let mut err = ApiError::new(ErrorCode::RequestInvalid, format!("json: {e}"));
+        err.fields = Some([("body".to_string(), "must be a JSON object".to_string())].into_iter().collect());
+        err
+    })?;
+    if !v.is_object() {
+        let mut err = ApiError::new(ErrorCode::RequestInvalid, "json not an object");
+        err.fields = Some([("body".to_string(), "must be a JSON object".to_string())].into_iter().collect());
+        return Err(err);
+    }
+    Ok(v)
+}
+
+async fn read_json_body_or_empty(req: &mut Request) -> ApiResult<serde_json::Value> {
+    let body = req.text().await.unwrap_or_default();
+    if body.trim().is_empty() {
+        return Ok(serde_json::json!({}));
+    }
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
+    }
+    serde_json::from_str::<serde_json::Value>(&body).ok().filter(serde_json::Value::is_object).ok_or_else(|| {
+        let mut err = ApiError::new(ErrorCode::RequestInvalid, "json");
+        err.fields = Some([("body".to_string(), "must be a JSON object".to_string())].into_iter().collect());
+        err
+    })
+}
+
+/// A form body (picker posts).
+pub(crate) async fn read_form_body(req: &mut Request) -> ApiResult<Vec<(String, String)>> {
+    read_form(req).await
 }
 
 async fn read_json(req: &mut Request) -> ApiResult<serde_json::Value> {
@@ -354,6 +464,7 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // The tool session.
     let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
     let claims = SessionClaims::for_launch(&launch, &ctx.cfg.base(), binding.as_str(), t, ctx.cfg.session_ttl, jti);
+    advantage::remember_context(ctx.env, ctx.wctx, &claims);
     if binding == Binding::StateOnly {
         if let Some(target) = storage_target(consumed.record().storage_target.as_deref()) {
             // No cookie came back, but the login stored the binding secret in platform
@@ -464,8 +575,9 @@ async fn tool_jwks(ctx: &Ctx<'_>) -> ApiResult<Response> {
     let set = keys::public_keys(ctx.env).await?;
     Ok(Response::from_bytes(set.to_json().to_string().into_bytes())?.with_headers(headers(&[
         ("content-type", "application/json"),
-        // Short enough that a rotation's new key is seen well within the overlap window.
-        ("cache-control", "public, max-age=300"),
+        // Short enough that a rotation's next key is seen before it is promoted
+        // (promotion waits this long) and retired keys outlive every cache.
+        ("cache-control", &format!("public, max-age={}", ctx.cfg.jwks_max_age)),
         ("access-control-allow-origin", "*"),
     ])))
 }
@@ -495,8 +607,52 @@ fn tool_config(ctx: &Ctx<'_>) -> ApiResult<Response> {
 }
 
 async fn verify_token(ctx: &Ctx<'_>, token: &str) -> ApiResult<SessionClaims> {
-    let keys = keys::public_keys(ctx.env).await?;
-    verify_session(token, &keys, &WebCryptoVerifier, &ctx.cfg.base(), now()).await.map_err(|e| ApiError::coded(&e))
+    verify_session_token(ctx.env, &ctx.cfg, token).await
+}
+
+/// Verify a session token against the tool's published keys.
+pub(crate) async fn verify_session_token(env: &Env, cfg: &Config, token: &str) -> ApiResult<SessionClaims> {
+    let keys = keys::public_keys(env).await?;
+    verify_session(token, &keys, &WebCryptoVerifier, &cfg.base(), now()).await.map_err(|e| ApiError::coded(&e))
+}
+
+// ------------------------------------------------------------------ tool keys (admin)
+
+async fn keys_list(ctx: &Ctx<'_>) -> ApiResult<Response> {
+    let ring = keys::ring(ctx.env).await?;
+    let list: Vec<serde_json::Value> = ring.keys.iter().map(keys::key_view).collect();
+    json_response(&serde_json::json!({"success": true, "data": {"keys": list, "jwksMaxAge": ctx.cfg.jwks_max_age}}), 200)
+}
+
+async fn keys_step(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let body = read_json_body_or_empty(req).await?;
+    let flag = |k: &str| body.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let max_age = ctx.cfg.jwks_max_age;
+    // Retired keys stay published long enough for every JWKS cache and every token signed
+    // just before the promotion (sessions live up to an hour).
+    let min_overlap = max_age + 360;
+    let default_overlap = lti_core::session::MAX_SESSION_TTL_SECS + 2 * max_age;
+    let (op, status) = match ctx.path.as_str() {
+        "/lti/keys/next" => (keys::RingOp::Next, 201),
+        "/lti/keys/promote" => {
+            let overlap = match body.get("overlapSeconds") {
+                None | Some(serde_json::Value::Null) => default_overlap,
+                Some(v) => match v.as_i64() {
+                    Some(o) if o >= min_overlap || (flag("force") && o >= 0) => o.min(30 * 86_400),
+                    _ => {
+                        let mut e = ApiError::new(ErrorCode::RequestInvalid, "overlapSeconds");
+                        e.fields = Some([("overlapSeconds".to_string(), format!("whole seconds, at least {min_overlap} (the key set cache time plus token lifetimes)"))].into_iter().collect());
+                        return Err(e);
+                    }
+                },
+            };
+            (keys::RingOp::Promote { force: flag("force"), overlap, max_age }, 200)
+        }
+        _ => (keys::RingOp::Retire { kid: body.get("kid").and_then(serde_json::Value::as_str).map(str::to_string), force: flag("force") }, 200),
+    };
+    let result = keys::rotate(ctx.env, &op).await?;
+    log::info(&ctx.cid, "tool_key_rotation", serde_json::json!({"step": ctx.path, "result": result}));
+    json_response(&serde_json::json!({"success": true, "data": result}), status)
 }
 
 async fn session_introspect(ctx: &Ctx<'_>, req: &Request) -> ApiResult<Response> {
@@ -511,7 +667,7 @@ async fn module_page(ctx: &Ctx<'_>, module: &'static modules::Module, token: &st
     if claims.module != module.code {
         return Err(ApiError::new(ErrorCode::SessionInvalid, "session is for another module"));
     }
-    html_response_csp(pages::module_page(module, &claims), 200, &pages::module_csp())
+    html_response_csp(pages::module_page(module, &claims, token), 200, &pages::module_csp())
 }
 
 // ------------------------------------------------------------------ admin

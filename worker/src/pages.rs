@@ -61,7 +61,7 @@ pub fn module_csp() -> String {
 }
 
 /// Demo entries the content picker offers (a real tool app lists the course's media).
-const DEMO_ENTRIES: &[(&str, &str, u32)] = &[
+pub const DEMO_ENTRIES: &[(&str, &str, u32)] = &[
     ("1_mitosis", "Mitosis in 2 minutes", 124),
     ("1_meiosis", "Meiosis explained", 311),
     ("1_cellwall", "The plant cell wall", 187),
@@ -86,12 +86,37 @@ data-url=\"{}\" data-duration=\"{secs}\">Select</button></li>",
     out
 }
 
+/// A deep-linking picker: a form posting the chosen entries (checkboxes, or radio buttons
+/// when the LMS accepts one item) with the session to `/lti/deep-link`.
+fn deep_link_picker(token: &str, multiple: bool) -> String {
+    let kind = if multiple { "checkbox" } else { "radio" };
+    let mut out = String::from("<h2>Choose media to add to the course</h2><form method=\"post\" action=\"/lti/deep-link\" id=\"deep-link-form\"><ul class=\"entries\">");
+    for (id, title, secs) in DEMO_ENTRIES {
+        out.push_str(&format!(
+            "<li><label><input type=\"{kind}\" name=\"entry\" value=\"{}\"> {} <span class=\"muted\">{}:{:02}</span></label></li>",
+            esc(id),
+            esc(title),
+            secs / 60,
+            secs % 60
+        ));
+    }
+    out.push_str(&format!(
+        "</ul><input type=\"hidden\" name=\"session\" value=\"{}\"><p><button type=\"submit\" id=\"embed\">Add to course</button></p></form>",
+        esc(token)
+    ));
+    out
+}
+
 /// The demo tool module page (what a tool app behind the edge would render).
-pub fn module_page(module: &Module, s: &SessionClaims) -> String {
+pub fn module_page(module: &Module, s: &SessionClaims, token: &str) -> String {
     let mut page = module_page_body(module, s);
     if module.code == lti_core::modules::PICKER_MODULE {
         if let Some(at) = page.rfind("<p class=\"muted\">This page is the demo tool app.") {
-            page.insert_str(at, &picker(&s.iss));
+            let section = match &s.dl {
+                Some(dl) => deep_link_picker(token, dl.accept_multiple),
+                None => picker(&s.iss),
+            };
+            page.insert_str(at, &section);
         }
     }
     if let Some(at) = page.rfind("</body>") {
@@ -210,5 +235,23 @@ pub fn storage_launch_page(nonce: &str, config: &serde_json::Value, continuation
         "ask('lti.get_data',{key:c.key}).then(function(r){const f=document.forms[0],el=f.elements;\
 if(r&&typeof r.value==='string'){el['value'].value=r.value}else{el['storage_error'].value=r&&r.error&&typeof r.error.code==='string'?r.error.code.slice(0,64):(r?'no_value':'timeout')}\
 f.submit()});",
+    )
+}
+
+/// The answer to the picker's form: an auto-submitting form that posts the signed
+/// `LtiDeepLinkingResponse` (field `JWT`) to the LMS, with a button when scripts do not run.
+pub fn deep_link_return_page(nonce: &str, return_url: &str, jwt: &str, items: usize) -> String {
+    shell(
+        "Returning to the course",
+        "",
+        &format!(
+            "<h1>Adding {items} item{} to the course…</h1><form method=\"post\" action=\"{}\" id=\"deep-link-return\">\
+<input type=\"hidden\" name=\"JWT\" value=\"{}\"><button type=\"submit\">Continue</button></form>\
+<script nonce=\"{}\">document.getElementById('deep-link-return').submit();</script>",
+            if items == 1 { "" } else { "s" },
+            esc(return_url),
+            esc(jwt),
+            esc(nonce)
+        ),
     )
 }

@@ -171,6 +171,13 @@ pub async fn ensure_key_ring(env: &Env) -> ApiResult<String> {
     Ok(resp.text().await?)
 }
 
+/// Run a key-ring rotation step in the key-ring object; answers `{"ring", "result"}` or
+/// `{"error": code}` (JSON text).
+pub async fn key_ring_op(env: &Env, op: &keys::RingOp) -> ApiResult<String> {
+    let mut resp = do_call(env, "tool-key-ring", "/keyring/op", op).await?;
+    Ok(resp.text().await?)
+}
+
 /// Strongly consistent storage: per-state objects, and the key-ring singleton.
 #[durable_object]
 pub struct LtiEdgeObject {
@@ -224,6 +231,29 @@ impl DurableObject for LtiEdgeObject {
                 let ring = keys::create_ring(&cfg).await.map_err(|e| worker::Error::RustError(e.detail))?;
                 storage.put("ring", ring.clone()).await?;
                 Response::ok(ring)
+            }
+            "/keyring/op" => {
+                let op: keys::RingOp = req.json().await?;
+                let storage = self.state.storage();
+                let Some(text) = storage.get::<String>("ring").await? else {
+                    return Response::from_json(&serde_json::json!({"error": "internal_error"}));
+                };
+                let mut ring: keys::KeyRing = serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let fresh = match op {
+                    keys::RingOp::Next if !ring.keys.iter().any(|k| k.status == "next") => {
+                        let cfg = Config::load(&self.env, "https://localhost");
+                        Some(keys::new_key(&cfg, "next").await.map_err(|e| worker::Error::RustError(e.detail))?)
+                    }
+                    _ => None,
+                };
+                match keys::apply(&mut ring, &op, fresh, now_secs()) {
+                    Ok(result) => {
+                        let text = serde_json::to_string(&ring).map_err(|e| worker::Error::RustError(e.to_string()))?;
+                        storage.put("ring", text.clone()).await?;
+                        Response::from_json(&serde_json::json!({"ring": text, "result": result}))
+                    }
+                    Err(code) => Response::from_json(&serde_json::json!({"error": code.as_str()})),
+                }
             }
             _ => Response::error("not found", 404),
         }

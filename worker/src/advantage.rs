@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use worker::{Env, Request, Response};
 
 use crate::config::{Config, KV_BINDING};
@@ -74,6 +75,16 @@ impl Caller {
         } else {
             Err(ApiError::new(ErrorCode::RoleForbidden, "learner session"))
         }
+    }
+
+    /// Every scope the platform granted for this context: one token serves all calls (fewer
+    /// token requests, which platforms rate-limit).
+    fn scopes(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.svc.ags.as_ref().map(|a| a.scope.iter().map(String::as_str).collect()).unwrap_or_default();
+        if self.svc.nrps.is_some() {
+            v.push(services::SCOPE_NRPS);
+        }
+        v
     }
 
     fn ags(&self) -> ApiResult<&services::AgsGrant> {
@@ -233,34 +244,30 @@ async fn access_token(env: &Env, cfg: &Config, reg: &Registration, scopes: &[&st
             }
         }
     }
-    // Client credentials with a signed assertion (LTI Security §4.1).
+    // One token request per key at a time in this isolate: concurrent callers share it.
     let signer = keys::signer(env, cfg).await?;
-    let jti = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
-    let claims = client_assertion_claims(&reg.client_id, &reg.auth_token_url, now, &jti);
-    let assertion = sign_rs256(&signer, "JWT", &claims).await.map_err(|e| ApiError::internal(e.0))?;
-    let body = form_encode([
-        ("grant_type", "client_credentials"),
-        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-        ("client_assertion", assertion.as_str()),
-        ("scope", scope.as_str()),
-    ]);
-    let answer = http::send(
-        "POST",
-        &reg.auth_token_url,
-        &[("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json")],
-        Some(&body),
-        64 * 1024,
-    )
-    .await
-    .map_err(|e| svc_err(&ServiceError::TokenFailed(e)))?;
-    if answer.status != 200 {
-        log::warn(cid, "service_token_failed", &format!("token endpoint answered {}", answer.status));
-        return Err(svc_err(&ServiceError::TokenFailed(format!("status {}", answer.status))));
+    let pending = INFLIGHT.with(|m| m.borrow().get(&key).cloned());
+    let shared = match pending {
+        Some(f) => f,
+        None => {
+            let jti = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
+            let f = fetch_token(signer, reg.client_id.clone(), reg.auth_token_url.clone(), scope.clone(), jti, now).boxed_local().shared();
+            INFLIGHT.with(|m| m.borrow_mut().insert(key.clone(), f.clone()));
+            f
+        }
+    };
+    let result = shared.await;
+    INFLIGHT.with(|m| m.borrow_mut().remove(&key));
+    let token = result.map_err(|e| {
+        if let ServiceError::TokenFailed(d) = &e {
+            log::warn(cid, "service_token_failed", d);
+        }
+        svc_err(&e)
+    })?;
+    if TOKENS.with(|m| m.borrow().get(&key).is_some_and(|t| t.token == token.token)) {
+        // Another caller of the shared request already cached it.
+        return Ok(token.token);
     }
-    if answer.oversized {
-        return Err(svc_err(&ServiceError::ResponseInvalid("token response too large".into())));
-    }
-    let token = AccessToken::from_response(&answer.body, now).map_err(|e| svc_err(&e))?;
     STATS.with(|s| s.borrow_mut().fetched += 1);
     TOKENS.with(|m| {
         let mut m = m.borrow_mut();
@@ -276,6 +283,47 @@ async fn access_token(env: &Env, cfg: &Config, reg: &Registration, scopes: &[&st
         }
     }
     Ok(token.token)
+}
+
+type TokenFuture = Shared<LocalBoxFuture<'static, Result<AccessToken, ServiceError>>>;
+
+thread_local! {
+    static INFLIGHT: RefCell<HashMap<String, TokenFuture>> = RefCell::new(HashMap::new());
+}
+
+/// Client credentials with a signed assertion (LTI Security §4.1).
+async fn fetch_token(
+    signer: lti_webcrypto::WebCryptoSigner,
+    client_id: String,
+    token_url: String,
+    scope: String,
+    jti: String,
+    now: i64,
+) -> Result<AccessToken, ServiceError> {
+    let claims = client_assertion_claims(&client_id, &token_url, now, &jti);
+    let assertion = sign_rs256(&signer, "JWT", &claims).await.map_err(|e| ServiceError::TokenFailed(format!("signing: {}", e.0)))?;
+    let body = form_encode([
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+        ("client_assertion", assertion.as_str()),
+        ("scope", scope.as_str()),
+    ]);
+    let answer = http::send(
+        "POST",
+        &token_url,
+        &[("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json")],
+        Some(&body),
+        64 * 1024,
+    )
+    .await
+    .map_err(ServiceError::TokenFailed)?;
+    if answer.status != 200 {
+        return Err(ServiceError::TokenFailed(format!("token endpoint answered {}", answer.status)));
+    }
+    if answer.oversized {
+        return Err(ServiceError::ResponseInvalid("token response too large".into()));
+    }
+    AccessToken::from_response(&answer.body, now)
 }
 
 async fn encrypt_token(cfg: &Config, t: &AccessToken) -> ApiResult<String> {
@@ -420,7 +468,7 @@ pub async fn lineitems(env: &Env, cfg: &Config, cid: &str, req: &mut Request, qu
         if let (Some(l), Some(o)) = (&link, item.as_object_mut()) {
             o.insert("resourceLinkId".into(), json!(l));
         }
-        let answer = call(env, cfg, cid, &c.reg, &[services::SCOPE_LINEITEM], "POST", &container, LINEITEM_TYPE, Some((LINEITEM_TYPE, item.to_string())))
+        let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "POST", &container, LINEITEM_TYPE, Some((LINEITEM_TYPE, item.to_string())))
             .await?;
         let created = parse_json(&answer.body).map_err(|e| svc_err(&e))?;
         if created.get("id").and_then(Value::as_str).is_none() {
@@ -428,7 +476,7 @@ pub async fn lineitems(env: &Env, cfg: &Config, cid: &str, req: &mut Request, qu
         }
         return ok(created, 201);
     }
-    let scope = read_scope(ags)?;
+    read_scope(ags)?;
     let q = |k: &str| query.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     let forced_link = link.as_deref();
@@ -445,7 +493,7 @@ pub async fn lineitems(env: &Env, cfg: &Config, cid: &str, req: &mut Request, qu
         pairs.push(("limit", l));
     }
     let url = with_query(&container, &pairs);
-    let (mut items, _, walk, _) = get_all(env, cfg, cid, &c.reg, &[scope], &url, LINEITEMS_TYPE, None).await?;
+    let (mut items, _, walk, _) = get_all(env, cfg, cid, &c.reg, &c.scopes(), &url, LINEITEMS_TYPE, None).await?;
     if let Some(l) = forced_link {
         items.retain(|i| i.get("resourceLinkId").and_then(Value::as_str) == Some(l));
     }
@@ -473,8 +521,8 @@ async fn check_lineitem(env: &Env, cfg: &Config, cid: &str, c: &Caller, url: &st
     if ags.lineitem.as_deref() == Some(url) {
         return Ok(None);
     }
-    let scope = read_scope(ags)?;
-    let answer = call(env, cfg, cid, &c.reg, &[scope], "GET", url, LINEITEM_TYPE, None).await?;
+    read_scope(ags)?;
+    let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", url, LINEITEM_TYPE, None).await?;
     let item = parse_json(&answer.body).map_err(|e| svc_err(&e))?;
     let link = item.get("resourceLinkId").and_then(Value::as_str);
     if link.is_none() || link != s.resource_link_id.as_deref() {
@@ -503,11 +551,12 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
     let ags = c.ags()?;
     match method {
         "GET" => {
+            read_scope(ags)?;
             let fetched = check_lineitem(env, cfg, cid, &c, &url).await?;
             if let Some(item) = fetched {
                 return ok(item, 200);
             }
-            let answer = call(env, cfg, cid, &c.reg, &[read_scope(ags)?], "GET", &url, LINEITEM_TYPE, None).await?;
+            let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &url, LINEITEM_TYPE, None).await?;
             ok(parse_json(&answer.body).map_err(|e| svc_err(&e))?, 200)
         }
         "PUT" => {
@@ -516,7 +565,7 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
             let current = match check_lineitem(env, cfg, cid, &c, &url).await? {
                 Some(v) => v,
                 None => {
-                    let a = call(env, cfg, cid, &c.reg, &[services::SCOPE_LINEITEM], "GET", &url, LINEITEM_TYPE, None).await?;
+                    let a = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &url, LINEITEM_TYPE, None).await?;
                     parse_json(&a.body).map_err(|e| svc_err(&e))?
                 }
             };
@@ -533,7 +582,7 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
                 merged.insert("resourceLinkId".into(), json!(l));
             }
             let answer =
-                call(env, cfg, cid, &c.reg, &[services::SCOPE_LINEITEM], "PUT", &url, LINEITEM_TYPE, Some((LINEITEM_TYPE, Value::Object(merged).to_string())))
+                call(env, cfg, cid, &c.reg, &c.scopes(), "PUT", &url, LINEITEM_TYPE, Some((LINEITEM_TYPE, Value::Object(merged).to_string())))
                     .await?;
             let v = if answer.body.is_empty() { Value::Null } else { parse_json(&answer.body).map_err(|e| svc_err(&e))? };
             ok(v, 200)
@@ -542,7 +591,7 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
             c.require_staff()?;
             ags.require(services::SCOPE_LINEITEM).map_err(|e| svc_err(&e))?;
             check_lineitem(env, cfg, cid, &c, &url).await?;
-            call(env, cfg, cid, &c.reg, &[services::SCOPE_LINEITEM], "DELETE", &url, LINEITEM_TYPE, None).await?;
+            call(env, cfg, cid, &c.reg, &c.scopes(), "DELETE", &url, LINEITEM_TYPE, None).await?;
             ok(json!({"deleted": true, "lineItemUrl": url}), 200)
         }
     }
@@ -574,7 +623,7 @@ pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> Ap
     };
     let score = input.to_score(&user_id, &crate::iso_now()).map_err(|e| svc_err(&e))?;
     check_lineitem(env, cfg, cid, &c, &url).await?;
-    call(env, cfg, cid, &c.reg, &[services::SCOPE_SCORE], "POST", &with_path(&url, "/scores"), "application/json", Some((SCORE_TYPE, score.to_string())))
+    call(env, cfg, cid, &c.reg, &c.scopes(), "POST", &with_path(&url, "/scores"), "application/json", Some((SCORE_TYPE, score.to_string())))
         .await?;
     log::info(cid, "score_posted", json!({"registration": c.reg.id, "by": if c.session.is_some() { "session" } else { "admin" }}));
     ok(json!({"posted": true, "lineItemUrl": url, "userId": user_id}), 200)
@@ -610,7 +659,7 @@ pub async fn results(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
         pairs.push(("limit", l));
     }
     let first = with_query(&with_path(&url, "/results"), &pairs);
-    let (items, _, walk, _) = get_all(env, cfg, cid, &c.reg, &[services::SCOPE_RESULT_READONLY], &first, RESULTS_TYPE, None).await?;
+    let (items, _, walk, _) = get_all(env, cfg, cid, &c.reg, &c.scopes(), &first, RESULTS_TYPE, None).await?;
     ok(json!({"results": items, "pages": walk.pages(), "truncated": walk.truncated()}), 200)
 }
 
@@ -641,7 +690,7 @@ pub async fn members(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
         }
     };
     let (raw, first_page, walk, differences) =
-        get_all(env, cfg, cid, &c.reg, &[services::SCOPE_NRPS], &first, NRPS_TYPE, Some("members")).await?;
+        get_all(env, cfg, cid, &c.reg, &c.scopes(), &first, NRPS_TYPE, Some("members")).await?;
     let role = q("role");
     let members: Vec<Value> = raw
         .iter()

@@ -122,20 +122,23 @@ pub fn apply(ring: &mut KeyRing, op: &RingOp, fresh: Option<StoredKey>, now: i64
             Ok(view)
         }
         RingOp::Promote { force, overlap, max_age } => {
-            let Some(next_idx) = ring.keys.iter().position(|k| k.status == "next") else {
+            let Some(created) = ring.keys.iter().find(|k| k.status == "next").map(|k| k.created_at) else {
                 return Err(ErrorCode::KeyNoNext);
             };
-            if !force && now - ring.keys[next_idx].created_at < *max_age {
+            if !force && now - created < *max_age {
                 return Err(ErrorCode::KeyNextTooNew);
             }
+            let mut promoted = Value::Null;
             for k in ring.keys.iter_mut() {
                 if k.status == "current" {
                     k.status = "retired".into();
                     k.retire_at = Some(now + overlap);
+                } else if k.status == "next" {
+                    k.status = "current".into();
+                    promoted = key_view(k);
                 }
             }
-            ring.keys[next_idx].status = "current".into();
-            Ok(key_view(&ring.keys[next_idx]))
+            Ok(promoted)
         }
         RingOp::Retire { kid, force } => {
             if let Some(kid) = kid {

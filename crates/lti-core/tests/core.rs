@@ -716,3 +716,11 @@ fn every_error_code_has_a_status_and_a_sentence() {
         assert!(c.message().ends_with('.'), "{c}");
     }
 }
+
+#[test]
+fn readme_troubleshooting_lists_every_error_code() {
+    let readme = include_str!("../../../README.md");
+    for c in ErrorCode::ALL {
+        assert!(readme.contains(&format!("`{}`", c.as_str())), "README troubleshooting lacks `{c}`");
+    }
+}

@@ -3,7 +3,9 @@
 //!
 //! * `GET /vectors` — every vector on both providers, with the expected and actual result;
 //! * `GET /bench?verify=N&rust=M&sign=K` — µs per RS256 verify (WebCrypto, key cached),
-//!   per verify in pure-Rust wasm, per WebCrypto sign, and per JWK import.
+//!   per verify in pure-Rust wasm, per WebCrypto sign, and per JWK import; `&dl=N&dl_rust=M`
+//!   times a whole Deep Linking response (items checked, claims built, RS256-signed) through
+//!   WebCrypto and through pure-Rust `rsa` in wasm, as responses per second.
 //!
 //! The native provider runs the same vectors in `crates/lti-core/tests/core.rs`.
 
@@ -89,6 +91,58 @@ async fn time_verify<V: Rs256Verifier>(p: &V, v: &Vector, n: u32) -> f64 {
     (now_ms() - t0) * 1000.0 / f64::from(n.max(1))
 }
 
+/// RS256 signing in pure-Rust `rsa` compiled to wasm (the path WebCrypto replaces).
+struct PureRustSigner(rsa::pkcs1v15::SigningKey<Sha256>);
+
+impl PureRustSigner {
+    fn from_jwk(jwk: &Value) -> Option<Self> {
+        let big = |k: &str| jwk.get(k).and_then(Value::as_str).and_then(b64url_decode).map(|b| BigUint::from_bytes_be(&b));
+        let key = rsa::RsaPrivateKey::from_components(big("n")?, big("e")?, big("d")?, vec![big("p")?, big("q")?]).ok()?;
+        Some(Self(rsa::pkcs1v15::SigningKey::<Sha256>::new(key)))
+    }
+}
+
+impl Rs256Signer for PureRustSigner {
+    fn kid(&self) -> &str {
+        "bench-rust"
+    }
+
+    async fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, CryptoError> {
+        use rsa::signature::{SignatureEncoding, Signer};
+        Ok(self.0.sign(message).to_vec())
+    }
+}
+
+/// µs per Deep Linking response: three content items validated, claims built, signed.
+async fn time_deep_link<S: Rs256Signer>(signer: &S, n: u32) -> f64 {
+    use lti_core::deep_linking::{ContentItemInput, ContentItems, DeepLinkSettings};
+    let Some(settings) = DeepLinkSettings::from_claim(&json!({
+        "deep_link_return_url": "https://lms.example/deep-link-return",
+        "accept_types": ["ltiResourceLink", "link"],
+        "accept_presentation_document_targets": ["iframe", "window"],
+        "accept_multiple": true,
+        "data": "opaque-platform-data"
+    })) else {
+        return f64::NAN;
+    };
+    let inputs: Vec<ContentItemInput> = (0..3)
+        .filter_map(|i| {
+            serde_json::from_value(json!({"type": "ltiResourceLink", "title": format!("Video {i}"), "entryId": format!("1_entry{i}"),
+                "thumbnailUrl": "https://cdn.example/t.jpg", "duration": 120, "width": 640, "height": 360, "lineItem": {"scoreMaximum": 10}}))
+            .ok()
+        })
+        .collect();
+    let t0 = now_ms();
+    for i in 0..n {
+        let Ok(items) = ContentItems::validate(&inputs, &settings, "https://tool.example/lti/launch", false) else { return f64::NAN };
+        let claims = items.response_claims(&settings, "client-1", "https://lms.example", "dep-1", &format!("nonce-{i}"), 1_800_000_000);
+        if lti_core::jws::sign_rs256(signer, "JWT", &claims).await.is_err() {
+            return f64::NAN;
+        }
+    }
+    (now_ms() - t0) * 1000.0 / f64::from(n.max(1))
+}
+
 #[event(fetch)]
 async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
     let url = req.inner().url();
@@ -119,7 +173,14 @@ async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
                 let _ = WebCryptoSigner::import("bench", &jwk).await;
             }
             let import_us = (now_ms() - t0) * 1000.0 / f64::from(n_import);
+            let n_dl = param(&url, "dl", 300, 20_000);
+            let n_dl_rust = param(&url, "dl_rust", 10, 1_000);
+            let dl_web_us = time_deep_link(&signer, n_dl).await;
+            let rust_signer = PureRustSigner::from_jwk(&jwk).ok_or_else(|| worker::Error::RustError("jwk".into()))?;
+            let dl_rust_us = time_deep_link(&rust_signer, n_dl_rust).await;
             Response::from_json(&json!({
+                "deep_link_webcrypto_us": dl_web_us, "deep_link_webcrypto_per_s": 1e6 / dl_web_us.max(1e-9), "deep_link_webcrypto_n": n_dl,
+                "deep_link_pure_rust_us": dl_rust_us, "deep_link_pure_rust_per_s": 1e6 / dl_rust_us.max(1e-9), "deep_link_pure_rust_n": n_dl_rust,
                 "webcrypto_verify_us": web_us, "webcrypto_verify_n": n_web,
                 "pure_rust_verify_us": rust_us, "pure_rust_verify_n": n_rust,
                 "webcrypto_sign_us": sign_us, "webcrypto_sign_n": n_sign,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { launchBrowser, newPage, screenshotPath, startOrigins, waitFor } from './harness.mjs';
+import { launchBrowser, newPage, screenshotPath, startLms, startOrigins, startWorker, waitFor } from './harness.mjs';
 
 let origins, browser;
 before(async () => {
@@ -56,14 +56,24 @@ describe('demo page', { timeout: 60_000 }, () => {
     }
   });
 
-  // Against the real thing: LTI_EDGE_DEMO_LMS=http://127.0.0.1:9001 LTI_EDGE_DEMO_TOOL=http://127.0.0.1:8787
-  // (npm start; the LMS must have the /launch route). Both launches must land on the worker's
-  // module pages inside the embeds; once the module page carries web/tool/module-page.js, the
-  // embeds must also resize and a picked entry reach the host.
-  it('launches both modules from the local LMS into the worker (when running)', async (t) => {
-    const lms = process.env.LTI_EDGE_DEMO_LMS;
-    const tool = process.env.LTI_EDGE_DEMO_TOOL;
-    if (!lms || !tool) return t.skip('set LTI_EDGE_DEMO_LMS and LTI_EDGE_DEMO_TOOL (npm start) to run');
+  // Against the real thing: the release worker in workerd and the local LMS, started here (or
+  // the ones `npm start` runs: LTI_EDGE_DEMO_LMS=http://127.0.0.1:9001
+  // LTI_EDGE_DEMO_TOOL=http://127.0.0.1:8787). Both launches land on the worker's module pages
+  // inside the embeds, the embeds resize, and a picked entry reaches the host.
+  it('launches both modules from the local LMS into the worker', async () => {
+    let lms = process.env.LTI_EDGE_DEMO_LMS;
+    let tool = process.env.LTI_EDGE_DEMO_TOOL;
+    const started = [];
+    if (!lms || !tool) {
+      const w = await startWorker();
+      assert.ok(w, 'worker/build is missing: npm test builds it before the browser tests');
+      started.push(w);
+      const l = await startLms(w.url);
+      assert.ok(l, 'the local LMS needs .venv');
+      started.push(l);
+      await w.register(l.url);
+      [lms, tool] = [l.url, w.url];
+    }
     const { page, errors, close } = await newPage(browser, { viewport: { width: 1440, height: 1100 } });
     try {
       await page.goto(`${origins.H}/demo/?lms=${encodeURIComponent(lms)}&tool=${encodeURIComponent(tool)}`);
@@ -72,19 +82,16 @@ describe('demo page', { timeout: 60_000 }, () => {
         const f = page.frames().filter((x) => x.url().startsWith(tool) && x.url().includes('/ks/'));
         return f.length === 2 && f;
       }, { timeout: 30_000, what: 'both module pages' });
-      const scripted = await modules[0].evaluate(() => [...document.scripts].some((s) => s.type === 'module' && s.textContent.includes('/embed/lti_embed.js')));
-      if (scripted) {
-        await waitFor(async () => (await page.evaluate(() => demo.embeds.every(({ embed }) => embed.stats().accepted > 0))), { timeout: 15_000, what: 'both tools reporting' });
-        const picker = modules.find((f) => f.url().includes('/browseandembed/'));
-        if (await picker.$('button[data-entry-id]')) {
-          await picker.click('button[data-entry-id]');
-          await page.waitForSelector('#selection .entry', { timeout: 10_000, polling: 50 });
-        }
-      }
+      await waitFor(async () => (await page.evaluate(() => demo.embeds.every(({ embed }) => embed.stats().accepted > 0))), { timeout: 15_000, what: 'both tools reporting' });
+      const picker = modules.find((f) => f.url().includes('/browseandembed/'));
+      await picker.click('button[data-entry-id="1_cellwall"]');
+      await page.waitForSelector('#selection .entry', { timeout: 10_000, polling: 50 });
+      assert.match(await page.textContent('#selection'), /The plant cell wall/);
       await page.screenshot({ path: screenshotPath('demo-worker.png') });
       assert.deepEqual(errors, []);
     } finally {
       await close();
+      for (const s of started.reverse()) await s.close();
     }
   });
 });

@@ -2,7 +2,9 @@
 // optionally the local LMS, and headless Chromium through playwright-core. Every wait is bounded;
 // nothing asserts on timings.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +87,47 @@ export async function startLms(toolUrl) {
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/jwks`)).ok, { timeout: 20_000, what: 'the local LMS' });
   return { url, close: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+}
+
+/**
+ * The real worker (the release build in worker/build) in workerd via `wrangler dev --local`, with
+ * fresh local state and secrets. Returns null when the build is missing (run `npm test`, which
+ * builds it first).
+ */
+export async function startWorker() {
+  const wrangler = join(ROOT, 'node_modules/.bin/wrangler');
+  if (!existsSync(join(ROOT, 'worker/build/index.js')) || !existsSync(wrangler)) return null;
+  const port = await freePort();
+  const inspector = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const state = mkdtempSync(join(tmpdir(), 'lti-edge-browser-'));
+  const admin = `adm_${randomBytes(18).toString('base64url')}`;
+  const child = spawn(wrangler, ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    '--persist-to', state, '--show-interactive-dev-session=false', '--log-level', 'warn',
+    '--var', `PUBLIC_BASE_URL:${url}`, '--var', `LTI_ADMIN_TOKEN:${admin}`, '--var', 'ALLOW_HTTP_LOOPBACK:true',
+    '--var', `LTI_ENCRYPTION_KEY:${randomBytes(36).toString('base64url')}`], {
+    cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LTI_EDGE_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', DO_NOT_TRACK: '1', CI: 'true', NO_COLOR: '1' },
+  });
+  await waitFor(async () => { try { return (await fetch(`${url}/version`)).ok; } catch { return false; } }, { timeout: 60_000, interval: 250, what: 'the worker in workerd' });
+  return {
+    url,
+    admin,
+    /** Register the local LMS at `lms` (client id lti-edge-local, deployment local-deployment-1). */
+    register: async (lms) => {
+      const r = await fetch(`${url}/lti/platforms`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ issuer: lms, lti13ClientId: 'lti-edge-local', name: 'Local LMS', lti13PlatformOidcAuthUrl: `${lms}/auth`,
+          lti13AuthTokenUrl: `${lms}/token`, lti13KeysUrl: `${lms}/jwks`, deploymentIds: ['local-deployment-1'], deploymentPolicy: 'allowList' }),
+      });
+      if (!r.ok) throw new Error(`register: ${r.status} ${await r.text()}`);
+    },
+    close: () => new Promise((r) => {
+      child.once('exit', () => { rmSync(state, { recursive: true, force: true }); r(); });
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { child.kill('SIGTERM'); }
+    }),
+  };
 }
 
 export function launchBrowser() {

@@ -87,17 +87,23 @@ data-url=\"{}\" data-duration=\"{secs}\">Select</button></li>",
 }
 
 /// A deep-linking picker: a form posting the chosen entries (checkboxes, or radio buttons
-/// when the LMS accepts one item) with the session to `/lti/deep-link`.
-fn deep_link_picker(token: &str, multiple: bool) -> String {
+/// when the LMS accepts one item) with the session to `/lti/deep-link`. Each row also keeps the
+/// `lti.contentSelected` button for host pages that take the selection by postMessage.
+fn deep_link_picker(base: &str, token: &str, multiple: bool) -> String {
     let kind = if multiple { "checkbox" } else { "radio" };
     let mut out = String::from("<h2>Choose media to add to the course</h2><form method=\"post\" action=\"/lti/deep-link\" id=\"deep-link-form\"><ul class=\"entries\">");
     for (id, title, secs) in DEMO_ENTRIES {
+        let url = format!("{base}/browseandembed/index/media/entryid/{id}");
         out.push_str(&format!(
-            "<li><label><input type=\"{kind}\" name=\"entry\" value=\"{}\"> {} <span class=\"muted\">{}:{:02}</span></label></li>",
+            "<li><label><input type=\"{kind}\" name=\"entry\" value=\"{}\"> {} <span class=\"muted\">{}:{:02}</span></label> \
+<button type=\"button\" data-entry-id=\"{}\" data-title=\"{}\" data-url=\"{}\" data-duration=\"{secs}\">Select</button></li>",
             esc(id),
             esc(title),
             secs / 60,
-            secs % 60
+            secs % 60,
+            esc(id),
+            esc(title),
+            esc(&url)
         ));
     }
     out.push_str(&format!(
@@ -113,7 +119,7 @@ pub fn module_page(module: &Module, s: &SessionClaims, token: &str) -> String {
     if module.code == lti_core::modules::PICKER_MODULE {
         if let Some(at) = page.rfind("<p class=\"muted\">This page is the demo tool app.") {
             let section = match &s.dl {
-                Some(dl) => deep_link_picker(token, dl.accept_multiple),
+                Some(dl) => deep_link_picker(&s.iss, token, dl.accept_multiple),
                 None => picker(&s.iss),
             };
             page.insert_str(at, &section);

@@ -1,0 +1,9 @@
+//! # lti-legacy: the sans-IO LTI 1.1 pieces of LTI Edge
+//!
+//! (Crate documentation grows with each module.)
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod oauth1;

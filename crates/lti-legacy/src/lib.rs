@@ -7,3 +7,4 @@
 
 pub mod error;
 pub mod oauth1;
+pub mod params;

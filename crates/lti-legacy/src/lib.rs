@@ -7,4 +7,5 @@
 
 pub mod error;
 pub mod oauth1;
+pub mod outcomes;
 pub mod params;

@@ -289,9 +289,6 @@ impl Coded for OutcomeError {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContentItemError {
-    /// No item to return.
-    #[error("no content item selected")]
-    Empty,
     /// Several items and the platform did not set `accept_multiple`.
     #[error("{0} items but the platform accepts one")]
     TooMany(usize),
@@ -304,6 +301,9 @@ pub enum ContentItemError {
     /// A URL field is not an absolute http(s) URL.
     #[error("content item `{0}` is not an absolute http(s) URL")]
     UrlInvalid(&'static str),
+    /// The platform's `content_item_return_url` cannot be signed over.
+    #[error("content_item_return_url unusable: {0}")]
+    ReturnUrl(OAuthError),
 }
 
 impl Coded for ContentItemError {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod content_item;
 pub mod error;
 pub mod oauth1;
 pub mod outcomes;

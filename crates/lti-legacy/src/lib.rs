@@ -7,6 +7,7 @@
 
 pub mod content_item;
 pub mod error;
+pub mod migration;
 pub mod oauth1;
 pub mod outcomes;
 pub mod params;

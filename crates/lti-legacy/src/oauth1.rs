@@ -334,8 +334,8 @@ impl VerifiedRequest {
         &self.consumer_key
     }
 
-    /// 10. The nonce is used once: the caller recorded [`Self::nonce_key`] and says whether it
-    /// was new.
+    /// Step 10: the nonce is used once. The caller recorded [`Self::nonce_key`] and says
+    /// whether it was new.
     pub fn confirm_nonce(self, check: NonceCheck) -> Result<AuthenticatedRequest, OAuthError> {
         match check {
             NonceCheck::FirstUse => Ok(AuthenticatedRequest { params: self.params, consumer_key: self.consumer_key }),

@@ -8,9 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
-
 use lti_core::url::HttpUrl;
+use serde_json::{json, Map, Value};
 
 use crate::error::ContentItemError;
 use crate::oauth1::{RequestUrl, Signer};

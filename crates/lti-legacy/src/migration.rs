@@ -28,10 +28,9 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use lti_core::launch::claim;
 use serde_json::{Map, Value};
 use sha2::Sha256;
-
-use lti_core::launch::claim;
 
 use crate::oauth1::ConsumerSecret;
 

@@ -22,10 +22,9 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha1::{Digest as _, Sha1};
-use sha2::Sha256;
-
 use lti_core::encoding::{form_decode, hex, percent_encode};
 use lti_core::url::HttpUrl;
+use sha2::Sha256;
 
 use crate::error::OAuthError;
 

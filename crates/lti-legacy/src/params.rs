@@ -23,10 +23,9 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
-
 use lti_core::launch::claim;
 use lti_core::url::HttpUrl;
+use serde_json::{json, Map, Value};
 
 use crate::error::ParamsError;
 use crate::oauth1::AuthenticatedRequest;

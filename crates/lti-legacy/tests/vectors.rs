@@ -6,14 +6,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
-
 use lti_core::launch::claim;
 use lti_core::registration::{Registration, RegistrationInput};
 use lti_core::roles::{resolve_role, ToolRole};
 use lti_core::url::HttpUrl;
 use lti_core::user_id::{resolve_user_id, UserIdSource};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
 use lti_legacy::error::{Coded, ErrorCode, OAuthError};
 use lti_legacy::oauth1::{body_hash, AuthenticatedRequest, ConsumerSecret, NonceCheck, RequestUrl, Signer, UnverifiedRequest};
 use lti_legacy::params::{Lti11Launch, MessageType, ParseOptions};

@@ -9,6 +9,9 @@ bash scripts/setup.sh
 log "core: unit and integration tests"
 cargo test -p lti-core --features native --quiet 2>&1
 
+log "LTI 1.1 core (lti-legacy): OAuth 1.0a vectors signed by oauthlib, outcomes, content items, migration claim"
+cargo test -p lti-legacy --quiet 2>&1
+
 log "embed kit: unit tests"
 cargo test -p lti-embed --quiet 2>&1
 

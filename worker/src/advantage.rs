@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
+use wasm_bindgen::JsCast;
 use worker::{Env, Request, Response};
 
 use crate::config::{Config, KV_BINDING};
@@ -244,19 +244,23 @@ async fn access_token(env: &Env, cfg: &Config, reg: &Registration, scopes: &[&st
             }
         }
     }
-    // One token request per key at a time in this isolate: concurrent callers share it.
-    let signer = keys::signer(env, cfg).await?;
-    let pending = INFLIGHT.with(|m| m.borrow().get(&key).cloned());
-    let shared = match pending {
-        Some(f) => f,
-        None => {
-            let jti = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
-            let f = fetch_token(signer, reg.client_id.clone(), reg.auth_token_url.clone(), scope.clone(), jti, now).boxed_local().shared();
-            INFLIGHT.with(|m| m.borrow_mut().insert(key.clone(), f.clone()));
-            f
+    // One token request per key at a time in this isolate. Waiters poll the cache on a timer:
+    // a promise started by another request cannot be awaited here (Workers ties I/O to the
+    // request that started it).
+    let started = js_sys::Date::now();
+    while let Some(since) = INFLIGHT.with(|m| m.borrow().get(&key).copied()) {
+        if js_sys::Date::now() - since > 12_000.0 || js_sys::Date::now() - started > 12_000.0 {
+            break; // the other request died or hangs: fetch our own
         }
-    };
-    let result = shared.await;
+        sleep_ms(20).await;
+        if let Some(t) = TOKENS.with(|m| m.borrow().get(&key).filter(|t| t.fresh(now)).cloned()) {
+            STATS.with(|s| s.borrow_mut().memory_hits += 1);
+            return Ok(t.token);
+        }
+    }
+    let signer = keys::signer(env, cfg).await?;
+    INFLIGHT.with(|m| m.borrow_mut().insert(key.clone(), js_sys::Date::now()));
+    let result = fetch_token(signer, reg.client_id.clone(), reg.auth_token_url.clone(), scope.clone(), now).await;
     INFLIGHT.with(|m| m.borrow_mut().remove(&key));
     let token = result.map_err(|e| {
         if let ServiceError::TokenFailed(d) = &e {
@@ -264,10 +268,6 @@ async fn access_token(env: &Env, cfg: &Config, reg: &Registration, scopes: &[&st
         }
         svc_err(&e)
     })?;
-    if TOKENS.with(|m| m.borrow().get(&key).is_some_and(|t| t.token == token.token)) {
-        // Another caller of the shared request already cached it.
-        return Ok(token.token);
-    }
     STATS.with(|s| s.borrow_mut().fetched += 1);
     TOKENS.with(|m| {
         let mut m = m.borrow_mut();
@@ -285,45 +285,61 @@ async fn access_token(env: &Env, cfg: &Config, reg: &Registration, scopes: &[&st
     Ok(token.token)
 }
 
-type TokenFuture = Shared<LocalBoxFuture<'static, Result<AccessToken, ServiceError>>>;
-
 thread_local! {
-    static INFLIGHT: RefCell<HashMap<String, TokenFuture>> = RefCell::new(HashMap::new());
+    /// Token requests in flight in this isolate: key → start time (ms).
+    static INFLIGHT: RefCell<HashMap<String, f64>> = RefCell::new(HashMap::new());
 }
 
-/// Client credentials with a signed assertion (LTI Security §4.1).
+/// Wait `ms` milliseconds (a timer in this request's context).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Client credentials with a signed assertion (LTI Security §4.1). A 401 from the token
+/// endpoint (e.g. it had not yet fetched our rotated key) gets one more try with a new assertion.
 async fn fetch_token(
     signer: lti_webcrypto::WebCryptoSigner,
     client_id: String,
     token_url: String,
     scope: String,
-    jti: String,
     now: i64,
 ) -> Result<AccessToken, ServiceError> {
-    let claims = client_assertion_claims(&client_id, &token_url, now, &jti);
-    let assertion = sign_rs256(&signer, "JWT", &claims).await.map_err(|e| ServiceError::TokenFailed(format!("signing: {}", e.0)))?;
-    let body = form_encode([
-        ("grant_type", "client_credentials"),
-        ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-        ("client_assertion", assertion.as_str()),
-        ("scope", scope.as_str()),
-    ]);
-    let answer = http::send(
-        "POST",
-        &token_url,
-        &[("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json")],
-        Some(&body),
-        64 * 1024,
-    )
-    .await
-    .map_err(ServiceError::TokenFailed)?;
-    if answer.status != 200 {
-        return Err(ServiceError::TokenFailed(format!("token endpoint answered {}", answer.status)));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let jti = random_bytes::<16>().map(|b| b64url_encode(&b)).map_err(|e| ServiceError::TokenFailed(format!("random: {}", e.0)))?;
+        let claims = client_assertion_claims(&client_id, &token_url, now, &jti);
+        let assertion = sign_rs256(&signer, "JWT", &claims).await.map_err(|e| ServiceError::TokenFailed(format!("signing: {}", e.0)))?;
+        let body = form_encode([
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", assertion.as_str()),
+            ("scope", scope.as_str()),
+        ]);
+        let answer = http::send(
+            "POST",
+            &token_url,
+            &[("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json")],
+            Some(&body),
+            64 * 1024,
+        )
+        .await
+        .map_err(ServiceError::TokenFailed)?;
+        if answer.status == 401 && attempt == 1 {
+            continue;
+        }
+        if answer.status != 200 {
+            return Err(ServiceError::TokenFailed(format!("token endpoint answered {}", answer.status)));
+        }
+        if answer.oversized {
+            return Err(ServiceError::ResponseInvalid("token response too large".into()));
+        }
+        return AccessToken::from_response(&answer.body, now);
     }
-    if answer.oversized {
-        return Err(ServiceError::ResponseInvalid("token response too large".into()));
-    }
-    AccessToken::from_response(&answer.body, now)
 }
 
 async fn encrypt_token(cfg: &Config, t: &AccessToken) -> ApiResult<String> {

@@ -65,7 +65,7 @@ def main() -> int:
     conc = env_int("BENCH_CONCURRENCY", 8)
     with tempfile.TemporaryDirectory(prefix="lti-edge-bench-svc.") as d:
         tmp = Path(d)
-        worker = start_worker("bench-services", tmp, "kv")
+        worker = start_worker("bench-services", tmp, "kv", log_level="log")
         platform = start_platform(tmp, worker.base)
         try:
             client_id = "bench-services"
@@ -82,7 +82,7 @@ def main() -> int:
 
             def score(i: int) -> requests.Response:
                 return s.post(worker.url("/lti/ags/scores"), headers=auth, timeout=30,
-                              json={"userId": f"user-{1001 + i % 4}", "scoreGiven": i % 11, "scoreMaximum": 10})
+                              json={"userId": f"bench-learner-{i}", "scoreGiven": i % 11, "scoreMaximum": 10})
 
             wall, lat, errs = burst(score, n_scores, conc)
             score_errs = errs

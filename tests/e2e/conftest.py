@@ -1,9 +1,12 @@
 """Fixtures: the real worker (workerd through `wrangler dev --local`) and the local LTI platform.
 
-Session scope: three worker instances, started when a test first needs them --
+Session scope: worker instances, started when a test first needs them --
   worker            NONCE_STORE=kv, configured (the default for most tests)
   worker_durable    NONCE_STORE=durable
   worker_unconfigured  no LTI_ENCRYPTION_KEY (every /lti/* answers 503 not_configured)
+  worker_rotation   NONCE_STORE=kv, for the tool key rotation tests (they change its global keys)
+  worker_verbose    NONCE_STORE=kv, wrangler --log-level log: the worker's own log lines reach its
+                    log file (for tests that read what the worker logs)
 and one shared platform (tests/platform/platform.py) whose launches can target any worker.
 Function scope: `tenant` (a fresh registration with a unique client id on the kv worker),
 `make_tenant` (same, with registration overrides / another worker / another platform) and
@@ -24,12 +27,12 @@ _logs: t.Dict[str, Path] = {}
 
 
 def _worker(kind: str, tmp_path_factory: pytest.TempPathFactory, nonce_store: t.Optional[str],
-            configured: bool = True) -> t.Iterator[Worker]:
+            configured: bool = True, log_level: str = "warn") -> t.Iterator[Worker]:
     problem = None
     try:
         check_worker_build()
         tmp = tmp_path_factory.mktemp(f"worker-{kind}")
-        worker = start_worker(kind, tmp, nonce_store, configured=configured)
+        worker = start_worker(kind, tmp, nonce_store, configured=configured, log_level=log_level)
     except RuntimeError as exc:
         problem = str(exc)
     if problem:
@@ -54,6 +57,16 @@ def worker_durable(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worke
 @pytest.fixture(scope="session")
 def worker_unconfigured(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
     yield from _worker("unconfigured", tmp_path_factory, "kv", configured=False)
+
+
+@pytest.fixture(scope="session")
+def worker_rotation(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
+    yield from _worker("rotation", tmp_path_factory, "kv")
+
+
+@pytest.fixture(scope="session")
+def worker_verbose(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
+    yield from _worker("verbose", tmp_path_factory, "kv", log_level="log")
 
 
 @pytest.fixture(params=["kv", "durable"])
@@ -110,6 +123,18 @@ def make_tenant(worker: Worker, platform: Platform) -> t.Callable[..., Tenant]:
 @pytest.fixture
 def tenant(make_tenant: t.Callable[..., Tenant]) -> Tenant:
     return make_tenant()
+
+
+@pytest.fixture
+def faults(platform: Platform) -> t.Iterator[t.Callable[..., t.Dict[str, t.Any]]]:
+    """Set platform faults (POST /__control/faults, usually with client_id= so that only one
+    tenant is affected); reset to none after the test."""
+    def set_faults(**spec: t.Any) -> t.Dict[str, t.Any]:
+        return platform.set_faults(**spec)
+    try:
+        yield set_faults
+    finally:
+        platform.set_faults()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

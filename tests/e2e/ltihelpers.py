@@ -233,6 +233,21 @@ class Worker:
         assert r.status_code == 200, describe(r)
         return r.json()
 
+    def verify_tool_jwt(self, token: str, audience: str, issuer: str,
+                        ttl: t.Optional[int] = None) -> t.Tuple[t.Dict[str, t.Any], t.Dict[str, t.Any]]:
+        """Verify a JWT the tool signed (e.g. a deep linking response) against GET /lti/jwks:
+        RS256, kid published, iss, aud; returns (header, claims)."""
+        header = jwt.get_unverified_header(token)
+        assert header.get("alg") == "RS256", header
+        keys = self.jwks()["keys"]
+        match = [k for k in keys if k.get("kid") == header.get("kid")]
+        assert header.get("kid") and match, f"kid {header.get('kid')!r} not in /lti/jwks {keys}"
+        claims = jwt.decode(token, jwt.PyJWK(match[0]).key, algorithms=["RS256"], audience=audience,
+                            issuer=issuer, options={"require": ["exp", "iat", "iss", "aud"]})
+        if ttl is not None:
+            assert claims["exp"] - claims["iat"] == ttl, claims
+        return header, claims
+
     def verify_session(self, token: str) -> t.Dict[str, t.Any]:
         """Verify a session JWT against GET /lti/jwks with PyJWT (RS256, iss, aud)."""
         header = jwt.get_unverified_header(token)
@@ -247,7 +262,8 @@ class Worker:
         return claims
 
 
-def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured: bool = True) -> Worker:
+def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured: bool = True,
+                 log_level: str = "warn") -> Worker:
     check_worker_build()
     port = free_port()
     inspector = free_port()
@@ -265,7 +281,7 @@ def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured:
     })
     cmd = [str(WRANGLER), "dev", "--local", "--ip", "127.0.0.1", "--port", str(port),
            "--inspector-port", str(inspector),
-           "--persist-to", str(persist), "--show-interactive-dev-session=false", "--log-level", "warn",
+           "--persist-to", str(persist), "--show-interactive-dev-session=false", "--log-level", log_level,
            "--var", f"PUBLIC_BASE_URL:{base}", "--var", f"LTI_ADMIN_TOKEN:{admin_token}",
            "--var", "ALLOW_HTTP_LOOPBACK:true"]
     if configured:
@@ -341,6 +357,56 @@ class Platform:
 
     def state(self) -> t.Dict[str, t.Any]:
         r = http("GET", self.base + "/__control/state")
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    # -- LTI Advantage services (AGS, NRPS) and their faults --------------------------------
+    def counters(self, client_id: str) -> t.Dict[str, int]:
+        """Per-client counters: token (token endpoint hits), ags, nrps (service calls), scores."""
+        per = self.state()["client_counters"].get(client_id, {})
+        return {k: per.get(k, 0) for k in ("token", "ags", "nrps", "scores")}
+
+    def set_faults(self, **faults: t.Any) -> t.Dict[str, t.Any]:
+        """POST /__control/faults; no arguments resets."""
+        r = http("POST", self.base + "/__control/faults", json=faults)
+        assert r.status_code == 200, describe(r)
+        return r.json()["faults"]
+
+    def token_requests(self, client_id: str) -> t.List[t.Dict[str, t.Any]]:
+        """Requests the token endpoint received from a client: scope, grant_type,
+        client_assertion_type, assertion_header, assertion_claims, status, granted."""
+        r = http("GET", self.base + "/__control/token-requests?" + urlencode({"client_id": client_id}))
+        assert r.status_code == 200, describe(r)
+        return r.json()["requests"]
+
+    def scores(self, **filters: str) -> t.List[t.Dict[str, t.Any]]:
+        """Scores the AGS score service received (filters: client_id, lineitem, course_id)."""
+        r = http("GET", self.base + "/__control/scores?" + urlencode(filters))
+        assert r.status_code == 200, describe(r)
+        return r.json()["scores"]
+
+    def lineitems(self, course_id: str) -> t.List[t.Dict[str, t.Any]]:
+        r = http("GET", self.base + "/__control/lineitems?" + urlencode({"course_id": course_id}))
+        assert r.status_code == 200, describe(r)
+        return r.json()["lineitems"]
+
+    def access_token(self, scope: t.Union[str, t.List[str], None] = None,
+                     client_id: t.Optional[str] = None, expires_in: t.Optional[int] = None) -> str:
+        """A service access token minted by the platform directly (no client assertion)."""
+        body: t.Dict[str, t.Any] = {}
+        if scope is not None:
+            body["scope"] = scope
+        if client_id:
+            body["client_id"] = client_id
+        if expires_in:
+            body["expires_in"] = expires_in
+        r = http("POST", self.base + "/__control/access-token", json=body)
+        assert r.status_code == 200, describe(r)
+        return r.json()["access_token"]
+
+    def change_roster(self, course_id: str, **change: t.Any) -> t.Dict[str, t.Any]:
+        """add: [member], remove: [user_id], status: {user_id: status}; bumps the roster version."""
+        r = http("POST", self.base + "/__control/roster", json={"course_id": course_id, **change})
         assert r.status_code == 200, describe(r)
         return r.json()
 
@@ -514,6 +580,23 @@ class Tenant:
         token = self.platform.sign(claims, header=header, key=key)
         return post_launch(auth["action"], token, auth["state"],
                            cookie=login.cookie_header() if with_cookie else None)
+
+
+def call(worker: Worker, method: str, path: str, token: t.Optional[str] = None,
+         **kw: t.Any) -> requests.Response:
+    """A tool-app call to the worker: JSON accepted, ``Authorization: Bearer <token>`` when a
+    token (session or admin) is given."""
+    headers = {"Accept": "application/json", **(kw.pop("headers", None) or {})}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return http(method, worker.url(path), headers=headers, **kw)
+
+
+def new_course(prefix: str = "course") -> t.Dict[str, str]:
+    """A course of its own for a launch spec (the platform serves its AGS and NRPS endpoints once
+    a launch names it): nothing else in the suite touches its line items or roster."""
+    cid = unique(prefix)
+    return {"id": cid, "label": cid[-6:].upper(), "title": f"Course {cid}"}
 
 
 def unique(prefix: str) -> str:

@@ -6,6 +6,7 @@ A tiny in-process "tool" serves a JWKS, so the platform's library paths that rea
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import typing as t
@@ -16,8 +17,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ltihelpers import (CLAIM, CLAIM_DL, JSON, ROLE_LEARNER, Platform, describe, http, now,
-                        start_platform)
+from ltihelpers import (CLAIM, CLAIM_DL, JSON, ROLE_INSTRUCTOR, ROLE_LEARNER, Platform, describe,
+                        http, now, start_platform)
 
 TOOL_KID = "fake-tool-key-1"
 
@@ -252,3 +253,344 @@ def test_deep_link_return(lms: Platform, tool: FakeTool) -> None:
                            CLAIM + "message_type": "LtiDeepLinkingResponse"})
     r = http("POST", lms.base + "/deep-link-return", data={"JWT": wrong_aud}, headers=JSON)
     assert r.status_code == 400, describe(r)
+
+
+# ---------------------------------------------------------------------------------------------
+# LTI Advantage services on the platform: AGS, NRPS, the token endpoint's scopes, test faults
+# ---------------------------------------------------------------------------------------------
+
+AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+S_LINEITEM, S_LINEITEM_RO = AGS + "lineitem", AGS + "lineitem.readonly"
+S_RESULT, S_SCORE = AGS + "result.readonly", AGS + "score"
+S_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+
+
+def id_token_for(lms: Platform, tool: FakeTool, **spec: t.Any) -> t.Dict[str, t.Any]:
+    launch = lms.create_launch(**spec)
+    r = http("GET", lms.base + "/auth?" + urlencode(auth_params(launch, tool)), headers=JSON)
+    assert r.status_code == 200, describe(r)
+    return verify_id_token(lms, r.json()["id_token"], launch["client_id"])
+
+
+def token_request(lms: Platform, tool: FakeTool, scopes: t.List[str],
+                  client_id: str = "lti-edge-local") -> t.Any:
+    assertion = tool.sign({"iss": client_id, "sub": client_id, "aud": lms.base + "/token",
+                           "iat": now(), "exp": now() + 300, "jti": "j-" + str(time.time())})
+    return http("POST", lms.base + "/token", data={
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion, "scope": " ".join(scopes)})
+
+
+def bearer(token: str, **extra: str) -> t.Dict[str, str]:
+    return {"Authorization": "Bearer " + token, **extra}
+
+
+def links(resp: t.Any) -> t.Dict[str, str]:
+    """rel -> URL from the Link header(s)."""
+    out: t.Dict[str, str] = {}
+    for part in (resp.headers.get("Link") or "").split(","):
+        if ";" in part:
+            url, rel = part.split(";", 1)
+            out[rel.strip().split("=", 1)[1].strip('"')] = url.strip().strip("<>")
+    return out
+
+
+def walk(url: str, token: str) -> t.Tuple[t.List[t.Any], t.List[str]]:
+    """Follow rel=next; returns (all JSON pages, the URLs fetched)."""
+    pages, seen = [], []
+    while url and url not in seen and len(seen) < 20:
+        seen.append(url)
+        r = http("GET", url, headers=bearer(token))
+        assert r.status_code == 200, describe(r)
+        pages.append(r.json())
+        url = links(r).get("next", "")
+    return pages, seen
+
+
+def new_course(lms: Platform, tool: FakeTool, **spec: t.Any) -> t.Tuple[str, t.Dict[str, t.Any]]:
+    cid = "course-" + secrets.token_hex(5)
+    claims = id_token_for(lms, tool, course={"id": cid, "label": "SC" + cid[-3:], "title": "Selfcheck"},
+                          **spec)
+    return cid, claims
+
+
+@pytest.fixture
+def reset_faults(lms: Platform) -> t.Iterator[None]:
+    lms.set_faults()
+    yield
+    lms.set_faults()
+
+
+def test_service_claims_in_launches(lms: Platform, tool: FakeTool) -> None:
+    cid, c = new_course(lms, tool, resource_link={"id": "rl-sc-1", "title": "Week 1 video"})
+    ags = c[AGS_CLAIM]
+    assert ags["lineitems"] == f"{lms.base}/api/courses/{cid}/lineitems"
+    assert ags["lineitem"].startswith(ags["lineitems"] + "/")
+    assert set(ags["scope"]) == {S_LINEITEM, S_RESULT, S_SCORE}
+    assert c[NRPS_CLAIM] == {"context_memberships_url": f"{lms.base}/api/courses/{cid}/memberships",
+                             "service_versions": ["2.0"]}
+    # the platform created the resource link's line item; the same one on the next launch
+    items = lms.lineitems(cid)
+    assert [i["id"] for i in items] == [ags["lineitem"]]
+    assert items[0]["resourceLinkId"] == "rl-sc-1" and items[0]["label"] == "Week 1 video"
+    again = id_token_for(lms, tool, course={"id": cid}, resource_link={"id": "rl-sc-1"})
+    assert again[AGS_CLAIM]["lineitem"] == ags["lineitem"]
+    other = id_token_for(lms, tool, course={"id": cid}, resource_link={"id": "rl-sc-2"})
+    assert other[AGS_CLAIM]["lineitem"] != ags["lineitem"] and len(lms.lineitems(cid)) == 2
+
+    c = id_token_for(lms, tool, ags=False, nrps=False)
+    assert AGS_CLAIM not in c and NRPS_CLAIM not in c
+    c = id_token_for(lms, tool, ags={"scope": [S_SCORE]})
+    assert c[AGS_CLAIM]["scope"] == [S_SCORE] and "lineitem" in c[AGS_CLAIM] and NRPS_CLAIM in c
+    c = id_token_for(lms, tool, ags={"lineitem": False})
+    assert "lineitem" not in c[AGS_CLAIM] and "lineitems" in c[AGS_CLAIM]
+
+
+def test_deep_linking_settings_from_spec(lms: Platform, tool: FakeTool) -> None:
+    c = id_token_for(lms, tool, placement="browseembed", deep_linking={
+        "accept_types": ["ltiResourceLink"], "accept_multiple": False, "accept_lineitem": True,
+        "accept_presentation_document_targets": ["iframe"], "data": "opaque-123"})
+    dl = c[CLAIM_DL]
+    assert dl["accept_types"] == ["ltiResourceLink"] and dl["accept_multiple"] is False
+    assert dl["accept_lineitem"] is True and dl["accept_presentation_document_targets"] == ["iframe"]
+    assert dl["data"] == "opaque-123" and dl["deep_link_return_url"] == lms.base + "/deep-link-return"
+    assert "lineitem" not in c[AGS_CLAIM] and "lineitems" in c[AGS_CLAIM]
+
+
+def test_token_scopes_expiry_and_faults(lms: Platform, tool: FakeTool, reset_faults: None) -> None:
+    lms.create_launch(client_id="selfcheck-other")  # a second client of the same tool
+    before = lms.counters("lti-edge-local")
+    r = token_request(lms, tool, [S_LINEITEM, S_SCORE, S_NRPS, "https://example.test/not-a-scope"])
+    assert r.status_code == 200, describe(r)
+    tok = r.json()
+    assert tok["scope"].split() == [S_LINEITEM, S_SCORE, S_NRPS] and tok["expires_in"] == 3600
+    claims = jwt.decode(tok["access_token"], options={"verify_signature": False})
+    assert claims["scopes"] == tok["scope"] and claims["sub"] == "lti-edge-local"
+
+    lms.set_faults(granted_scopes=[S_SCORE, S_RESULT], expires_in=7)
+    tok = token_request(lms, tool, [S_LINEITEM, S_SCORE, S_RESULT]).json()
+    assert tok["scope"].split() == [S_SCORE, S_RESULT] and tok["expires_in"] == 7
+    claims = jwt.decode(tok["access_token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 7 and claims["scopes"] == tok["scope"]
+    r = token_request(lms, tool, [S_LINEITEM])
+    assert r.status_code == 400 and r.json()["error"] == "invalid_scope", describe(r)
+
+    lms.set_faults(client_id="lti-edge-local", token_statuses=[401, 500])
+    assert token_request(lms, tool, [S_SCORE], client_id="selfcheck-other").status_code == 200
+    assert token_request(lms, tool, [S_SCORE]).status_code == 401
+    assert token_request(lms, tool, [S_SCORE]).status_code == 500
+    assert token_request(lms, tool, [S_SCORE]).status_code == 200
+    lms.set_faults(token_status=500)
+    for _ in range(2):
+        r = token_request(lms, tool, [S_SCORE])
+        assert r.status_code == 500 and r.json()["error"] == "server_error"
+    after = lms.counters("lti-edge-local")
+    assert after["token"] - before["token"] == 8
+    r = http("POST", lms.base + "/__control/faults", json={"no_such_fault": True})
+    assert r.status_code == 400
+
+
+def test_ags_lineitems(lms: Platform, tool: FakeTool) -> None:
+    cid, c = new_course(lms, tool, resource_link={"id": "rl-ags-1"})
+    url = c[AGS_CLAIM]["lineitems"]
+    tok = token_request(lms, tool, [S_LINEITEM, S_RESULT, S_SCORE]).json()["access_token"]
+    created = []
+    for i in range(6):
+        r = http("POST", url, headers=bearer(tok, **{"Content-Type": LINEITEM_TYPE}),
+                 json={"label": f"Quiz {i}", "scoreMaximum": 10 + i, "resourceId": f"res-{i % 2}",
+                       "tag": "quiz" if i < 3 else "exam", "resourceLinkId": "rl-ags-1"})
+        assert r.status_code == 201, describe(r)
+        assert r.headers["Content-Type"].startswith(LINEITEM_TYPE)
+        item = r.json()
+        assert item["id"].startswith(url + "/") and item["label"] == f"Quiz {i}"
+        created.append(item)
+    # paging: limit=3 over 7 items (the resource link's own one + 6)
+    pages, seen = walk(url + "?limit=3", tok)
+    assert [len(p) for p in pages] == [3, 3, 1] and len(set(seen)) == 3
+    assert [i["id"] for p in pages for i in p] == [c[AGS_CLAIM]["lineitem"]] + [i["id"] for i in created]
+    r = http("GET", url, headers=bearer(tok))
+    assert r.headers["Content-Type"].startswith("application/vnd.ims.lis.v2.lineitemcontainer+json")
+    assert len(r.json()) == 5 and "next" in links(r)  # default page size 5
+    # filters
+    def ids(query: str) -> t.List[str]:
+        return [i["id"] for p in walk(url + "?" + query, tok)[0] for i in p]
+    assert ids("resource_id=res-1") == [created[i]["id"] for i in (1, 3, 5)]
+    assert ids("tag=exam") == [created[i]["id"] for i in (3, 4, 5)]
+    assert len(ids("resource_link_id=rl-ags-1")) == 7 and ids("resource_link_id=nope") == []
+    # get, update, delete
+    one = created[0]["id"]
+    r = http("GET", one, headers=bearer(tok))
+    assert r.status_code == 200 and r.json() == created[0], describe(r)
+    r = http("PUT", one, headers=bearer(tok, **{"Content-Type": LINEITEM_TYPE}),
+             json=dict(created[0], label="Quiz zero", scoreMaximum=50))
+    assert r.status_code == 200 and r.json()["label"] == "Quiz zero" and r.json()["scoreMaximum"] == 50
+    assert http("GET", one, headers=bearer(tok)).json()["label"] == "Quiz zero"
+    r = http("PUT", one, headers=bearer(tok), json={"label": "", "scoreMaximum": 5})
+    assert r.status_code == 400, describe(r)
+    r = http("DELETE", one, headers=bearer(tok))
+    assert r.status_code == 204, describe(r)
+    assert http("GET", one, headers=bearer(tok)).status_code == 404
+    assert http("DELETE", one, headers=bearer(tok)).status_code == 404
+    # validation and auth
+    for bad in ({"label": "x"}, {"label": "x", "scoreMaximum": 0}, {"scoreMaximum": 3},
+                {"label": "x", "scoreMaximum": "ten"}):
+        r = http("POST", url, headers=bearer(tok), json=bad)
+        assert r.status_code == 400, (bad, describe(r))
+    assert http("GET", url).status_code == 401
+    assert http("GET", url, headers=bearer("not-a-token")).status_code == 401
+    expired = lms.access_token(scope=[S_LINEITEM], expires_in=1)
+    time.sleep(2)
+    r = http("GET", url, headers=bearer(expired))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token", describe(r)
+    score_only = lms.access_token(scope=[S_SCORE])
+    r = http("GET", url, headers=bearer(score_only))
+    assert r.status_code == 403 and r.json()["error"] == "insufficient_scope", describe(r)
+    readonly = lms.access_token(scope=[S_LINEITEM_RO])
+    assert http("GET", url, headers=bearer(readonly)).status_code == 200
+    assert http("POST", url, headers=bearer(readonly), json={"label": "x", "scoreMaximum": 1}).status_code == 403
+    assert http("GET", lms.base + "/api/courses/no-such-course/lineitems", headers=bearer(tok)).status_code == 404
+
+
+def test_ags_scores_and_results(lms: Platform, tool: FakeTool) -> None:
+    cid, c = new_course(lms, tool, resource_link={"id": "rl-scores"})
+    lineitem = c[AGS_CLAIM]["lineitem"]
+    tok = token_request(lms, tool, [S_SCORE, S_RESULT]).json()["access_token"]
+    before = lms.counters("lti-edge-local")
+
+    def score(user: str, given: t.Optional[float], ts: str, **extra: t.Any) -> t.Any:
+        body = {"userId": user, "activityProgress": "Completed", "gradingProgress": "FullyGraded",
+                "timestamp": ts, **extra}
+        if given is not None:
+            body.update(scoreGiven=given, scoreMaximum=10)
+        return http("POST", lineitem + "/scores", headers=bearer(tok, **{"Content-Type": SCORE_TYPE}),
+                    data=json.dumps(body))
+
+    users = [f"user-{1000 + i}" for i in range(1, 8)]
+    for i, u in enumerate(users):
+        r = score(u, i, "2030-01-01T10:00:00Z", comment=f"c{i}")
+        assert r.status_code == 200, describe(r)
+    assert score(users[0], 9.5, "2030-01-01T11:00:00.250+00:00").status_code == 200
+    r = score(users[0], 1, "2030-01-01T09:00:00Z")
+    assert r.status_code == 409, "an older timestamp is refused\n" + describe(r)
+    r = http("POST", lineitem + "/scores", headers=bearer(tok), json={"userId": "x"})
+    assert r.status_code == 415, describe(r)
+    for bad in ({"scoreGiven": -1, "scoreMaximum": 10}, {"scoreGiven": 1},
+                {"activityProgress": "Done"}, {"gradingProgress": None}, {"timestamp": "yesterday"}):
+        body = {"userId": "user-1001", "activityProgress": "Completed", "gradingProgress": "FullyGraded",
+                "timestamp": "2030-01-02T00:00:00Z", **bad}
+        r = http("POST", lineitem + "/scores", headers=bearer(tok, **{"Content-Type": SCORE_TYPE}),
+                 data=json.dumps(body))
+        assert r.status_code == 400, (bad, describe(r))
+    recorded = lms.scores(lineitem=lineitem)
+    assert len(recorded) == 8 and recorded[-1]["score"]["scoreGiven"] == 9.5
+    assert all(s["client_id"] == "lti-edge-local" and s["course_id"] == cid for s in recorded)
+    after = lms.counters("lti-edge-local")
+    assert after["scores"] - before["scores"] == 8
+
+    pages, _ = walk(lineitem + "/results?limit=3", tok)
+    assert [len(p) for p in pages] == [3, 3, 1]
+    results = {r["userId"]: r for p in pages for r in p}
+    assert results[users[0]]["resultScore"] == 9.5 and results[users[0]]["resultMaximum"] == 10
+    assert results[users[2]]["comment"] == "c2" and results[users[2]]["scoreOf"] == lineitem
+    r = http("GET", lineitem + "/results?user_id=" + users[3], headers=bearer(tok))
+    assert r.status_code == 200 and [x["userId"] for x in r.json()] == [users[3]], describe(r)
+    assert r.headers["Content-Type"].startswith("application/vnd.ims.lis.v2.resultcontainer+json")
+    # a score without scoreGiven clears the result's score
+    assert score(users[1], None, "2030-01-03T00:00:00Z", activityProgress="InProgress",
+                 gradingProgress="NotReady").status_code == 200
+    r = http("GET", lineitem + "/results?user_id=" + users[1], headers=bearer(tok))
+    assert "resultScore" not in r.json()[0]
+    # scopes: results need result.readonly, scores need score
+    ro = lms.access_token(scope=[S_LINEITEM_RO, S_RESULT])
+    r = http("POST", lineitem + "/scores", headers=bearer(ro, **{"Content-Type": SCORE_TYPE}),
+             data=json.dumps({"userId": "u", "activityProgress": "Completed",
+                              "gradingProgress": "FullyGraded", "timestamp": "2030-01-04T00:00:00Z"}))
+    assert r.status_code == 403, describe(r)
+    assert http("GET", lineitem + "/results", headers=bearer(lms.access_token(scope=[S_SCORE]))).status_code == 403
+    assert http("GET", c[AGS_CLAIM]["lineitems"] + "/999999/results", headers=bearer(tok)).status_code == 404
+
+
+def test_nrps_pages_roles_and_differences(lms: Platform, tool: FakeTool) -> None:
+    cid, c = new_course(lms, tool)
+    url = c[NRPS_CLAIM]["context_memberships_url"]
+    tok = token_request(lms, tool, [S_NRPS]).json()["access_token"]
+    pages, seen = walk(url, tok)
+    assert len(pages) >= 3 and len(set(seen)) == len(pages)
+    members = [m for p in pages for m in p["members"]]
+    assert len(members) == 12 and len({m["user_id"] for m in members}) == 12
+    assert all(p["context"]["id"] == cid and p["id"] == url for p in pages)
+    ada = next(m for m in members if m["user_id"] == "user-1001")
+    assert ada["roles"] == [ROLE_INSTRUCTOR] and ada["email"]
+    assert all(m["status"] == "Active" for m in members)
+    r = http("GET", url + "?limit=5", headers=bearer(tok))
+    assert len(r.json()["members"]) == 5 and "limit=5" in links(r)["next"]
+    learners = [m for p in walk(url + "?role=Learner", tok)[0] for m in p["members"]]
+    assert len(learners) == 8 and all(ROLE_LEARNER in m["roles"] for m in learners)
+    full = [m for p in walk(url + "?" + urlencode({"role": ROLE_LEARNER}), tok)[0] for m in p["members"]]
+    assert [m["user_id"] for m in full] == [m["user_id"] for m in learners]
+    # differences
+    diff = links(http("GET", url, headers=bearer(tok)))["differences"]
+    assert diff.startswith(url + "?since=")
+    r = http("GET", diff, headers=bearer(tok))
+    assert r.status_code == 200 and r.json()["members"] == [], describe(r)
+    lms.change_roster(cid, add=[{"user_id": "user-3001", "roles": [ROLE_LEARNER], "name": "New Student"}],
+                      remove=["user-2002"], status={"user-1004": "Inactive"})
+    changed = {m["user_id"]: m["status"] for p in walk(diff, tok)[0] for m in p["members"]}
+    assert changed == {"user-3001": "Active", "user-2002": "Deleted", "user-1004": "Inactive"}
+    now_members = {m["user_id"] for p in walk(url, tok)[0] for m in p["members"]}
+    assert "user-2002" not in now_members and {"user-3001", "user-1004"} <= now_members
+    # auth
+    assert http("GET", url).status_code == 401
+    r = http("GET", url, headers=bearer(lms.access_token(scope=[S_SCORE])))
+    assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+    assert http("GET", lms.base + "/api/courses/no-such-course/memberships", headers=bearer(tok)).status_code == 404
+
+
+def test_service_faults(lms: Platform, tool: FakeTool, reset_faults: None) -> None:
+    cid, c = new_course(lms, tool, resource_link={"id": "rl-faults"})
+    url = c[NRPS_CLAIM]["context_memberships_url"]
+    lineitems = c[AGS_CLAIM]["lineitems"]
+    tok = lms.access_token()
+    before = lms.counters("lti-edge-local")
+    lms.set_faults(service_401_once=True)
+    r = http("GET", url, headers=bearer(tok))
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    assert "invalid_token" in r.headers.get("WWW-Authenticate", "")
+    assert http("GET", lineitems, headers=bearer(tok)).status_code == 200
+    assert http("GET", url, headers=bearer(tok)).status_code == 200
+    after = lms.counters("lti-edge-local")
+    assert after["nrps"] - before["nrps"] == 2 and after["ags"] - before["ags"] == 1
+
+    lms.set_faults(client_id="someone-else", nrps_malformed=True, ags_malformed=True)
+    assert http("GET", url, headers=bearer(tok)).json()["members"]  # another client's faults
+    lms.set_faults(nrps_malformed=True, ags_malformed=True)
+    for u in (url, lineitems):
+        r = http("GET", u, headers=bearer(tok))
+        assert r.status_code == 200, describe(r)
+        with pytest.raises(ValueError):
+            r.json()
+    lms.set_faults(nrps_oversized=True)
+    r = http("GET", url, headers=bearer(tok))
+    assert r.status_code == 200 and len(r.content) > 5 * 1024 * 1024
+    assert int(r.headers["Content-Length"]) == len(r.content)
+    assert r.json()["context"]["id"] == cid
+    lms.set_faults(ags_status=500, nrps_status=503)
+    assert http("GET", lineitems, headers=bearer(tok)).status_code == 500
+    assert http("GET", url, headers=bearer(tok)).status_code == 503
+    assert http("GET", url, headers=bearer("not-a-token")).status_code == 401  # the token check first
+    lms.set_faults(nrps_loop=True)
+    fetched, nxt = [], url
+    for _ in range(6):
+        r = http("GET", nxt, headers=bearer(tok))
+        assert r.status_code == 200, describe(r)
+        fetched.append(nxt)
+        nxt = links(r)["next"]
+        if nxt in fetched:
+            break
+    assert nxt in fetched, f"the next link never pointed back: {fetched}"
+    assert len(fetched) == 3, fetched

@@ -12,9 +12,16 @@ The LTI work goes through the library:
 * the platform JWKS: ``LTI1P3PlatformConfAbstract.get_jwks`` / ``Registration.get_jwk``;
 * the client-credentials token endpoint: ``LTI1P3PlatformConfAbstract.get_access_token``;
 * the deep linking response: ``LTI1P3PlatformConfAbstract.validate_deeplinking_resp``;
-* Names and Role Provisioning: ``service_connector.NamesRoleProvisioningService``.
+* Names and Role Provisioning: ``service_connector.NamesRoleProvisioningService`` (paged, role
+  filter, membership differences);
+* Assignment and Grade Services: ``service_connector.AssignmentsGradesService`` (line items, scores,
+  results; in-memory storage; the library's bearer token check, per-operation scopes).
 
-HTTP is the standard library's ``ThreadingHTTPServer``. Test controls live under ``/__control/``.
+HTTP is the standard library's ``ThreadingHTTPServer``. Test controls live under ``/__control/``:
+``launch``, ``sign``, ``rotate``, ``jwks``, ``state``, ``deep-link-returns``, ``faults`` (token and
+service failures), ``access-token`` (mint a service token), ``token-requests`` (what tools sent to
+/token), ``scores`` (what the score service received), ``lineitems``, ``roster`` (membership
+changes, for NRPS differences).
 
 Run:  python tests/platform/platform.py --port 9001 --tool-url http://127.0.0.1:8787 \
           --client-id lti-edge-local --deployment-id local-deployment-1 [--kaf-paths]
@@ -40,6 +47,7 @@ import secrets
 import threading
 import time
 import typing as t
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlparse
 
@@ -48,13 +56,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from lti1p3platform import exceptions as lti_exceptions
+from lti1p3platform.constants import LTI_1P3_ACCESS_TOKEN_SCOPES
+from lti1p3platform.exceptions import LineItemNotFoundException, LtiServiceException
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.membership import Context
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request, TRequest
-from lti1p3platform.service_connector import NamesRoleProvisioningService
+from lti1p3platform.response import Response as LtiResponse
+from lti1p3platform.score import ActivityProgress, GradeProgress, UpdateScoreStatus
+from lti1p3platform.service_connector import (AssignmentsGradesService, NamesRoleProvisioningService,
+                                              TPage)
 
 # --------------------------------------------------------------------------------------------
 # Sample data
@@ -104,7 +117,38 @@ PLACEMENTS: t.Dict[str, t.Tuple[str, str, str]] = {
                     "LtiDeepLinkingRequest"),
 }
 
+# Course members who never launch (the roster beyond USERS): (id, given, family, role)
+ROSTER_EXTRA: t.List[t.Tuple[str, str, str, str]] = [
+    ("user-2001", "Barbara", "Liskov", ROLE_LEARNER),
+    ("user-2002", "Edsger", "Dijkstra", ROLE_LEARNER),
+    ("user-2003", "Frances", "Allen", ROLE_TA),
+    ("user-2004", "Donald", "Knuth", ROLE_LEARNER),
+    ("user-2005", "Radia", "Perlman", ROLE_LEARNER),
+    ("user-2006", "Tim", "Berners-Lee", ROLE_INSTRUCTOR),
+    ("user-2007", "Margaret", "Hamilton", ROLE_LEARNER),
+    ("user-2008", "Leslie", "Lamport", ROLE_LEARNER),
+]
+# launchable users' course roles (the roster of every course)
+USER_COURSE_ROLES: t.Dict[str, str] = {"ada": ROLE_INSTRUCTOR, "alan": ROLE_LEARNER,
+                                       "grace": ROLE_TA, "katherine": ROLE_LEARNER}
+
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+AGS_SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+AGS_SCOPE_LINEITEM_RO = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+AGS_SCOPE_RESULT_RO = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+AGS_SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+DL_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+SCORE_MEDIA_TYPE = "application/vnd.ims.lis.v1.score+json"
+NRPS_PAGE_SIZE = 4  # default page size: every course roster spans at least 3 pages
+AGS_PAGE_SIZE = 5  # default page size of line item and result lists
+MAX_PAGE_SIZE = 1000
+OVERSIZED_BYTES = 5 * 1024 * 1024 + 512 * 1024  # nrps_oversized: a page body above 5 MB
+ACCESS_TOKEN_TTL = 3600
+FAULT_KEYS = {"client_id", "token_statuses", "token_status", "service_401_once", "nrps_loop",
+              "nrps_oversized", "nrps_malformed", "ags_malformed", "granted_scopes", "expires_in",
+              "ags_status", "nrps_status"}
 MAX_BODY = 1024 * 1024
 HINT_TTL = 3600
 
@@ -156,10 +200,25 @@ class PlatformState:
         self.jwks_status = 200
         self.jwks_cache_control = "max-age=300"
         self.counters: t.Dict[str, int] = {"jwks": 0, "auth": 0, "token": 0, "deep_link_return": 0,
-                                           "launch_created": 0, "nrps": 0}
+                                           "launch_created": 0, "nrps": 0, "ags": 0, "scores": 0}
+        # the same counters per client id (token: the assertion's iss; services: the token's sub)
+        self.client_counters: t.Dict[str, t.Dict[str, int]] = {}
         self.hints: t.Dict[str, t.Dict[str, t.Any]] = {}
         self.client_tools: t.Dict[str, str] = {client_id: self.tool_url}
         self.deep_link_returns: t.List[t.Dict[str, t.Any]] = []
+        # courses: the sample ones plus any course object a launch spec brought
+        self.courses: t.Dict[str, t.Dict[str, str]] = {c["id"]: dict(c) for c in COURSES.values()}
+        self.resource_links: t.Set[t.Tuple[str, str]] = set()
+        # NRPS rosters per course: {"version": n, "members": {user_id: member + "_v"}}
+        self.rosters: t.Dict[str, t.Dict[str, t.Any]] = {}
+        # AGS: line items per course (n -> item without "id"), results per line item, scores
+        self.lineitems: t.Dict[str, t.Dict[int, t.Dict[str, t.Any]]] = {}
+        self.lineitem_seq = 0
+        self.default_lineitems: t.Dict[t.Tuple[str, str], int] = {}
+        self.results: t.Dict[int, t.Dict[str, t.Dict[str, t.Any]]] = {}
+        self.scores: t.List[t.Dict[str, t.Any]] = []
+        self.faults: t.Dict[str, t.Any] = {}
+        self.token_requests: t.List[t.Dict[str, t.Any]] = []  # what tools sent to /token
 
     # -- keys --------------------------------------------------------------------------------
     def signing_key(self) -> KeyPair:
@@ -199,9 +258,121 @@ class PlatformState:
                 return None
             return spec
 
-    def bump(self, counter: str) -> None:
+    def bump(self, counter: str, client_id: t.Optional[str] = None) -> None:
         with self.lock:
             self.counters[counter] = self.counters.get(counter, 0) + 1
+            if client_id:
+                per = self.client_counters.setdefault(client_id, {})
+                per[counter] = per.get(counter, 0) + 1
+
+    # -- courses and rosters -----------------------------------------------------------------
+    def register_course(self, course: t.Dict[str, t.Any]) -> None:
+        with self.lock:
+            if course["id"] not in self.courses:
+                self.courses[course["id"]] = {
+                    "id": str(course["id"]), "label": str(course.get("label") or course["id"]),
+                    "title": str(course.get("title") or course.get("label") or course["id"])}
+
+    def course(self, course_id: str) -> t.Optional[t.Dict[str, str]]:
+        with self.lock:
+            c = self.courses.get(course_id)
+            return dict(c) if c else None
+
+    def roster(self, course_id: str) -> t.Dict[str, t.Any]:
+        """The course's roster (created on first use: USERS + ROSTER_EXTRA, all Active)."""
+        with self.lock:
+            r = self.rosters.get(course_id)
+            if r is None:
+                members: t.Dict[str, t.Dict[str, t.Any]] = {}
+                for key, role in USER_COURSE_ROLES.items():
+                    u = USERS[key]
+                    members[u["id"]] = {"user_id": u["id"], "roles": [role], "name": u["name"],
+                                        "given_name": u["given_name"], "family_name": u["family_name"],
+                                        "email": u["email"], "status": "Active", "_v": 1}
+                for uid, given, family, role in ROSTER_EXTRA:
+                    members[uid] = {"user_id": uid, "roles": [role], "name": f"{given} {family}",
+                                    "given_name": given, "family_name": family,
+                                    "email": f"{given}.{family}@local-lms.test".lower(),
+                                    "status": "Active", "_v": 1}
+                r = {"version": 1, "members": members}
+                self.rosters[course_id] = r
+            return r
+
+    def change_roster(self, course_id: str, body: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+        """add: [member], remove: [user_id] (status Deleted), status: {user_id: status}."""
+        add, remove, status = body.get("add") or [], body.get("remove") or [], body.get("status") or {}
+        with self.lock:
+            r = self.roster(course_id)
+            for m in add:
+                if not isinstance(m, dict) or not m.get("user_id") or not isinstance(m.get("roles"), list):
+                    raise BadRequest("invalid_request", "add: members need user_id and roles")
+            for uid in remove:
+                if uid not in r["members"]:
+                    raise BadRequest("invalid_request", f"remove: no member {uid!r}")
+            for uid, value in status.items():
+                if uid not in r["members"] or value not in ("Active", "Inactive", "Deleted"):
+                    raise BadRequest("invalid_request", f"status: bad member or status {uid!r}")
+            version = r["version"] + 1
+            for m in add:
+                r["members"][str(m["user_id"])] = dict(m, status=m.get("status", "Active"), _v=version)
+            for uid in remove:
+                r["members"][uid].update(status="Deleted", _v=version)
+            for uid, value in status.items():
+                r["members"][uid].update(status=value, _v=version)
+            r["version"] = version
+            return {"course_id": course_id, "version": version}
+
+    # -- AGS storage -------------------------------------------------------------------------
+    def lineitems_url(self, course_id: str) -> str:
+        return f"{self.issuer}/api/courses/{course_id}/lineitems"
+
+    def lineitem_url(self, course_id: str, n: int) -> str:
+        return f"{self.lineitems_url(course_id)}/{n}"
+
+    def add_lineitem(self, course_id: str, item: t.Dict[str, t.Any]) -> int:
+        with self.lock:
+            self.lineitem_seq += 1
+            n = self.lineitem_seq
+            self.lineitems.setdefault(course_id, {})[n] = {k: v for k, v in item.items() if k != "id"}
+            return n
+
+    def ensure_default_lineitem(self, course: t.Dict[str, t.Any], link: t.Dict[str, t.Any]) -> str:
+        """The line item the platform creates for a resource link (the launch's lineitem claim)."""
+        with self.lock:
+            key = (course["id"], str(link["id"]))
+            self.resource_links.add(key)
+            n = self.default_lineitems.get(key)
+            if n is None or n not in self.lineitems.get(course["id"], {}):
+                n = self.add_lineitem(course["id"], {
+                    "label": str(link.get("title") or link["id"]), "scoreMaximum": 100,
+                    "resourceLinkId": str(link["id"])})
+                self.default_lineitems[key] = n
+            return self.lineitem_url(course["id"], n)
+
+    # -- faults ------------------------------------------------------------------------------
+    def fault(self, name: str, client_id: t.Optional[str]) -> t.Any:
+        with self.lock:
+            only = self.faults.get("client_id")
+            if only is not None and only != client_id:
+                return None
+            return self.faults.get(name)
+
+    def take_token_status(self, client_id: t.Optional[str]) -> t.Optional[int]:
+        with self.lock:
+            always = self.fault("token_status", client_id)
+            if always:
+                return int(always)
+            queue = self.fault("token_statuses", client_id)
+            if queue:
+                return int(queue.pop(0))
+            return None
+
+    def take_service_401(self, client_id: t.Optional[str]) -> bool:
+        with self.lock:
+            if self.fault("service_401_once", client_id):
+                self.faults["service_401_once"] = False
+                return True
+            return False
 
     def tool_for_client(self, client_id: str) -> str:
         with self.lock:
@@ -303,6 +474,7 @@ class LocalMessageLaunch(LTIAdvantageMessageLaunchAbstract):
             document_target="iframe", return_url=f"{issuer}/launch-return")
         if spec.get("custom"):
             self.set_custom_parameters_claim(dict(spec["custom"]))
+        link = None
         if spec["message_type"] == "LtiDeepLinkingRequest":
             dl = spec.get("deep_linking") or {}
             self.set_dl(f"{issuer}/deep-link-return",
@@ -310,15 +482,25 @@ class LocalMessageLaunch(LTIAdvantageMessageLaunchAbstract):
                         description=dl.get("text", "Choose media to embed in the course"),
                         accept_types=set(dl.get("accept_types") or ["ltiResourceLink", "link", "html"]),
                         extra_data=dl.get("data"))
+            # settings the library does not take as arguments: set on the claim it built
+            assert self._deep_linking_launch_data is not None
+            claim = self._deep_linking_launch_data[DL_CLAIM]
+            for name in ("accept_multiple", "accept_lineitem", "accept_presentation_document_targets",
+                         "accept_media_types", "auto_create"):
+                if name in dl:
+                    claim[name] = dl[name]
+            if dl.get("accept_types"):
+                claim["accept_types"] = [x for x in dl["accept_types"] if x in claim["accept_types"]]
         else:
             link = spec.get("resource_link")
             if link:
                 self.set_resource_link_claim(link["id"], description=link.get("description"),
                                              title=link.get("title"))
-            if course:
-                self.set_ags(f"{issuer}/api/courses/{course['id']}/lineitems",
-                             allow_creating_lineitems=True)
-                self.set_nrps(f"{issuer}/api/courses/{course['id']}/memberships")
+                if course:
+                    with STATE.lock:
+                        STATE.resource_links.add((course["id"], str(link["id"])))
+        if course:
+            self.set_services(spec, course, link)
         self.set_extra_claims({
             CLAIM + "tool_platform": {
                 "guid": "local-lms-" + hashlib.sha256(issuer.encode()).hexdigest()[:16],
@@ -330,11 +512,36 @@ class LocalMessageLaunch(LTIAdvantageMessageLaunchAbstract):
         if spec.get("extra_claims"):
             self.set_extra_claims(dict(spec["extra_claims"]))
 
+    def set_services(self, spec: t.Dict[str, t.Any], course: t.Dict[str, t.Any],
+                     link: t.Optional[t.Dict[str, t.Any]]) -> None:
+        """AGS and NRPS claims through the library. AGS: lineitems of the course, the resource
+        link's own line item (created by the platform) as lineitem; spec ``ags``: false (no
+        claim) or {"scope": [...], "lineitem": url|false, "lineitems": false}; ``nrps``: false."""
+        ags = spec.get("ags", True)
+        if ags is not False:
+            opts = ags if isinstance(ags, dict) else {}
+            lineitem = STATE.ensure_default_lineitem(course, link) if link else None
+            if "lineitem" in opts:
+                lineitem = opts["lineitem"] or None
+            self.set_ags(STATE.lineitems_url(course["id"]), lineitem_url=lineitem,
+                         allow_creating_lineitems=True)
+            claim = self.extra_claims[AGS_CLAIM]
+            if "scope" in opts:
+                claim["scope"] = list(opts["scope"])
+            if opts.get("lineitems") is False:
+                claim.pop("lineitems", None)
+        if spec.get("nrps", True) is not False:
+            self.set_nrps(f"{STATE.issuer}/api/courses/{course['id']}/memberships")
+
     def render_launch_form(self, launch_data: t.Dict[str, t.Any], **kwargs: t.Any) -> t.Dict[str, t.Any]:
         return dict(launch_data)
 
 
 class LocalNRPS(NamesRoleProvisioningService):
+    """Context membership from the course roster: paged (``limit``, default NRPS_PAGE_SIZE,
+    ``page``), ``role`` filter (full URI or short name), ``since`` (membership differences: the
+    members changed after that roster version, deleted ones included with status Deleted)."""
+
     def __init__(self, request: Request, conf: LocalPlatformConf, course: t.Dict[str, str],
                  url: str) -> None:
         super().__init__(request, conf, url)
@@ -343,18 +550,207 @@ class LocalNRPS(NamesRoleProvisioningService):
     def get_context_by_id(self) -> Context:
         return Context(id=self.course["id"], label=self.course["label"], title=self.course["title"])
 
+    def is_resource_link_valid(self, context_id: str, resource_link_id: str) -> bool:
+        with STATE.lock:
+            return (context_id, resource_link_id) in STATE.resource_links
+
     def get_member_data_page(self, page: t.Any = 1, limit: t.Any = None, role: t.Any = None,
-                             since: t.Any = None, **kwargs: t.Any):  # type: ignore[override]
-        members = [
-            {"user_id": USERS["ada"]["id"], "roles": [ROLE_INSTRUCTOR], "name": USERS["ada"]["name"]},
-            {"user_id": USERS["alan"]["id"], "roles": [ROLE_LEARNER], "name": USERS["alan"]["name"]},
-            {"user_id": USERS["grace"]["id"], "roles": [ROLE_TA], "name": USERS["grace"]["name"]},
-            {"user_id": USERS["katherine"]["id"], "roles": [ROLE_LEARNER],
-             "name": USERS["katherine"]["name"]},
-        ]
+                             since: t.Any = None, **kwargs: t.Any) -> TPage:  # type: ignore[override]
+        with STATE.lock:
+            roster = STATE.roster(self.course["id"])
+            members = [dict(m) for m in roster["members"].values()]
+        if since is not None and since != "":
+            try:
+                version = int(since)
+            except ValueError:
+                raise LtiServiceException("since: not a differences token of this platform", 400)
+            members = [m for m in members if m["_v"] > version]
+        else:
+            members = [m for m in members if m["status"] != "Deleted"]
         if role:
             members = [m for m in members if any(r == role or r.endswith("#" + role) for r in m["roles"])]
-        return {"content": members, "has_next": False, "next": None}
+        size = int(limit or NRPS_PAGE_SIZE)
+        first = (int(page) - 1) * size
+        content = [{k: v for k, v in m.items() if k != "_v"} for m in members[first:first + size]]
+        return {"content": content, "has_next": first + size < len(members), "next": None}
+
+
+class LocalAGS(AssignmentsGradesService):
+    """Line items, scores and results of one course, in memory. ``required`` is the scope the
+    operation needs (the library's check accepts a token holding any of them)."""
+
+    def __init__(self, request: Request, conf: LocalPlatformConf, course: t.Dict[str, str],
+                 n: t.Optional[int], required: t.List[str]) -> None:
+        super().__init__(request, conf, STATE.lineitems_url(course["id"]),
+                         STATE.lineitem_url(course["id"], n) if n is not None else None,
+                         allow_creating_lineitems=True)
+        self.course = course
+        self.required = list(required)
+        self.client_id: t.Optional[str] = None
+
+    @property
+    def allowed_scopes(self) -> t.List[str]:
+        return self.required
+
+    # -- storage -----------------------------------------------------------------------------
+    def _items(self) -> t.Dict[int, t.Dict[str, t.Any]]:
+        return STATE.lineitems.setdefault(self.course["id"], {})
+
+    def _item(self, line_item_id: t.Any) -> t.Tuple[int, t.Dict[str, t.Any]]:
+        try:
+            n = int(line_item_id)
+        except (TypeError, ValueError):
+            raise LineItemNotFoundException(str(line_item_id))
+        item = self._items().get(n)
+        if item is None:
+            raise LineItemNotFoundException(str(line_item_id))
+        return n, item
+
+    def _out(self, n: int, item: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+        return {"id": STATE.lineitem_url(self.course["id"], n), **item}
+
+    @staticmethod
+    def _clean(data: t.Any, base: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
+        if not isinstance(data, dict):
+            raise LtiServiceException("a line item must be a JSON object", 400)
+        item = dict(base or {})
+        for name in ("label", "scoreMaximum", "resourceId", "tag", "resourceLinkId",
+                     "startDateTime", "endDateTime", "gradesReleased"):
+            if name in data and not (base is not None and name == "resourceLinkId"):
+                item[name] = data[name]
+        label = item.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise LtiServiceException("label is required", 400)
+        smax = item.get("scoreMaximum")
+        if isinstance(smax, bool) or not isinstance(smax, (int, float)) or smax <= 0:
+            raise LtiServiceException("scoreMaximum must be a number > 0", 400)
+        for name in ("resourceId", "tag", "resourceLinkId", "startDateTime", "endDateTime"):
+            if name in item and item[name] is not None and not isinstance(item[name], str):
+                raise LtiServiceException(f"{name} must be a string", 400)
+        for name in ("startDateTime", "endDateTime"):
+            if item.get(name):
+                parse_time(item[name], name)
+        return {k: v for k, v in item.items() if v is not None}
+
+    @staticmethod
+    def _page(rows: t.List[t.Any], page: t.Any, limit: t.Any) -> TPage:
+        size = int(limit or AGS_PAGE_SIZE)
+        first = (int(page) - 1) * size
+        return {"content": rows[first:first + size], "has_next": first + size < len(rows),
+                "next": None}
+
+    # -- the library's abstract methods ------------------------------------------------------
+    def find_lineitems(self, page: int = 1, limit: t.Optional[int] = None,  # type: ignore[override]
+                       line_item_id: t.Optional[str] = None, resource_link_id: t.Optional[str] = None,
+                       resource_id: t.Optional[str] = None, tag: t.Optional[str] = None) -> TPage:
+        with STATE.lock:
+            rows = [self._out(n, i) for n, i in sorted(self._items().items())]
+        if resource_link_id is not None:
+            rows = [r for r in rows if r.get("resourceLinkId") == resource_link_id]
+        if resource_id is not None:
+            rows = [r for r in rows if r.get("resourceId") == resource_id]
+        if tag is not None:
+            rows = [r for r in rows if r.get("tag") == tag]
+        return self._page(rows, page, limit)
+
+    def find_lineitem(self, line_item_id: str) -> t.Any:
+        with STATE.lock:
+            n, item = self._item(line_item_id)
+            return self._out(n, item)
+
+    def create_lineitem(self, creation_data: t.Any) -> t.Any:
+        item = self._clean(creation_data)
+        n = STATE.add_lineitem(self.course["id"], item)
+        with STATE.lock:
+            return self._out(n, self._items()[n])
+
+    def update_lineitem(self, update_data: t.Any) -> t.Any:
+        with STATE.lock:
+            n, old = self._item(update_data.get("id"))
+            item = self._clean({k: v for k, v in update_data.items() if k != "id"}, base=old)
+            self._items()[n] = item
+            return self._out(n, item)
+
+    def delete_lineitem(self, line_item_id: str) -> None:
+        with STATE.lock:
+            n, _item = self._item(line_item_id)
+            del self._items()[n]
+            STATE.results.pop(n, None)
+
+    def update_score(self, line_item_id: str, score: t.Any) -> UpdateScoreStatus:
+        with STATE.lock:
+            n, _item = self._item(line_item_id)
+        score = validate_score(score)
+        url = STATE.lineitem_url(self.course["id"], n)
+        user_id = score["userId"]
+        ts = parse_time(score["timestamp"], "timestamp")
+        with STATE.lock:
+            results = STATE.results.setdefault(n, {})
+            previous = results.get(user_id)
+            if previous is not None and ts < previous["_ts"]:
+                return UpdateScoreStatus.OLD_TIMESTAMP
+            result: t.Dict[str, t.Any] = {"id": f"{url}/results/{user_id}", "scoreOf": url,
+                                          "userId": user_id, "_ts": ts}
+            if "scoreGiven" in score:
+                result["resultScore"] = score["scoreGiven"]
+                result["resultMaximum"] = score["scoreMaximum"]
+            if score.get("comment") is not None:
+                result["comment"] = score["comment"]
+            results[user_id] = result
+            STATE.scores.append({"client_id": self.client_id, "course_id": self.course["id"],
+                                 "lineitem": url, "score": dict(score), "received": time.time()})
+        STATE.bump("scores", self.client_id)
+        return UpdateScoreStatus.SUCCESS
+
+    def get_results(self, line_item_id: str, page: int = 1,  # type: ignore[override]
+                    limit: t.Optional[int] = None, user_id: t.Optional[str] = None) -> TPage:
+        with STATE.lock:
+            n, _item = self._item(line_item_id)
+            rows = [{k: v for k, v in r.items() if k != "_ts"}
+                    for _uid, r in sorted(STATE.results.get(n, {}).items())]
+        if user_id is not None:
+            rows = [r for r in rows if r["userId"] == user_id]
+        return self._page(rows, page, limit)
+
+
+def parse_time(value: t.Any, name: str) -> float:
+    if not isinstance(value, str):
+        raise LtiServiceException(f"{name} must be an ISO 8601 date-time string", 400)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise LtiServiceException(f"{name} is not an ISO 8601 date-time: {value!r}", 400)
+    if parsed.tzinfo is None:
+        raise LtiServiceException(f"{name} needs a time zone offset: {value!r}", 400)
+    return parsed.timestamp()
+
+
+def validate_score(score: t.Any) -> t.Dict[str, t.Any]:
+    """The AGS score publish rules (https://www.imsglobal.org/spec/lti-ags/v2p0/#score-publish-service)."""
+    if not isinstance(score, dict):
+        raise LtiServiceException("a score must be a JSON object", 400)
+    if not isinstance(score.get("userId"), str) or not score["userId"]:
+        raise LtiServiceException("userId is required", 400)
+    if score.get("activityProgress") not in {e.value for e in ActivityProgress}:
+        raise LtiServiceException("activityProgress is missing or not a known value", 400)
+    if score.get("gradingProgress") not in {e.value for e in GradeProgress}:
+        raise LtiServiceException("gradingProgress is missing or not a known value", 400)
+    if "timestamp" not in score:
+        raise LtiServiceException("timestamp is required", 400)
+    parse_time(score["timestamp"], "timestamp")
+    number = (int, float)
+    if "scoreGiven" in score and score["scoreGiven"] is not None:
+        given = score["scoreGiven"]
+        if isinstance(given, bool) or not isinstance(given, number) or given < 0:
+            raise LtiServiceException("scoreGiven must be a number >= 0", 400)
+        smax = score.get("scoreMaximum")
+        if isinstance(smax, bool) or not isinstance(smax, number) or smax <= 0:
+            raise LtiServiceException("scoreMaximum (> 0) is required with scoreGiven", 400)
+    else:
+        score = {k: v for k, v in score.items() if k != "scoreGiven"}
+    if "comment" in score and score["comment"] is not None and not isinstance(score["comment"], str):
+        raise LtiServiceException("comment must be a string", 400)
+    return score
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +770,9 @@ def build_spec(data: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
     """Normalise a launch choice. Keys (all optional): user (key or object), role (key) or roles
     (list), course (key, object or null), placement, target_link_uri, message_type, resource_link
     (object or null), custom, extra_claims, client_id, deployment_id, tool_url, kaf, login_hint,
-    lti_storage_target, deep_linking {accept_types, title, text, data}, id_token_ttl."""
+    lti_storage_target, deep_linking {accept_types, accept_multiple, accept_lineitem,
+    accept_presentation_document_targets, accept_media_types, auto_create, title, text, data},
+    id_token_ttl, ags (false | {scope, lineitem, lineitems}), nrps (false)."""
     user = data.get("user", "ada")
     if isinstance(user, str):
         if user not in USERS:
@@ -400,6 +798,21 @@ def build_spec(data: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         course = dict(COURSES[course])
     elif course is not None and (not isinstance(course, dict) or not course.get("id")):
         raise BadRequest("invalid_request", "course must be a known key, an object with an id, or null")
+    if course is not None:
+        course = dict(course, id=str(course["id"]))
+        STATE.register_course(course)  # its AGS and NRPS endpoints answer from now on
+
+    ags = data.get("ags", True)
+    if not isinstance(ags, (bool, dict)):
+        raise BadRequest("invalid_request", "ags must be true, false or an object")
+    if isinstance(ags, dict) and "scope" in ags and not isinstance(ags["scope"], list):
+        raise BadRequest("invalid_request", "ags.scope must be a list")
+    nrps = data.get("nrps", True)
+    if not isinstance(nrps, bool):
+        raise BadRequest("invalid_request", "nrps must be true or false")
+    dl = data.get("deep_linking") or {}
+    if not isinstance(dl, dict):
+        raise BadRequest("invalid_request", "deep_linking must be an object")
 
     tool_url = str(data.get("tool_url") or STATE.tool_url).rstrip("/")
     placement = data.get("placement", "mymedia")
@@ -435,8 +848,10 @@ def build_spec(data: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         "kaf": bool(data["kaf"]) if "kaf" in data else STATE.kaf_paths,
         "login_hint": str(data.get("login_hint") or user["id"]),
         "lti_storage_target": data.get("lti_storage_target"),
-        "deep_linking": data.get("deep_linking") or {},
+        "deep_linking": dl,
         "id_token_ttl": data.get("id_token_ttl"),
+        "ags": ags,
+        "nrps": nrps,
     }
 
 
@@ -508,6 +923,51 @@ def authorize(params: t.Dict[str, str], method: str) -> t.Dict[str, t.Any]:
     except lti_exceptions.PreflightRequestValidationException as exc:
         raise BadRequest("invalid_request", "authorization request rejected by lti1p3platform") from exc
     return {"action": data["launch_url"], "id_token": data["id_token"], "state": data["state"]}
+
+
+# --------------------------------------------------------------------------------------------
+# Service tokens and faults
+# --------------------------------------------------------------------------------------------
+
+
+def mint_access_token(client_id: str, scope: str, ttl: int) -> str:
+    """A service access token like the library's get_access_token issues (same claims, same
+    signing path), with another lifetime."""
+    return Registration.encode_and_sign({"sub": client_id, "iss": STATE.issuer, "scopes": scope},
+                                        STATE.signing_key().private_pem, expiration=max(1, ttl))
+
+
+def set_faults(body: t.Any) -> t.Dict[str, t.Any]:
+    """Replace the fault set ({} resets). Keys: client_id (only that client's requests),
+    token_statuses [status, ...] (answered by the token endpoint first, one per request),
+    token_status (always), service_401_once, nrps_loop, nrps_oversized, nrps_malformed,
+    ags_malformed, granted_scopes [...], expires_in (seconds), ags_status / nrps_status (every AGS /
+    NRPS call answers that status, after the token check)."""
+    if not isinstance(body, dict):
+        raise BadRequest("invalid_request", "send a JSON object")
+    unknown = sorted(set(body) - FAULT_KEYS)
+    if unknown:
+        raise BadRequest("invalid_request", f"unknown fault(s): {', '.join(unknown)}")
+    faults = dict(body)
+    if "token_statuses" in faults:
+        if not isinstance(faults["token_statuses"], list) or not all(
+                isinstance(x, int) and 100 <= x <= 599 for x in faults["token_statuses"]):
+            raise BadRequest("invalid_request", "token_statuses must be a list of HTTP statuses")
+        faults["token_statuses"] = list(faults["token_statuses"])
+    if faults.get("token_status") is not None and not (
+            isinstance(faults["token_status"], int) and 100 <= faults["token_status"] <= 599):
+        raise BadRequest("invalid_request", "token_status must be an HTTP status")
+    for name in ("ags_status", "nrps_status"):
+        if faults.get(name) is not None and not (isinstance(faults[name], int) and 100 <= faults[name] <= 599):
+            raise BadRequest("invalid_request", f"{name} must be an HTTP status")
+    if "granted_scopes" in faults and not isinstance(faults["granted_scopes"], list):
+        raise BadRequest("invalid_request", "granted_scopes must be a list")
+    if faults.get("expires_in") is not None and not (
+            isinstance(faults["expires_in"], int) and faults["expires_in"] >= 1):
+        raise BadRequest("invalid_request", "expires_in must be an integer >= 1")
+    with STATE.lock:
+        STATE.faults = faults
+        return dict(faults)
 
 
 # --------------------------------------------------------------------------------------------
@@ -682,7 +1142,7 @@ class Handler(BaseHTTPRequestHandler):
             raise BadRequest("invalid_request", "body too large", 413)
         raw = self.rfile.read(length) if length else b""
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype == "application/json":
+        if ctype == "application/json" or (ctype.startswith("application/") and ctype.endswith("+json")):
             try:
                 return {}, json.loads(raw or b"null")
             except ValueError as exc:
@@ -701,12 +1161,18 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.dispatch("POST")
 
+    def do_PUT(self) -> None:
+        self.dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self.dispatch("DELETE")
+
     def dispatch(self, method: str) -> None:
         url = urlparse(self.path)
         path = url.path
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         try:
-            form, body = self.read_body() if method == "POST" else ({}, None)
+            form, body = self.read_body() if method in ("POST", "PUT") else ({}, None)
             if path == "/" and method == "GET":
                 self.send(200, home_page(query), "text/html; charset=utf-8")
             elif path == "/launch":
@@ -730,8 +1196,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, page("Back in the LMS", "<div class=card><h1>Back in the LMS</h1>"
                                     "<p>The tool returned control to the course.</p></div>"),
                           "text/html; charset=utf-8")
-            elif path.startswith("/api/courses/") and path.endswith("/memberships") and method == "GET":
-                self.handle_nrps(path, query)
+            elif path.startswith("/api/courses/"):
+                self.handle_service(method, path, query, body)
             elif path.startswith("/__control/"):
                 self.handle_control(method, path, query, body)
             else:
@@ -769,14 +1235,34 @@ class Handler(BaseHTTPRequestHandler):
         self.send_json(200, conf.get_jwks(), {"Cache-Control": cache_control})
 
     def handle_token(self, form: t.Dict[str, str]) -> None:
-        STATE.bump("token")
+        """Client credentials (the library validates the assertion and signs the token). Granted
+        scopes = requested ∩ the platform's allowed set (faults ``granted_scopes``); ``expires_in``
+        from faults (default 3600); faults ``token_statuses``/``token_status`` answer first."""
         assertion = form.get("client_assertion", "")
         try:
             unverified = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.PyJWTError:
+            STATE.bump("token")
             self.send_json(400, {"error": "invalid_request", "error_description": "client_assertion is not a JWT"})
             return
         client_id = str(unverified.get("iss") or unverified.get("sub") or "")
+        STATE.bump("token", client_id)
+        record: t.Dict[str, t.Any] = {
+            "client_id": client_id, "time": time.time(), "scope": form.get("scope"),
+            "grant_type": form.get("grant_type"), "client_assertion_type": form.get("client_assertion_type"),
+            "assertion_header": jwt.get_unverified_header(assertion), "assertion_claims": unverified,
+            "content_type": self.headers.get("Content-Type"), "status": None}
+        with STATE.lock:
+            STATE.token_requests.append(record)
+            del STATE.token_requests[:-500]
+        forced = STATE.take_token_status(client_id)
+        if forced is not None:
+            record["status"] = forced
+            error = {400: "invalid_request", 401: "invalid_client", 403: "unauthorized_client"}.get(
+                forced, "server_error" if forced >= 500 else "invalid_request")
+            self.send_json(forced, {"error": error, "error_description": "forced by test control"})
+            return
+        record["status"] = 400  # until granted below
         aud = unverified.get("aud")
         auds = aud if isinstance(aud, list) else [aud]
         token_url = STATE.issuer + "/token"
@@ -784,14 +1270,32 @@ class Handler(BaseHTTPRequestHandler):
             # lti1p3platform does not check aud: check it here
             self.send_json(400, {"error": "invalid_client", "error_description": "aud must name the token endpoint"})
             return
+        allowed = STATE.fault("granted_scopes", client_id)
+        allowed = list(LTI_1P3_ACCESS_TOKEN_SCOPES) if allowed is None else list(allowed)
+        if "scope" in form:
+            requested = form["scope"].split()
+            granted = [x for x in requested if x in allowed]
+            if requested and not granted:
+                self.send_json(400, {"error": "invalid_scope",
+                                     "error_description": "none of the requested scopes is granted"})
+                return
+            form = dict(form, scope=" ".join(granted))
         conf = LocalPlatformConf(state=STATE, client_id=client_id,
                                  tool_url=STATE.tool_for_client(client_id))
         try:
-            self.send_json(200, conf.get_access_token(form))
+            answer = dict(conf.get_access_token(form))
         except lti_exceptions.UnsupportedGrantType:
             self.send_json(400, {"error": "unsupported_grant_type"})
+            return
         except (lti_exceptions.MissingRequiredClaim, lti_exceptions.LtiException, jwt.PyJWTError) as exc:
             self.send_json(400, {"error": "invalid_client", "error_description": str(exc)})
+            return
+        ttl = STATE.fault("expires_in", client_id)
+        if ttl is not None and int(ttl) != answer["expires_in"]:
+            answer["access_token"] = mint_access_token(client_id, answer["scope"], int(ttl))
+            answer["expires_in"] = int(ttl)
+        record.update(status=200, granted=answer["scope"])
+        self.send_json(200, answer)
 
     def handle_deep_link_return(self, form: t.Dict[str, str]) -> None:
         STATE.bump("deep_link_return")
@@ -821,27 +1325,184 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, page("Content added", f"<div class=card><h1>Content added to the course</h1>"
                             f"<ul class=items>{lis}</ul></div>"), "text/html; charset=utf-8")
 
-    def handle_nrps(self, path: str, query: t.Dict[str, str]) -> None:
-        STATE.bump("nrps")
-        course_id = path[len("/api/courses/"):-len("/memberships")]
-        course = next((c for c in COURSES.values() if c["id"] == course_id), None)
-        if course is None:
-            self.send_json(404, {"error": "not_found"})
-            return
-        conf = LocalPlatformConf(state=STATE)
-        req = LocalRequest({"method": "GET", "get_data": dict(query), "form_data": {},
-                            "headers": {"Authorization": self.headers.get("Authorization", "")},
-                            "content_type": None, "path": path, "json": None})
-        service = LocalNRPS(req, conf, course, STATE.issuer + path)
+    # -- LTI Advantage services (AGS, NRPS) ---------------------------------------------------
+    def send_service_error(self, status: int, error: str, description: str) -> None:
+        headers = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = f'Bearer error="{error}"'
+        self.send_json(status, {"error": error, "error_description": description}, headers)
+
+    def handle_service(self, method: str, path: str, query: t.Dict[str, str], body: t.Any) -> None:
+        """/api/courses/<course>/memberships (NRPS) and /api/courses/<course>/lineitems[/<n>
+        [/scores|/results]] (AGS). The bearer token is checked by the library's service
+        connector; a valid token without the operation's scope answers 403 insufficient_scope."""
+        parts = path[len("/api/courses/"):].split("/")
+        course = STATE.course(parts[0]) if parts and parts[0] else None
+        kind = parts[1] if len(parts) > 1 else ""
+        auth = (self.headers.get("Authorization") or "").split()
+        token = auth[1] if len(auth) == 2 and auth[0].lower() == "bearer" else ""
         try:
-            resp = service.handle_resp(service.handle_get_members)
+            client_id = str(jwt.decode(token, options={"verify_signature": False}).get("sub") or "") or None
+        except jwt.PyJWTError:
+            client_id = None
+        STATE.bump("nrps" if kind == "memberships" else "ags", client_id)
+        if course is None or kind not in ("memberships", "lineitems"):
+            self.send_json(404, {"error": "not_found", "error_description": f"no service at {path}"})
+            return
+        # page/limit as integers (the library adds 1 to page for its next links)
+        get_data: t.Dict[str, t.Any] = dict(query)
+        for name in ("page", "limit"):
+            if name in get_data:
+                try:
+                    get_data[name] = int(get_data[name])
+                except ValueError:
+                    self.send_json(400, {"error": "invalid_request", "error_description": f"{name} must be an integer"})
+                    return
+                if not 1 <= get_data[name] <= (MAX_PAGE_SIZE if name == "limit" else 10 ** 6):
+                    self.send_json(400, {"error": "invalid_request", "error_description": f"{name} out of range"})
+                    return
+        req = LocalRequest({"method": method, "get_data": get_data, "form_data": {},
+                            "headers": {"Authorization": self.headers.get("Authorization", "")},
+                            "content_type": self.headers.get("Content-Type"), "path": path,
+                            "json": body})
+        conf = LocalPlatformConf(state=STATE)
+        try:
+            # the library's token check (signature by the platform key, iss, exp), scopes aside
+            if not token or not conf.validate_token(token):
+                raise lti_exceptions.LtiException("invalid token")
         except (lti_exceptions.LtiException, jwt.PyJWTError) as exc:
-            self.send_json(401, {"error": "invalid_token", "error_description": str(exc)})
+            self.send_service_error(401, "invalid_token", f"access token rejected: {exc}")
+            return
+        if STATE.take_service_401(client_id):
+            self.send_service_error(401, "invalid_token", "forced by test control (service_401_once)")
+            return
+        forced = STATE.fault("nrps_status" if kind == "memberships" else "ags_status", client_id)
+        if forced:
+            self.send_json(int(forced), {"error": "server_error" if forced >= 500 else "forced",
+                                         "error_description": "forced by test control"})
+            return
+        if kind == "memberships":
+            self.handle_nrps(path, course, req, get_data, client_id)
+        else:
+            self.handle_ags(method, parts, course, req, body, client_id)
+
+    def handle_nrps(self, path: str, course: t.Dict[str, str], req: LocalRequest,
+                    get_data: t.Dict[str, t.Any], client_id: t.Optional[str]) -> None:
+        if req.method != "GET":
+            self.send_json(405, {"error": "method_not_allowed"})
+            return
+        url = STATE.issuer + path
+        if "limit" not in get_data:
+            get_data["limit"] = NRPS_PAGE_SIZE  # the library pages only when limit is present
+        page = int(get_data.get("page", 1))
+        service = LocalNRPS(req, LocalPlatformConf(state=STATE), course, url)
+        resp = service.handle_resp(service.handle_get_members)
+        if resp.code == 401:  # the token verified above: what is missing is the scope
+            self.send_service_error(403, "insufficient_scope", f"the token lacks {NRPS_SCOPE}")
             return
         if resp.code != 200:
             self.send_json(resp.code, {"error": resp.message})
             return
-        self.send(200, json.dumps(resp.result).encode(), resp.media_type)
+        result = dict(resp.result)
+        links = []
+        nxt = result.get("next")
+        if STATE.fault("nrps_loop", client_id):
+            # the last page (or page 3) points back to an earlier page
+            if not nxt or page >= 3:
+                back = dict(get_data, page=max(page - 1, 2) if page >= 2 else 1)
+                nxt = f"{url}?{urlencode(back)}"
+                result["next"] = nxt
+        if nxt:
+            links.append(f'<{nxt}>; rel="next"')
+        with STATE.lock:
+            version = STATE.roster(course["id"])["version"]
+        links.append(f'<{url}?{urlencode({"since": version})}>; rel="differences"')
+        headers = {"Link": ", ".join(links)}
+        if STATE.fault("nrps_malformed", client_id):
+            self.send(200, b"<!doctype html><title>Maintenance</title>members: [oops",
+                      resp.media_type, headers)
+            return
+        raw = json.dumps(result).encode()
+        if STATE.fault("nrps_oversized", client_id):
+            filler = {"user_id": "filler", "roles": [ROLE_LEARNER], "status": "Active",
+                      "name": "x" * 1000}
+            one = len(json.dumps(filler)) + 2
+            result["members"] = list(result["members"]) + [
+                dict(filler, user_id=f"filler-{i}") for i in range(OVERSIZED_BYTES // one + 1)]
+            raw = json.dumps(result).encode()
+        self.send(200, raw, resp.media_type, headers)
+
+    def handle_ags(self, method: str, parts: t.List[str], course: t.Dict[str, str],
+                   req: LocalRequest, body: t.Any, client_id: t.Optional[str]) -> None:
+        rest = parts[2:]
+        n: t.Optional[int] = None
+        if rest:
+            try:
+                n = int(rest[0])
+            except ValueError:
+                self.send_json(404, {"error": "not_found", "error_description": "no such line item"})
+                return
+        sub = rest[1] if len(rest) > 1 else ""
+        if len(rest) > 2 or sub not in ("", "scores", "results"):
+            self.send_json(404, {"error": "not_found"})
+            return
+        read = [AGS_SCOPE_LINEITEM, AGS_SCOPE_LINEITEM_RO]
+        write = [AGS_SCOPE_LINEITEM]
+        route: t.Dict[t.Tuple[bool, str, str], t.Tuple[t.List[str], str]] = {
+            (False, "", "GET"): (read, "handle_get_lineitems"),
+            (False, "", "POST"): (write, "handle_create_lineitem"),
+            (True, "", "GET"): (read, "handle_get_lineitem"),
+            (True, "", "PUT"): (write, "handle_update_lineitem"),
+            (True, "", "DELETE"): (write, "handle_delete_lineitem"),
+            (True, "scores", "POST"): ([AGS_SCOPE_SCORE], "handle_update_score"),
+            (True, "results", "GET"): ([AGS_SCOPE_RESULT_RO], "handle_get_results"),
+        }
+        found = route.get((n is not None, sub, method))
+        if found is None:
+            self.send_json(405, {"error": "method_not_allowed", "error_description": f"{method} not allowed here"})
+            return
+        required, handler = found
+        params = {"handle_get_lineitems": ("page", "limit", "resource_link_id", "resource_id", "tag"),
+                  "handle_get_results": ("page", "limit", "user_id")}.get(handler, ())
+        req.request["get_data"] = {k: v for k, v in req.get_data.items() if k in params}
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if handler == "handle_update_score" and ctype != SCORE_MEDIA_TYPE:
+            self.send_json(415, {"error": "unsupported_media_type",
+                                 "error_description": f"scores are {SCORE_MEDIA_TYPE}, got {ctype!r}"})
+            return
+        if method in ("POST", "PUT") and not isinstance(body, dict):
+            self.send_json(400, {"error": "invalid_request", "error_description": "send a JSON object"})
+            return
+        service = LocalAGS(req, LocalPlatformConf(state=STATE), course, n, required)
+        service.client_id = client_id
+        func = getattr(service, handler)
+        resp: LtiResponse = (service.handle_resp(func) if n is None
+                             else service.handle_resp(func, line_item_id=n))
+        if resp.code == 401:  # the token verified above: what is missing is the scope
+            self.send_service_error(403, "insufficient_scope", "the token lacks " + " or ".join(required))
+            return
+        if resp.code >= 400:
+            self.send_json(resp.code, {"error": resp.message})
+            return
+        if resp.code == 204:
+            self.send(204, b"", "text/plain")
+            return
+        headers: t.Dict[str, str] = {}
+        result = resp.result
+        if isinstance(result, dict) and "content" in result and "has_next" in result:
+            if result.get("next"):
+                headers["Link"] = f'<{result["next"]}>; rel="next"'
+            result = result["content"]
+        if handler == "handle_update_score":
+            result = {"resultUrl": f"{STATE.lineitem_url(course['id'], t.cast(int, n))}/results/"
+                                   f"{body.get('userId')}"}
+            media = "application/json"
+        else:
+            media = resp.media_type
+        if STATE.fault("ags_malformed", client_id):
+            self.send(resp.code, b"<html>Gradebook temporarily unavailable", media, headers)
+            return
+        self.send(resp.code, json.dumps(result).encode(), media, headers)
 
     def handle_control(self, method: str, path: str, query: t.Dict[str, str], body: t.Any) -> None:
         name = path[len("/__control/"):]
@@ -855,7 +1516,48 @@ class Handler(BaseHTTPRequestHandler):
                     "counters": dict(STATE.counters), "client_id": STATE.client_id,
                     "deployment_id": STATE.deployment_id, "tool_url": STATE.tool_url,
                     "deep_link_returns": len(STATE.deep_link_returns),
+                    "client_counters": {k: dict(v) for k, v in STATE.client_counters.items()},
+                    "faults": dict(STATE.faults),
                 })
+        elif name == "faults" and method == "GET":
+            with STATE.lock:
+                self.send_json(200, {"faults": dict(STATE.faults)})
+        elif name == "faults" and method == "POST":
+            self.send_json(200, {"faults": set_faults(body)})
+        elif name == "access-token" and method == "POST":
+            if not isinstance(body, dict):
+                raise BadRequest("invalid_request", "send a JSON object")
+            scope = body.get("scope", " ".join(LTI_1P3_ACCESS_TOKEN_SCOPES))
+            if isinstance(scope, list):
+                scope = " ".join(scope)
+            ttl = int(body.get("expires_in") or ACCESS_TOKEN_TTL)
+            client_id = str(body.get("client_id") or STATE.client_id)
+            self.send_json(200, {"access_token": mint_access_token(client_id, str(scope), ttl),
+                                 "token_type": "bearer", "expires_in": ttl, "scope": scope})
+        elif name == "token-requests" and method == "GET":
+            with STATE.lock:
+                rows = [dict(r) for r in STATE.token_requests
+                        if query.get("client_id") in (None, r["client_id"])]
+            self.send_json(200, {"requests": rows})
+        elif name == "scores" and method == "GET":
+            with STATE.lock:
+                rows = [dict(r) for r in STATE.scores
+                        if query.get("client_id") in (None, r["client_id"])
+                        and query.get("lineitem") in (None, r["lineitem"])
+                        and query.get("course_id") in (None, r["course_id"])]
+            self.send_json(200, {"scores": rows})
+        elif name == "lineitems" and method == "GET":
+            course_id = query.get("course_id", "")
+            if STATE.course(course_id) is None:
+                raise BadRequest("invalid_request", f"unknown course_id {course_id!r}", 404)
+            with STATE.lock:
+                items = [{"id": STATE.lineitem_url(course_id, n), **i}
+                         for n, i in sorted(STATE.lineitems.get(course_id, {}).items())]
+            self.send_json(200, {"lineitems": items})
+        elif name == "roster" and method == "POST":
+            if not isinstance(body, dict) or STATE.course(str(body.get("course_id"))) is None:
+                raise BadRequest("invalid_request", "send {course_id (a known course), add?, remove?, status?}")
+            self.send_json(200, STATE.change_roster(str(body["course_id"]), body))
         elif name == "rotate" and method == "POST":
             self.send_json(200, STATE.rotate(keep_old=query.get("keep_old") in ("1", "true", "yes")))
         elif name == "jwks" and method == "POST":
@@ -900,6 +1602,8 @@ def main(argv: t.Optional[t.List[str]] = None) -> None:
     issuer = f"http://{args.host}:{args.port}"
     STATE = PlatformState(issuer, args.tool_url, args.client_id, args.deployment_id, args.kaf_paths)
     Handler.quiet = args.quiet
+    # The default listen backlog (5) refuses connections under a burst of concurrent service calls.
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     print(f"Local LMS (lti1p3platform) on {issuer} -> tool {STATE.tool_url} "

@@ -73,6 +73,14 @@ impl Config {
         }
     }
 
+    /// `kv` or `durable`.
+    pub fn store_name(&self) -> &'static str {
+        match self.store {
+            StoreKind::Kv => "kv",
+            StoreKind::Durable => "durable",
+        }
+    }
+
     /// Base URL without trailing slash.
     pub fn base(&self) -> String {
         self.tool.base_url.origin()

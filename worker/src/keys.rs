@@ -195,6 +195,28 @@ pub async fn rotate(env: &Env, op: &RingOp) -> ApiResult<Value> {
     Ok(reply.get("result").cloned().unwrap_or(Value::Null))
 }
 
+/// Whether every key of `ring` decrypts under this deployment's `LTI_ENCRYPTION_KEY`.
+pub async fn decrypts(cfg: &Config, ring: &KeyRing) -> bool {
+    let Ok(k) = kek(cfg) else { return false };
+    for key in &ring.keys {
+        let (Some(iv), Some(ct)) = (b64url_decode(&key.iv), b64url_decode(&key.private_enc)) else { return false };
+        if aes_gcm_decrypt(&k, &iv, &ct).await.is_err() {
+            return false;
+        }
+    }
+    !ring.keys.is_empty()
+}
+
+/// Replace the whole ring (restore from a backup), through the key-ring object.
+pub async fn replace_ring(env: &Env, ring: &KeyRing) -> ApiResult<()> {
+    let text = serde_json::to_string(ring).map_err(|e| ApiError::internal(e.to_string()))?;
+    store::key_ring_replace(env, &text).await?;
+    env.kv(KV_BINDING)?.put(RING_KEY, text)?.execute().await?;
+    set_ring(ring.clone());
+    SIGNER.with(|s| *s.borrow_mut() = None);
+    Ok(())
+}
+
 fn set_ring(ring: KeyRing) {
     let current = ring.keys.iter().find(|k| k.status == "current").map(|k| k.kid.clone());
     RING.with(|r| *r.borrow_mut() = Some((now(), ring)));

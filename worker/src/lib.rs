@@ -25,11 +25,13 @@
 //! | GET | `/lti/ags/results` | read results |
 //! | GET | `/lti/nrps/members` | course roster |
 //! | GET | `/lti/keys` | tool keys (admin) |
+//! | GET, POST | `/lti/backup`, `/lti/restore` | configuration snapshot (admin) |
 //! | POST | `/lti/keys/next`, `/lti/keys/promote`, `/lti/keys/retire` | key rotation (admin) |
 
 #![forbid(unsafe_code)]
 
 mod advantage;
+mod backup;
 mod config;
 mod error;
 mod http;
@@ -114,7 +116,9 @@ fn wants_html(req: &Request, path: &str) -> bool {
         || path.starts_with("/lti/ags/")
         || path.starts_with("/lti/nrps/")
         || path.starts_with("/lti/keys")
-        || path.starts_with("/lti/services/");
+        || path.starts_with("/lti/services/")
+        || path == "/lti/backup"
+        || path == "/lti/restore";
     if api {
         return false;
     }
@@ -217,6 +221,21 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             only(ctx, &[Method::Get])?;
             admin(ctx, req)?;
             advantage::stats()
+        }
+        "/lti/backup" => {
+            only(ctx, &[Method::Get])?;
+            admin(ctx, req)?;
+            let snap = backup::export(ctx.env, &ctx.cfg, VERSION, &iso_now()).await?;
+            log::info(&ctx.cid, "backup_exported", serde_json::json!({"registrations": snap.get("registrations").and_then(serde_json::Value::as_array).map_or(0, Vec::len)}));
+            json_response(&serde_json::json!({"success": true, "data": snap}), 200)
+        }
+        "/lti/restore" => {
+            only(ctx, &[Method::Post])?;
+            admin(ctx, req)?;
+            let body = read_json_body_large(req).await?;
+            let result = backup::restore(ctx.env, &ctx.cfg, &body).await?;
+            log::info(&ctx.cid, "backup_restored", result.clone());
+            json_response(&serde_json::json!({"success": true, "data": result}), 200)
         }
         "/lti/keys" => {
             only(ctx, &[Method::Get])?;
@@ -331,6 +350,19 @@ pub(crate) async fn read_json_body(req: &mut Request) -> ApiResult<serde_json::V
         return Err(err);
     }
     Ok(v)
+}
+
+/// A JSON body of up to 4 MB (backups).
+async fn read_json_body_large(req: &mut Request) -> ApiResult<serde_json::Value> {
+    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::RequestInvalid, format!("body unreadable: {e}")))?;
+    if body.len() > 4 * 1024 * 1024 {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
+    }
+    serde_json::from_str::<serde_json::Value>(&body).ok().filter(serde_json::Value::is_object).ok_or_else(|| {
+        let mut err = ApiError::new(ErrorCode::RequestInvalid, "json");
+        err.fields = Some([("body".to_string(), "must be a JSON object (a snapshot from GET /lti/backup)".to_string())].into_iter().collect());
+        err
+    })
 }
 
 async fn read_json_body_or_empty(req: &mut Request) -> ApiResult<serde_json::Value> {

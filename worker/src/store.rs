@@ -178,6 +178,12 @@ pub async fn key_ring_op(env: &Env, op: &keys::RingOp) -> ApiResult<String> {
     Ok(resp.text().await?)
 }
 
+/// Replace the key ring in the key-ring object (restore).
+pub async fn key_ring_replace(env: &Env, ring_json: &str) -> ApiResult<()> {
+    do_call(env, "tool-key-ring", "/keyring/replace", &serde_json::json!({"ring": ring_json})).await?;
+    Ok(())
+}
+
 /// Strongly consistent storage: per-state objects, and the key-ring singleton.
 #[durable_object]
 pub struct LtiEdgeObject {
@@ -231,6 +237,14 @@ impl DurableObject for LtiEdgeObject {
                 let ring = keys::create_ring(&cfg).await.map_err(|e| worker::Error::RustError(e.detail))?;
                 storage.put("ring", ring.clone()).await?;
                 Response::ok(ring)
+            }
+            "/keyring/replace" => {
+                let b: serde_json::Value = req.json().await?;
+                let Some(ring) = b.get("ring").and_then(serde_json::Value::as_str) else {
+                    return Response::error("ring missing", 400);
+                };
+                self.state.storage().put("ring", ring.to_string()).await?;
+                Response::from_json(&serde_json::json!({"ok": true}))
             }
             "/keyring/op" => {
                 let op: keys::RingOp = req.json().await?;

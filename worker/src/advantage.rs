@@ -617,6 +617,9 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
 pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> ApiResult<Response> {
     let body = crate::read_json_body(req).await?;
     let c = caller(env, cfg, req, &body).await?;
+    if let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") {
+        return crate::legacy::post_score(env, cfg, cid, s, &body).await;
+    }
     let ags = c.ags()?;
     ags.require(services::SCOPE_SCORE).map_err(|e| svc_err(&e))?;
     let input: ScoreInput = serde_json::from_value(body.clone()).map_err(|e| {
@@ -645,9 +648,21 @@ pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> Ap
     ok(json!({"posted": true, "lineItemUrl": url, "userId": user_id}), 200)
 }
 
+/// `DELETE /lti/ags/scores`: LTI 1.1 deleteResult (AGS has no score deletion).
+pub async fn delete_score(env: &Env, cfg: &Config, cid: &str, req: &Request) -> ApiResult<Response> {
+    let s = session_of(env, cfg, req).await?;
+    if s.lti_version != "1.1" {
+        return Err(ApiError::new(ErrorCode::MethodNotAllowed, "AGS scores cannot be deleted; post a score without scoreGiven instead"));
+    }
+    crate::legacy::delete_score(env, cfg, cid, &s).await
+}
+
 /// `GET /lti/ags/results`.
 pub async fn results(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &Value) -> ApiResult<Response> {
     let c = caller(env, cfg, req, query).await?;
+    if let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") {
+        return crate::legacy::read_score(env, cfg, cid, s).await;
+    }
     let ags = c.ags()?;
     ags.require(services::SCOPE_RESULT_READONLY).map_err(|e| svc_err(&e))?;
     let url = match query.get("lineItemUrl").and_then(Value::as_str) {
@@ -783,6 +798,18 @@ pub async fn deep_link(env: &Env, cfg: &Config, cid: &str, req: &mut Request) ->
         })?;
         (session, items)
     };
+    if session.lti11.as_ref().is_some_and(|l| l.get("contentItem").is_some()) {
+        let (action, fields) = crate::legacy::content_items(env, cfg, &session, &inputs).await?;
+        log::info(cid, "content_item_selection", json!({"registration": session.platform_id, "items": inputs.len()}));
+        if form {
+            let (nonce, _) = crate::script_csp()?;
+            let origin = lti_core::url::HttpUrl::parse(&action).map(|u| u.origin()).unwrap_or_default();
+            let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action {origin}");
+            return crate::html_response_csp(crate::pages::auto_post_page(&nonce, &action, &fields, inputs.len()), 200, &csp);
+        }
+        let map: serde_json::Map<String, Value> = fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        return ok(json!({"form": {"action": action, "fields": map}, "returnUrl": action}), 200);
+    }
     let settings = session.dl.clone().ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "session is not from a deep-linking launch"))?;
     let reg = Registry::new(env)
         .get(&session.platform_id)

@@ -37,6 +37,7 @@ mod error;
 mod http;
 mod jwks;
 mod keys;
+mod legacy;
 mod log;
 mod pages;
 mod registry;
@@ -181,7 +182,8 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
                 platform_upsert(ctx, req).await
             } else {
                 let regs = Registry::new(ctx.env).list().await?;
-                json_response(&serde_json::json!({"success": true, "data": regs}), 200)
+                let list: Vec<serde_json::Value> = regs.iter().map(lti_core::registration::Registration::public_json).collect();
+                json_response(&serde_json::json!({"success": true, "data": list}), 200)
             }
         }
         "/lti/deep-link" => {
@@ -204,7 +206,10 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             advantage::lineitem(ctx.env, &ctx.cfg, &ctx.cid, req, &q, m).await
         }
         "/lti/ags/scores" => {
-            only(ctx, &[Method::Post])?;
+            only(ctx, &[Method::Post, Method::Delete])?;
+            if ctx.method == Method::Delete {
+                return advantage::delete_score(ctx.env, &ctx.cfg, &ctx.cid, req).await;
+            }
             advantage::scores(ctx.env, &ctx.cfg, &ctx.cid, req).await
         }
         "/lti/ags/results" => {
@@ -248,10 +253,19 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             keys_step(ctx, req).await
         }
         _ => {
+            if let Some(id) = p.strip_prefix("/lti/platforms/").and_then(|r| r.strip_suffix("/upgrade-report")) {
+                only(ctx, &[Method::Get])?;
+                admin(ctx, req)?;
+                return legacy::report(ctx.env, id).await;
+            }
             if let Some(id) = p.strip_prefix("/lti/platforms/") {
                 only(ctx, &[Method::Get, Method::Delete])?;
                 admin(ctx, req)?;
                 return platform_one(ctx, id).await;
+            }
+            if ctx.method == Method::Post && modules::for_path(p).is_some() {
+                // KAF-style LTI 1.1: the LMS posts the launch to the module's own URL.
+                return launch(ctx, req).await;
             }
             if let Some((module, token)) = modules::session_path(p) {
                 only(ctx, &[Method::Get])?;
@@ -446,7 +460,15 @@ async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
 // ------------------------------------------------------------------ launch
 
 async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
-    let form = read_form(req).await?;
+    let body = read_body_text(req).await?;
+    let form = form_decode(&body);
+    if legacy::is_lti11(&form) {
+        // LTI 1.1 on the same endpoint (KAF auto-detects the version the same way).
+        let t = now();
+        let claims = legacy::launch(ctx.env, ctx.wctx, &ctx.cfg, req.url()?.as_ref(), &ctx.path, &body, t).await?;
+        log::info(&ctx.cid, "launch", serde_json::json!({"registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role, "user_id_source": claims.user_id_source}));
+        return session_redirect(ctx, &claims, None).await;
+    }
     let field = |n: &str| form.iter().find(|(k, v)| k == n && !v.is_empty()).map(|(_, v)| v.clone());
     let state = field("state").ok_or_else(|| ApiError::new(ErrorCode::LaunchParamMissing, "state missing"))?;
     let id_token = field("id_token").ok_or_else(|| ApiError::new(ErrorCode::LaunchParamMissing, "id_token missing"))?;
@@ -484,8 +506,14 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         log::info(&ctx.cid, "deployment_recorded", serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}));
     }
 
-    // 13–16. Who, role, module, category.
-    let launch = validated.authorize(&reg, &ctx.cfg.tool, &consumed.record().target_link_uri).map_err(|e| {
+    // 13–16. Who, role, module, category (an upgraded 1.1 link keeps its 1.1 identity).
+    let legacy_identity = legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, &reg, validated.claims(), &ctx.cid, &iso_now()).await?;
+    let target = consumed.record().target_link_uri.clone();
+    let authorized = match &legacy_identity {
+        Some(identity) => validated.authorize_migrated(&reg, &ctx.cfg.tool, &target, identity),
+        None => validated.authorize(&reg, &ctx.cfg.tool, &target),
+    };
+    let launch = authorized.map_err(|e| {
         let mut err = ApiError::coded(&e);
         if let lti_core::error::AccessError::RoleUnmapped(roles) = &e {
             err.roles = Some(roles.clone());
@@ -524,6 +552,35 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         ("cache-control", "no-store"),
         ("referrer-policy", "no-referrer"),
     ])))
+}
+
+/// Sign a session and send the browser to its module page (303, no referrer, no cache).
+async fn session_redirect(ctx: &Ctx<'_>, claims: &SessionClaims, clear_cookie: Option<&str>) -> ApiResult<Response> {
+    let signer = keys::signer(ctx.env, &ctx.cfg).await?;
+    let token = claims.sign(&signer).await.map_err(|e| ApiError::internal(e.0))?;
+    let module = modules::by_code(&claims.module).ok_or_else(|| ApiError::internal("session module"))?;
+    let location = format!("{}{}/ks/{}", ctx.cfg.base(), module.path, token);
+    let mut pairs = vec![("location", location.as_str()), ("cache-control", "no-store"), ("referrer-policy", "no-referrer")];
+    let cookie;
+    if let Some(name) = clear_cookie {
+        cookie = format!("{name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=None; Partitioned");
+        pairs.push(("set-cookie", cookie.as_str()));
+    }
+    Ok(Response::empty()?.with_status(303).with_headers(headers(&pairs)))
+}
+
+/// A request body as text, bounded.
+async fn read_body_text(req: &mut Request) -> ApiResult<String> {
+    if let Some(len) = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok()) {
+        if len > MAX_BODY {
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{len} bytes")));
+        }
+    }
+    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::LaunchParamMissing, format!("body unreadable: {e}")))?;
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
+    }
+    Ok(body)
 }
 
 /// A session waiting for its launch page to read the binding secret back from platform storage.
@@ -729,14 +786,25 @@ async fn platform_upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response
         _ => None,
     };
     let id = uuid_v4(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
-    let reg = input.validate(&id, existing.as_ref(), &iso_now(), ctx.cfg.allow_http_loopback).map_err(|e| {
+    let mut reg = input.validate(&id, existing.as_ref(), &iso_now(), ctx.cfg.allow_http_loopback).map_err(|e| {
         let mut err = ApiError::coded(&e);
         err.fields = Some(e.fields.clone());
         err
     })?;
+    // An LTI 1.1 consumer key names one registration; its secret is stored encrypted only.
+    if !reg.lti11_consumer_key.is_empty() {
+        if let Some(other) = registry.by_consumer_key(&reg.lti11_consumer_key).await?.filter(|o| o.id != reg.id) {
+            let mut err = ApiError::new(ErrorCode::RegistrationInvalid, "consumer key taken");
+            err.fields = Some([("lti11ConsumerKey".to_string(), format!("already used by registration {}", other.id))].into_iter().collect());
+            return Err(err);
+        }
+    }
+    if let Some(plain) = reg.lti11_secret_new.take() {
+        reg.lti11_secret_enc = legacy::encrypt_secret(&ctx.cfg, &plain).await?;
+    }
     registry.save(&reg).await?;
     log::info(&ctx.cid, "registration_saved", serde_json::json!({"id": reg.id, "updated": existing.is_some()}));
-    json_response(&serde_json::json!({"success": true, "data": reg}), if existing.is_some() { 200 } else { 201 })
+    json_response(&serde_json::json!({"success": true, "data": reg.public_json()}), if existing.is_some() { 200 } else { 201 })
 }
 
 async fn platform_one(ctx: &Ctx<'_>, id: &str) -> ApiResult<Response> {
@@ -746,7 +814,7 @@ async fn platform_one(ctx: &Ctx<'_>, id: &str) -> ApiResult<Response> {
             return json_response(&serde_json::json!({"success": true, "data": {"id": id, "deleted": true}}), 200);
         }
     } else if let Some(reg) = registry.get(id).await? {
-        return json_response(&serde_json::json!({"success": true, "data": reg}), 200);
+        return json_response(&serde_json::json!({"success": true, "data": reg.public_json()}), 200);
     }
     Err(ApiError::new(ErrorCode::NotFound, "registration not found"))
 }

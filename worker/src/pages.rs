@@ -261,3 +261,23 @@ pub fn deep_link_return_page(nonce: &str, return_url: &str, jwt: &str, items: us
         ),
     )
 }
+
+/// An auto-submitting form posting `fields` to `action` (LTI 1.1 ContentItemSelection), with a
+/// button when scripts do not run.
+pub fn auto_post_page(nonce: &str, action: &str, fields: &[(String, String)], items: usize) -> String {
+    let inputs: String = fields
+        .iter()
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", esc(k), esc(v)))
+        .collect();
+    shell(
+        "Returning to the course",
+        "",
+        &format!(
+            "<h1>Adding {items} item{} to the course…</h1><form method=\"post\" action=\"{}\" id=\"deep-link-return\">{inputs}\
+<button type=\"submit\">Continue</button></form><script nonce=\"{}\">document.getElementById('deep-link-return').submit();</script>",
+            if items == 1 { "" } else { "s" },
+            esc(action),
+            esc(nonce)
+        ),
+    )
+}

@@ -52,6 +52,10 @@ fn reg_key(id: &str) -> String {
 }
 
 /// Hashed, so any valid issuer (≤ 500 characters) fits KV's 512-byte key limit.
+fn consumer_key_index(key: &str) -> String {
+    format!("regkey:{}", hex(&Sha256::digest(key.as_bytes())))
+}
+
 fn idx_key(issuer: &str) -> String {
     format!("regidx:{}", hex(&Sha256::digest(issuer.as_bytes())))
 }
@@ -105,9 +109,25 @@ impl<'a> Registry<'a> {
     }
 
     /// Insert or replace.
+    /// The registration with this LTI 1.1 consumer key.
+    pub async fn by_consumer_key(&self, key: &str) -> ApiResult<Option<Registration>> {
+        if key.is_empty() || key.len() > 255 {
+            return Ok(None);
+        }
+        let Some(id) = self.env.kv(KV_BINDING)?.get(&consumer_key_index(key)).text().await? else { return Ok(None) };
+        Ok(self.get(&id).await?.filter(|r| r.lti11_consumer_key == key))
+    }
+
     pub async fn save(&self, reg: &Registration) -> ApiResult<()> {
+        let previous = self.get(&reg.id).await?;
         forget(&reg.id, &reg.issuer);
         let kv = self.env.kv(KV_BINDING)?;
+        if let Some(old) = previous.as_ref().filter(|o| !o.lti11_consumer_key.is_empty() && o.lti11_consumer_key != reg.lti11_consumer_key) {
+            kv.delete(&consumer_key_index(&old.lti11_consumer_key)).await?;
+        }
+        if !reg.lti11_consumer_key.is_empty() {
+            kv.put(&consumer_key_index(&reg.lti11_consumer_key), reg.id.clone())?.execute().await?;
+        }
         let text = serde_json::to_string(reg).map_err(|e| ApiError::internal(e.to_string()))?;
         kv.put(&reg_key(&reg.id), text)?.execute().await?;
         let mut ids = self.ids_for(&reg.issuer).await?;
@@ -129,6 +149,9 @@ impl<'a> Registry<'a> {
         let idx = serde_json::to_string(&ids).map_err(|e| ApiError::internal(e.to_string()))?;
         kv.put(&idx_key(&reg.issuer), idx)?.execute().await?;
         kv.delete(&reg_key(id)).await?;
+        if !reg.lti11_consumer_key.is_empty() {
+            kv.delete(&consumer_key_index(&reg.lti11_consumer_key)).await?;
+        }
         forget(id, &reg.issuer);
         Ok(true)
     }

@@ -134,6 +134,38 @@ impl<'a> StateStore<'a> {
         Ok(())
     }
 
+    /// Mark `key` used until `exp`: `true` the first time, `false` when it was already marked
+    /// (single-use OAuth 1.0a nonces). Durable: one atomic insert; KV: this isolate's memory, then
+    /// a KV read and write (best effort across locations, like KV states).
+    pub async fn claim(&self, key: &str, exp: i64, now: i64) -> ApiResult<bool> {
+        match self.kind {
+            StoreKind::Kv => {
+                let seen = LOCAL.with(|m| m.borrow().get(key).is_some_and(|(e, _)| *e >= now));
+                if seen {
+                    return Ok(false);
+                }
+                local_put(key, "used", exp, now);
+                LOCAL.with(|m| {
+                    if let Some((_, slot)) = m.borrow_mut().get_mut(key) {
+                        *slot = None;
+                    }
+                });
+                let kv = self.env.kv(KV_BINDING)?;
+                if kv.get(key).text().await?.is_some() {
+                    return Ok(false);
+                }
+                let ttl = u64::try_from((exp - now).max(60)).unwrap_or(600);
+                kv.put(key, "used")?.expiration_ttl(ttl).execute().await?;
+                Ok(true)
+            }
+            StoreKind::Durable => {
+                let mut resp = do_call(self.env, key, "/state/claim", &PutBody { key: key.into(), value: "used".into(), exp }).await?;
+                let reply: serde_json::Value = resp.json().await?;
+                Ok(reply.get("first").and_then(serde_json::Value::as_bool).unwrap_or(false))
+            }
+        }
+    }
+
     /// Read and delete a record. `None` when absent (consumed, expired or never stored).
     /// `exp` is the state's signed expiry (bounds how long a tombstone is kept).
     pub async fn take(&self, key: &str, exp: i64) -> ApiResult<Option<String>> {
@@ -220,6 +252,25 @@ impl DurableObject for LtiEdgeObject {
                 let delay_ms = (b.exp - now_secs()).max(1).saturating_mul(1000);
                 self.state.storage().set_alarm(delay_ms).await?;
                 Response::from_json(&serde_json::json!({"ok": true}))
+            }
+            "/state/claim" => {
+                let b: PutBody = req.json().await?;
+                // Expired marks do not count: drop them first, then one atomic insert.
+                sql.exec("DELETE FROM kv WHERE k = ? AND exp < ?", vec![SqlStorageValue::from(b.key.clone()), SqlStorageValue::from(now_secs())])?;
+                #[derive(Deserialize)]
+                struct K {
+                    #[allow(dead_code)]
+                    k: String,
+                }
+                let rows: Vec<K> = sql
+                    .exec(
+                        "INSERT INTO kv (k, v, exp) VALUES (?, ?, ?) ON CONFLICT(k) DO NOTHING RETURNING k",
+                        vec![SqlStorageValue::from(b.key), SqlStorageValue::from(b.value), SqlStorageValue::from(b.exp)],
+                    )?
+                    .to_array()?;
+                let delay_ms = (b.exp - now_secs()).max(1).saturating_mul(1000);
+                self.state.storage().set_alarm(delay_ms).await?;
+                Response::from_json(&serde_json::json!({"first": !rows.is_empty()}))
             }
             "/state/take" => {
                 let b: TakeBody = req.json().await?;

@@ -127,6 +127,24 @@ pub enum ErrorCode {
     KeyNextTooNew,
     /// Only retired keys can be removed.
     KeyNotRetired,
+    /// An LTI 1.1 launch without a required oauth_* parameter.
+    OauthParamMissing,
+    /// Malformed OAuth parameters or an unsupported signature method.
+    OauthInvalid,
+    /// The OAuth 1.0a signature does not verify.
+    OauthSignatureInvalid,
+    /// oauth_timestamp more than 5 minutes off.
+    OauthTimestampInvalid,
+    /// The OAuth nonce was used before.
+    OauthNonceReused,
+    /// A required LTI 1.1 parameter is absent.
+    Lti11ParamMissing,
+    /// An LTI 1.1 parameter is unusable.
+    Lti11ParamInvalid,
+    /// The platform refused a Basic Outcomes request.
+    OutcomeFailed,
+    /// The lti1p1 claim does not verify and the policy refuses.
+    Lti11MigrationMismatch,
     /// Anything we did not anticipate; details only in the log.
     Internal,
 }
@@ -192,6 +210,15 @@ impl ErrorCode {
         Self::KeyNoNext,
         Self::KeyNextTooNew,
         Self::KeyNotRetired,
+        Self::OauthParamMissing,
+        Self::OauthInvalid,
+        Self::OauthSignatureInvalid,
+        Self::OauthTimestampInvalid,
+        Self::OauthNonceReused,
+        Self::Lti11ParamMissing,
+        Self::Lti11ParamInvalid,
+        Self::OutcomeFailed,
+        Self::Lti11MigrationMismatch,
         Self::Internal,
     ];
 
@@ -256,6 +283,15 @@ impl ErrorCode {
             Self::KeyNoNext => "key_no_next",
             Self::KeyNextTooNew => "key_next_too_new",
             Self::KeyNotRetired => "key_not_retired",
+            Self::OauthParamMissing => "oauth_param_missing",
+            Self::OauthInvalid => "oauth_invalid",
+            Self::OauthSignatureInvalid => "oauth_signature_invalid",
+            Self::OauthTimestampInvalid => "oauth_timestamp_invalid",
+            Self::OauthNonceReused => "oauth_nonce_reused",
+            Self::Lti11ParamMissing => "lti11_param_missing",
+            Self::Lti11ParamInvalid => "lti11_param_invalid",
+            Self::OutcomeFailed => "outcome_failed",
+            Self::Lti11MigrationMismatch => "lti11_migration_mismatch",
             Self::Internal => "internal_error",
         }
     }
@@ -303,6 +339,10 @@ impl ErrorCode {
             Self::RequestInvalid => 400,
             Self::PlatformTokenFailed | Self::PlatformServiceFailed | Self::PlatformResponseInvalid => 502,
             Self::KeyNextExists | Self::KeyNoNext | Self::KeyNextTooNew | Self::KeyNotRetired => 409,
+            Self::OauthParamMissing | Self::OauthInvalid | Self::Lti11ParamMissing | Self::Lti11ParamInvalid => 400,
+            Self::OauthSignatureInvalid | Self::OauthTimestampInvalid | Self::OauthNonceReused => 401,
+            Self::OutcomeFailed => 502,
+            Self::Lti11MigrationMismatch => 403,
             Self::Internal => 500,
             Self::PlatformJwksUnavailable => 502,
             Self::NotConfigured => 503,
@@ -370,6 +410,15 @@ impl ErrorCode {
             Self::KeyNoNext => "There is no next key. Create one with POST /lti/keys/next, wait for platforms to refresh the key set, then promote it.",
             Self::KeyNextTooNew => "The next key was published less than the key set cache time ago, so some LMSs may not know it yet. Wait, or send {\"force\": true}.",
             Self::KeyNotRetired => "Only a retired key can be removed. Promote a next key first; the current key is never removed.",
+            Self::OauthParamMissing => "The LTI 1.1 launch lacks an OAuth parameter (oauth_consumer_key, oauth_signature, oauth_timestamp, oauth_nonce or oauth_signature_method). Check the tool's LTI 1.1 configuration in the LMS.",
+            Self::OauthInvalid => "The LTI 1.1 launch's OAuth parameters are malformed or use a signature method other than HMAC-SHA1. Configure the LMS to sign with HMAC-SHA1.",
+            Self::OauthSignatureInvalid => "The LTI 1.1 launch signature does not match. Check that the LMS uses this tool's consumer key and shared secret, and that the launch URL in the LMS is the tool's public URL.",
+            Self::OauthTimestampInvalid => "The LTI 1.1 launch is older than 5 minutes or dated in the future. Check the LMS server's clock, then open the tool again.",
+            Self::OauthNonceReused => "This LTI 1.1 launch was already used. Go back to your course and open the tool again (refreshing cannot reuse a launch).",
+            Self::Lti11ParamMissing => "The LTI 1.1 launch lacks a parameter this kind of launch needs (user_id, resource_link_id, content_item_return_url…). Check the tool's placement in the LMS.",
+            Self::Lti11ParamInvalid => "The LTI 1.1 launch carries a parameter in an unusable form (conflicting duplicates or a bad URL). Check the tool's placement in the LMS.",
+            Self::OutcomeFailed => "The LMS refused the grade (Basic Outcomes answered failure). Check that the activity still accepts grades; give the correlation id to your LMS administrator.",
+            Self::Lti11MigrationMismatch => "This upgraded link could not be matched to your earlier (LTI 1.1) account, so the tool refused it rather than create a second account. Ask your administrator to check the registration's LTI 1.1 consumer key and secret, or its lti11MismatchPolicy.",
             Self::Internal => "Something went wrong on our side. Try again; if it persists, give the correlation id to support.",
         }
     }

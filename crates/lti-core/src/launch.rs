@@ -315,6 +315,34 @@ impl ValidatedLaunch {
         self.new_deployment
     }
 
+    /// Every (validated) claim of the launch, e.g. for the `lti1p1` migration check.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// [`Self::authorize`] for an upgraded LTI 1.1 link whose `lti1p1` claim was verified (or
+    /// is trusted by the registration's policy): with the default user-id rule the 1.1 `user_id`
+    /// stays the user id, and the 1.1 `context_id` (when the claim carries one) decides the
+    /// category, so the same person lands as the same user in the same course.
+    pub fn authorize_migrated(
+        self,
+        reg: &Registration,
+        tool: &ToolConfig,
+        fallback_target: &str,
+        legacy: &LegacyIdentity,
+    ) -> Result<Launch, AccessError> {
+        let default_rule = reg.lti_user_id_attribute.trim().is_empty() && reg.lti13_user_id_claim.trim().is_empty();
+        let context = legacy.context_id.clone().or_else(|| self.context_id.clone());
+        let category = category_id(&reg.id, &self.deployment_id, context.as_deref().unwrap_or(""));
+        let mut launch = self.authorize(reg, tool, fallback_target)?;
+        if default_rule && !legacy.user_id.is_empty() {
+            launch.user_id = legacy.user_id.chars().take(255).collect();
+            launch.user_id_source = UserIdSource::Lti1p1;
+        }
+        launch.category = category;
+        Ok(launch)
+    }
+
     /// Decide who the user is, in which role, in which course category, in which module:
     ///
     /// 13. user id by `ltiUserIdAttribute`, then `lti13UserIdClaim`(+`…Property`), then `sub`;
@@ -355,6 +383,7 @@ impl ValidatedLaunch {
             _ => None,
         };
         Ok(Launch {
+            lti_version: "1.3.0",
             platform_user_id,
             services,
             deep_linking,
@@ -375,6 +404,15 @@ impl ValidatedLaunch {
     }
 }
 
+/// The LTI 1.1 identity of an upgraded link (from a verified `lti1p1` claim).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyIdentity {
+    /// The 1.1 `user_id`.
+    pub user_id: String,
+    /// The 1.1 `context_id`, when it differs from the 1.3 one.
+    pub context_id: Option<String>,
+}
+
 /// Stable category id for (registration, deployment, context): content isolation per course.
 pub fn category_id(registration_id: &str, deployment_id: &str, context_id: &str) -> String {
     let mut h = Sha256::new();
@@ -389,6 +427,8 @@ pub fn category_id(registration_id: &str, deployment_id: &str, context_id: &str)
 /// A fully validated and authorized launch: what the tool app may trust.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Launch {
+    /// `1.3.0`, or `1.1` for launches from `lti-legacy`.
+    pub lti_version: &'static str,
     /// The platform's user id (`sub`), which AGS scores and NRPS rosters use.
     pub platform_user_id: String,
     /// Services the platform granted (AGS, NRPS); malformed claims count as not granted.

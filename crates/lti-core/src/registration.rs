@@ -68,13 +68,80 @@ pub struct Registration {
     pub role_map: BTreeMap<String, Option<ToolRole>>,
     /// Module code names switched off for this registration.
     pub disabled_modules: Vec<String>,
+    /// LTI 1.1 consumer key (empty: no 1.1 launches).
+    #[serde(default)]
+    pub lti11_consumer_key: String,
+    /// The LTI 1.1 shared secret, encrypted at rest by the worker; never in API answers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub lti11_secret_enc: String,
+    /// A new plain secret from a request body, to be encrypted before saving (never serialized).
+    #[serde(skip)]
+    pub lti11_secret_new: Option<String>,
+    /// `moodle`, `canvas`, `blackboard` (base64-decoded 1.1 parameters), `brightspace`, `sakai`,
+    /// `other` or empty.
+    #[serde(default)]
+    pub platform_family: String,
+    /// The 1.3 deployment id that stands for the 1.1 consumer key in category ids.
+    #[serde(default)]
+    pub lti11_deployment_id: String,
+    /// What a 1.3 launch does when its `lti1p1` claim does not verify.
+    #[serde(default)]
+    pub lti11_mismatch_policy: MismatchPolicy,
     /// ISO 8601.
     pub created_at: String,
     /// ISO 8601.
     pub updated_at: String,
 }
 
+/// What to do when a 1.3 launch's `lti1p1` claim does not verify with the 1.1 secret.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MismatchPolicy {
+    /// Refuse the launch (no second user is ever created silently).
+    #[default]
+    Refuse,
+    /// Trust the platform's signed id_token: use the claim's 1.1 identity anyway (Canvas, whose
+    /// `oauth_consumer_key_sign` never verifies: canvas-lms #2287).
+    TrustPlatform,
+    /// Use the 1.3 identity (new users), knowingly.
+    NewIdentity,
+}
+
+impl MismatchPolicy {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refuse => "refuse",
+            Self::TrustPlatform => "trustPlatform",
+            Self::NewIdentity => "newIdentity",
+        }
+    }
+}
+
+/// Known platform families.
+pub const PLATFORM_FAMILIES: &[&str] = &["", "moodle", "canvas", "blackboard", "brightspace", "sakai", "schoology", "other"];
+
 impl Registration {
+    /// The registration as the admin API shows it: no secret material, only whether a 1.1
+    /// secret is set.
+    pub fn public_json(&self) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("lti11SecretEnc");
+            o.insert("lti11SecretSet".into(), Value::Bool(!self.lti11_secret_enc.is_empty()));
+        }
+        v
+    }
+
+    /// The deployment id 1.1 launches count as (for category ids).
+    pub fn lti11_deployment(&self) -> &str {
+        if !self.lti11_deployment_id.is_empty() {
+            &self.lti11_deployment_id
+        } else {
+            self.deployment_ids.first().map_or("lti11", String::as_str)
+        }
+    }
+
     /// Record a new deployment id (accept-and-record policy). Returns whether it changed.
     pub fn record_deployment(&mut self, deployment_id: &str) -> bool {
         if self.deployment_ids.iter().any(|d| d == deployment_id) || self.deployment_ids.len() >= 1000 {
@@ -153,6 +220,9 @@ impl<'a> RegistrationInput<'a> {
         let lti_user_id_attribute = text("ltiUserIdAttribute", &[], 0, 255, false);
         let lti13_user_id_claim = text("lti13UserIdClaim", &[], 0, 500, false);
         let lti13_user_id_claim_property = text("lti13UserIdClaimProperty", &[], 0, 255, false);
+        let lti11_consumer_key = text("lti11ConsumerKey", &[], 0, 255, false);
+        let platform_family = text("platformFamily", &[], 0, 40, false).to_ascii_lowercase();
+        let lti11_deployment_id = text("lti11DeploymentId", &[], 0, 255, false);
         for (field, value) in [
             ("issuer", &issuer),
             ("lti13PlatformOidcAuthUrl", &auth_login_url),
@@ -282,10 +352,50 @@ impl<'a> RegistrationInput<'a> {
             }
         }
 
+        // LTI 1.1.
+        let lti11_secret_new = match self.body.get("lti11Secret") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if (8..=255).contains(&s.chars().count()) => Some(s.clone()),
+            Some(_) => {
+                errs.insert("lti11Secret".into(), "must be 8-255 characters".into());
+                None
+            }
+        };
+        let lti11_secret_enc = match self.body.get("lti11SecretEnc") {
+            Some(Value::String(s)) if s.len() <= 4096 => s.clone(),
+            Some(Value::Null) | None => existing.map(|e| e.lti11_secret_enc.clone()).unwrap_or_default(),
+            Some(_) => {
+                errs.insert("lti11SecretEnc".into(), "must be the encrypted secret from a backup".into());
+                String::new()
+            }
+        };
+        if !lti11_consumer_key.is_empty() && lti11_secret_new.is_none() && lti11_secret_enc.is_empty() {
+            errs.insert("lti11Secret".into(), "is required with lti11ConsumerKey".into());
+        }
+        if lti11_consumer_key.is_empty() && lti11_secret_new.is_some() {
+            errs.insert("lti11ConsumerKey".into(), "is required with lti11Secret".into());
+        }
+        if !PLATFORM_FAMILIES.contains(&platform_family.as_str()) {
+            errs.insert("platformFamily".into(), format!("must be one of {}", PLATFORM_FAMILIES.get(1..).unwrap_or_default().join(", ")));
+        }
+        let lti11_mismatch_policy = match self.body.get("lti11MismatchPolicy") {
+            None | Some(Value::Null) => MismatchPolicy::default(),
+            Some(v) => serde_json::from_value(v.clone()).unwrap_or_else(|_| {
+                errs.insert("lti11MismatchPolicy".into(), "must be \"refuse\", \"trustPlatform\" or \"newIdentity\"".into());
+                MismatchPolicy::default()
+            }),
+        };
+
         if !errs.is_empty() {
             return Err(RegistrationError { fields: errs });
         }
         Ok(Registration {
+            lti11_consumer_key,
+            lti11_secret_enc,
+            lti11_secret_new,
+            platform_family,
+            lti11_deployment_id,
+            lti11_mismatch_policy,
             id: existing.map(|e| e.id.clone()).unwrap_or_else(|| new_id.to_string()),
             issuer,
             client_id,

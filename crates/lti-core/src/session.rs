@@ -59,6 +59,12 @@ pub struct SessionClaims {
     /// Display name when sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// `1.3.0` or `1.1`.
+    #[serde(default = "default_version")]
+    pub lti_version: String,
+    /// LTI 1.1 services (Basic Outcomes, content-item return), for 1.1 sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lti11: Option<serde_json::Value>,
     /// The platform's user id (`sub`): the id AGS scores and NRPS rosters use.
     #[serde(default)]
     pub lti_sub: String,
@@ -96,6 +102,8 @@ impl SessionClaims {
             user_id_source: launch.user_id_source.as_str().to_string(),
             binding: binding.to_string(),
             name: launch.name.clone(),
+            lti_version: launch.lti_version.to_string(),
+            lti11: None,
             lti_sub: launch.platform_user_id.clone(),
             svc: launch.services.clone(),
             dl: launch.deep_linking.clone(),
@@ -110,6 +118,10 @@ impl SessionClaims {
         let v = serde_json::to_value(self).map_err(|e| CryptoError(e.to_string()))?;
         sign_rs256(signer, SESSION_TYP, &v).await
     }
+}
+
+fn default_version() -> String {
+    "1.3.0".into()
 }
 
 /// Verify a session token: signature under a tool key, `iss`, `aud`, expiry (no leeway: we

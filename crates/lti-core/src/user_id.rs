@@ -28,6 +28,9 @@ pub enum UserIdSource {
     Lti13UserIdClaim,
     /// `sub`
     Sub,
+    /// The verified `lti1p1` migration claim's `user_id` (the LTI 1.1 identity kept after an
+    /// upgrade).
+    Lti1p1,
 }
 
 impl UserIdSource {
@@ -37,6 +40,7 @@ impl UserIdSource {
             Self::LtiUserIdAttribute => "ltiUserIdAttribute",
             Self::Lti13UserIdClaim => "lti13UserIdClaim",
             Self::Sub => "sub",
+            Self::Lti1p1 => "lti1p1",
         }
     }
 }

@@ -79,6 +79,7 @@
 #![warn(missing_docs)]
 
 pub mod content_item;
+mod launch;
 pub mod error;
 pub mod migration;
 pub mod oauth1;

@@ -1,0 +1,401 @@
+//! LTI 1.1 beside 1.3: OAuth 1.0a launches on the same endpoints, Basic Outcomes behind the
+//! AGS-shaped API, ContentItemSelection, the `lti1p1` migration check of 1.3 launches and its
+//! admin report. Protocol decisions are in `lti-legacy`; this module does the I/O.
+
+use lti_core::error::ErrorCode;
+use lti_core::registration::{MismatchPolicy, Registration};
+use lti_core::session::SessionClaims;
+use lti_core::state::derive_key;
+use lti_legacy::content_item::{signed_selection, ContentItem, ItemKind, PlacementAdvice, Thumbnail};
+use lti_legacy::error::{Coded as LegacyCoded, ErrorCode as LegacyCode};
+use lti_legacy::migration::{self, Lti1p1Check};
+use lti_legacy::oauth1::{ConsumerSecret, NonceCheck, RequestUrl, Signer, UnverifiedRequest};
+use lti_legacy::outcomes::{self, Score};
+use lti_legacy::params::{ContentItemSettings, Lti11Launch, ParseOptions};
+use serde_json::{json, Value};
+use worker::{Env, Response};
+
+use crate::config::{Config, KV_BINDING};
+use crate::error::{ApiError, ApiResult};
+use crate::registry::Registry;
+use crate::store::StateStore;
+use crate::{http, log};
+use lti_core::encoding::{b64url_decode, b64url_encode, hex};
+use lti_webcrypto::{aes_gcm_decrypt, aes_gcm_encrypt, random_bytes};
+
+/// lti-legacy's codes → the worker's codes (one vocabulary for clients).
+fn code(c: LegacyCode) -> ErrorCode {
+    match c {
+        LegacyCode::OauthParamMissing => ErrorCode::OauthParamMissing,
+        LegacyCode::OauthParamInvalid | LegacyCode::OauthSignatureMethodUnsupported | LegacyCode::OauthVersionUnsupported => {
+            ErrorCode::OauthInvalid
+        }
+        LegacyCode::OauthConsumerUnknown => ErrorCode::PlatformUnregistered,
+        LegacyCode::OauthSignatureInvalid => ErrorCode::OauthSignatureInvalid,
+        LegacyCode::OauthTimestampExpired | LegacyCode::OauthTimestampInFuture => ErrorCode::OauthTimestampInvalid,
+        LegacyCode::OauthNonceReused => ErrorCode::OauthNonceReused,
+        LegacyCode::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+        LegacyCode::Lti11MessageTypeUnsupported => ErrorCode::MessageTypeUnsupported,
+        LegacyCode::Lti11VersionUnsupported => ErrorCode::VersionUnsupported,
+        LegacyCode::Lti11ParamMissing => ErrorCode::Lti11ParamMissing,
+        LegacyCode::Lti11ParamInvalid => ErrorCode::Lti11ParamInvalid,
+        LegacyCode::OutcomeScoreInvalid => ErrorCode::ScoreInvalid,
+        LegacyCode::OutcomeReplyInvalid => ErrorCode::PlatformResponseInvalid,
+        LegacyCode::OutcomeFailed => ErrorCode::OutcomeFailed,
+        LegacyCode::ContentItemInvalid => ErrorCode::DeepLinkInvalid,
+        _ => ErrorCode::Internal,
+    }
+}
+
+fn err<E: LegacyCoded>(e: &E) -> ApiError {
+    ApiError::new(code(e.code()), e.to_string())
+}
+
+// ------------------------------------------------------------------ the 1.1 secret at rest
+
+fn secret_kek(cfg: &Config) -> ApiResult<[u8; 32]> {
+    let s = cfg.encryption_key.as_deref().ok_or_else(|| ApiError::internal("no encryption key"))?;
+    Ok(derive_key(s, b"lti-edge/lti11-secret/v1"))
+}
+
+/// Encrypt a new 1.1 secret (`iv.ciphertext`, base64url).
+pub async fn encrypt_secret(cfg: &Config, plain: &str) -> ApiResult<String> {
+    let (iv, ct) = aes_gcm_encrypt(&secret_kek(cfg)?, plain.as_bytes()).await.map_err(|e| ApiError::internal(e.0))?;
+    Ok(format!("{}.{}", b64url_encode(&iv), b64url_encode(&ct)))
+}
+
+/// The registration's 1.1 secret, decrypted.
+pub async fn secret(cfg: &Config, reg: &Registration) -> ApiResult<Option<ConsumerSecret>> {
+    let Some((iv, ct)) = reg.lti11_secret_enc.split_once('.') else { return Ok(None) };
+    let (Some(iv), Some(ct)) = (b64url_decode(iv), b64url_decode(ct)) else { return Err(ApiError::internal("lti11 secret encoding")) };
+    let plain = aes_gcm_decrypt(&secret_kek(cfg)?, &iv, &ct)
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot decrypt the LTI 1.1 secret (LTI_ENCRYPTION_KEY changed?): {}", e.0)))?;
+    Ok(Some(ConsumerSecret::new(String::from_utf8(plain).map_err(|_| ApiError::internal("secret utf-8"))?)))
+}
+
+/// Whether a form is an LTI 1.1 launch.
+pub fn is_lti11(form: &[(String, String)]) -> bool {
+    form.iter().any(|(k, _)| k == "oauth_consumer_key") && form.iter().any(|(k, _)| k == "lti_message_type")
+}
+
+// ------------------------------------------------------------------ launch
+
+/// An OAuth 1.0a launch: verified over the configured public URL, nonce used once, then the
+/// same session as 1.3. Returns the session claims for the caller to sign and redirect.
+pub async fn launch(env: &Env, wctx: &worker::Context, cfg: &Config, raw_url: &str, path: &str, body: &str, now: i64) -> ApiResult<SessionClaims> {
+    let url = RequestUrl::public(&cfg.base(), raw_url).map_err(|e| err(&e))?;
+    let unverified = UnverifiedRequest::from_form("POST", &url, body).map_err(|e| err(&e))?;
+    let registry = Registry::new(env);
+    let reg = registry.by_consumer_key(unverified.consumer_key()).await?;
+    let secret = match &reg {
+        Some(r) => secret(cfg, r).await?,
+        None => None,
+    };
+    let verified = unverified.verify(secret.as_ref(), now).map_err(|e| err(&e))?;
+    let reg = reg.ok_or_else(|| ApiError::new(ErrorCode::PlatformUnregistered, "consumer key"))?;
+    let store = StateStore::new(env, wctx, cfg);
+    let first = store.claim(&format!("oauthnonce:{}", verified.nonce_key()), verified.nonce_expires_at(), now).await?;
+    let request = verified.confirm_nonce(if first { NonceCheck::FirstUse } else { NonceCheck::SeenBefore }).map_err(|e| err(&e))?;
+    let opts = ParseOptions { blackboard_base64: reg.platform_family == "blackboard" };
+    let params = Lti11Launch::from_request(request, opts).map_err(|e| err(&e))?;
+    let launch = params.authorize(&reg, path).map_err(|e| {
+        let mut a = ApiError::coded(&e);
+        if let lti_core::error::AccessError::RoleUnmapped(roles) = &e {
+            a.roles = Some(roles.clone());
+        }
+        a
+    })?;
+    let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
+    let mut claims = SessionClaims::for_launch(&launch, &cfg.base(), "oauth1", now, cfg.session_ttl, jti);
+    let mut extra = serde_json::Map::new();
+    if let Some(o) = &params.outcome_service {
+        extra.insert("outcome".into(), json!({"url": o.service_url, "sourcedid": o.result_sourcedid}));
+    }
+    if let Some(ci) = &params.content_item {
+        extra.insert(
+            "contentItem".into(),
+            json!({
+                "returnUrl": ci.return_url, "acceptMediaTypes": ci.accept_media_types,
+                "targets": ci.accept_presentation_document_targets, "acceptMultiple": ci.accept_multiple,
+                "acceptUnsigned": ci.accept_unsigned, "autoCreate": ci.auto_create, "data": ci.data,
+            }),
+        );
+    }
+    if !extra.is_empty() {
+        claims.lti11 = Some(Value::Object(extra));
+    }
+    Ok(claims)
+}
+
+// ------------------------------------------------------------------ 1.3 launches: lti1p1
+
+/// The migration check of a validated 1.3 launch: `Some(identity)` when the 1.1 identity is to
+/// be kept (verified, or trusted by policy), `None` for the plain 1.3 identity; refused by
+/// policy → `lti11_migration_mismatch`. Claims and mismatches are recorded for the report.
+pub async fn migration(
+    env: &Env,
+    wctx: &worker::Context,
+    cfg: &Config,
+    reg: &Registration,
+    claims: &serde_json::Map<String, Value>,
+    cid: &str,
+    now_iso: &str,
+) -> ApiResult<Option<lti_core::launch::LegacyIdentity>> {
+    if !claims.contains_key(lti_core::launch::claim::LTI1P1) {
+        return Ok(None);
+    }
+    // The claim must name this registration's consumer key to be checked with its secret.
+    let claim = migration::Lti1p1Claim::from_claims(claims);
+    let ours = claim.as_ref().and_then(|c| c.oauth_consumer_key.as_deref()) == Some(reg.lti11_consumer_key.as_str()) && !reg.lti11_consumer_key.is_empty();
+    let secret = if ours { secret(cfg, reg).await? } else { None };
+    let check = migration::check(claims, &reg.client_id, secret.as_ref());
+    let identity = |c: &migration::Lti1p1Claim| {
+        c.user_id.clone().map(|u| lti_core::launch::LegacyIdentity { user_id: u, context_id: c.context_id.clone() })
+    };
+    let (result, mismatch) = match &check {
+        Lti1p1Check::Verified(c) => (Ok(identity(c)), None),
+        Lti1p1Check::Absent(_) => (Ok(None), None),
+        Lti1p1Check::Mismatch(c, reason) => {
+            let r = match reg.lti11_mismatch_policy {
+                MismatchPolicy::Refuse => Err(ApiError::new(ErrorCode::Lti11MigrationMismatch, format!("lti1p1 claim: {}", reason.as_str()))),
+                MismatchPolicy::TrustPlatform => Ok(identity(c)),
+                MismatchPolicy::NewIdentity => Ok(None),
+            };
+            (r, Some((reason.as_str(), c.oauth_consumer_key.clone().unwrap_or_default())))
+        }
+    };
+    log::info(cid, "lti1p1_claim", json!({"registration": reg.id, "check": check.as_str(), "policy": reg.lti11_mismatch_policy.as_str()}));
+    record(env, wctx, &reg.id, check.as_str(), mismatch, reg.lti11_mismatch_policy.as_str(), now_iso);
+    result
+}
+
+fn report_key(reg_id: &str) -> String {
+    format!("upgrade:{reg_id}")
+}
+
+/// Count the check in the registration's upgrade report (in the background).
+fn record(env: &Env, wctx: &worker::Context, reg_id: &str, check: &str, mismatch: Option<(&str, String)>, policy: &str, now_iso: &str) {
+    let Ok(kv) = env.kv(KV_BINDING) else { return };
+    let key = report_key(reg_id);
+    let check = check.to_string();
+    let mismatch = mismatch.map(|(r, k)| json!({"at": now_iso, "reason": r, "policy": policy, "consumerKey": k}));
+    wctx.wait_until(async move {
+        let mut report: Value = match kv.get(&key).text().await {
+            Ok(Some(t)) => serde_json::from_str(&t).unwrap_or_else(|_| json!({})),
+            _ => json!({}),
+        };
+        if let Some(o) = report.as_object_mut() {
+            let field = match check.as_str() {
+                "verified" => "verified",
+                "mismatch" => "mismatched",
+                _ => "absent",
+            };
+            let n = o.get(field).and_then(Value::as_u64).unwrap_or(0) + 1;
+            o.insert(field.into(), json!(n));
+            if let Some(m) = mismatch {
+                o.insert("lastMismatch".into(), m);
+            }
+        }
+        if let Ok(put) = kv.put(&key, report.to_string()) {
+            let _ = put.execute().await;
+        }
+    });
+}
+
+/// `GET /lti/platforms/{id}/upgrade-report` (admin).
+pub async fn report(env: &Env, reg_id: &str) -> ApiResult<Response> {
+    if Registry::new(env).get(reg_id).await?.is_none() {
+        return Err(ApiError::new(ErrorCode::NotFound, "registration not found"));
+    }
+    let text = env.kv(KV_BINDING)?.get(&report_key(reg_id)).text().await?;
+    let mut report: Value = text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_else(|| json!({}));
+    if let Some(o) = report.as_object_mut() {
+        for f in ["verified", "mismatched", "absent"] {
+            o.entry(f).or_insert(json!(0));
+        }
+        o.entry("lastMismatch").or_insert(Value::Null);
+    }
+    crate::json_response(&json!({"success": true, "data": report}), 200)
+}
+
+// ------------------------------------------------------------------ Basic Outcomes
+
+fn outcome_of(s: &SessionClaims) -> Option<(String, String)> {
+    let o = s.lti11.as_ref()?.get("outcome")?;
+    Some((o.get("url")?.as_str()?.to_string(), o.get("sourcedid")?.as_str()?.to_string()))
+}
+
+/// One POX request to the outcome service, signed with the OAuth body hash; the parsed reply.
+async fn outcome_call(cfg: &Config, reg: &Registration, url: &str, xml: &str, cid: &str) -> ApiResult<outcomes::OutcomeReply> {
+    let secret = secret(cfg, reg).await?.ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "no 1.1 secret"))?;
+    let signer = Signer::new(&reg.lti11_consumer_key, &secret);
+    let target = RequestUrl::parse(url).map_err(|e| err(&e))?;
+    let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
+    let auth = signer.sign_body("POST", &target, xml.as_bytes(), crate::now(), &nonce);
+    let answer = http::send("POST", url, &[("authorization", &auth), ("content-type", outcomes::CONTENT_TYPE), ("accept", "application/xml")], Some(xml), 256 * 1024)
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::PlatformServiceFailed, e))?;
+    if answer.oversized {
+        return Err(ApiError::new(ErrorCode::PlatformResponseInvalid, "outcome reply too large"));
+    }
+    if answer.status >= 400 && answer.body.is_empty() {
+        log::warn(cid, "outcome_call_failed", &format!("status {}", answer.status));
+        return Err(ApiError::new(ErrorCode::PlatformServiceFailed, format!("status {}", answer.status)));
+    }
+    let text = String::from_utf8(answer.body).map_err(|_| ApiError::new(ErrorCode::PlatformResponseInvalid, "reply not utf-8"))?;
+    outcomes::parse_reply(&text).map_err(|e| {
+        log::warn(cid, "outcome_refused", &e.to_string());
+        err(&e)
+    })
+}
+
+fn message_id() -> ApiResult<String> {
+    Ok(hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?))
+}
+
+/// `POST /lti/ags/scores` for a 1.1 session: replaceResult.
+pub async fn post_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims, body: &Value) -> ApiResult<Response> {
+    let reg = registration(env, s).await?;
+    let (url, sourcedid) = outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
+    if let Some(u) = body.get("userId").and_then(Value::as_str) {
+        if u != s.lti_sub {
+            // The sourcedid is this user's: a 1.1 session can only grade itself.
+            return Err(ApiError::new(ErrorCode::RoleForbidden, "1.1 outcome for another user"));
+        }
+    }
+    let num = |k: &str| body.get(k).and_then(Value::as_f64);
+    let score = match (num("scoreGiven"), num("scoreMaximum")) {
+        (Some(g), Some(m)) => Score::normalise(g, m),
+        (Some(g), None) => Score::fraction(g),
+        _ => {
+            let mut e = ApiError::new(ErrorCode::ScoreInvalid, "no score");
+            e.fields = Some([("scoreGiven".to_string(), "required (with scoreMaximum) for LTI 1.1 outcomes".to_string())].into_iter().collect());
+            return Err(e);
+        }
+    }
+    .map_err(|e| {
+        let mut a = err(&e);
+        a.fields = Some([("scoreGiven".to_string(), "between 0 and scoreMaximum (> 0)".to_string())].into_iter().collect());
+        a
+    })?;
+    let comment = body.get("comment").and_then(Value::as_str);
+    let xml = outcomes::replace_result(&message_id()?, &sourcedid, score, comment).map_err(|e| err(&e))?;
+    outcome_call(cfg, &reg, &url, &xml, cid).await?;
+    log::info(cid, "outcome_posted", json!({"registration": reg.id, "operation": "replaceResult"}));
+    crate::json_response(&json!({"success": true, "data": {"posted": true, "userId": s.lti_sub, "outcome": "replaceResult", "score": score.value()}}), 200)
+}
+
+/// `GET /lti/ags/results` for a 1.1 session: readResult.
+pub async fn read_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims) -> ApiResult<Response> {
+    let reg = registration(env, s).await?;
+    let (url, sourcedid) = outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
+    let xml = outcomes::read_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
+    let reply = outcome_call(cfg, &reg, &url, &xml, cid).await?;
+    let results: Vec<Value> = reply.score.map(|v| json!({"userId": s.lti_sub, "resultScore": v, "resultMaximum": 1})).into_iter().collect();
+    crate::json_response(&json!({"success": true, "data": {"results": results}}), 200)
+}
+
+/// `DELETE /lti/ags/scores` for a 1.1 session: deleteResult.
+pub async fn delete_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims) -> ApiResult<Response> {
+    let reg = registration(env, s).await?;
+    let (url, sourcedid) = outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
+    let xml = outcomes::delete_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
+    outcome_call(cfg, &reg, &url, &xml, cid).await?;
+    crate::json_response(&json!({"success": true, "data": {"deleted": true, "userId": s.lti_sub}}), 200)
+}
+
+async fn registration(env: &Env, s: &SessionClaims) -> ApiResult<Registration> {
+    Registry::new(env)
+        .get(&s.platform_id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted since the launch"))
+}
+
+// ------------------------------------------------------------------ ContentItemSelection
+
+/// The signed ContentItemSelection form for a 1.1 content-item session: (action, fields).
+pub async fn content_items(
+    env: &Env,
+    cfg: &Config,
+    s: &SessionClaims,
+    inputs: &[lti_core::deep_linking::ContentItemInput],
+) -> ApiResult<(String, Vec<(String, String)>)> {
+    let ci = s.lti11.as_ref().and_then(|l| l.get("contentItem")).ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "not a content-item session"))?;
+    let strings = |k: &str| -> Vec<String> { ci.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default() };
+    let settings = ContentItemSettings {
+        return_url: ci.get("returnUrl").and_then(Value::as_str).unwrap_or_default().to_string(),
+        accept_media_types: strings("acceptMediaTypes"),
+        accept_presentation_document_targets: strings("targets"),
+        accept_multiple: ci.get("acceptMultiple").and_then(Value::as_bool).unwrap_or(false),
+        accept_unsigned: ci.get("acceptUnsigned").and_then(Value::as_bool).unwrap_or(false),
+        auto_create: ci.get("autoCreate").and_then(Value::as_bool).unwrap_or(false),
+        title: None,
+        text: None,
+        data: ci.get("data").and_then(Value::as_str).map(str::to_string),
+    };
+    if inputs.is_empty() || inputs.len() > lti_core::deep_linking::MAX_ITEMS {
+        let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "item count");
+        e.fields = Some([("contents".to_string(), "send 1 to 50 items".to_string())].into_iter().collect());
+        return Err(e);
+    }
+    let launch_url = format!("{}/lti/launch", cfg.base());
+    let mut items = Vec::with_capacity(inputs.len());
+    for (i, it) in inputs.iter().enumerate() {
+        let title = it.title.as_deref().map(str::trim).unwrap_or_default();
+        if title.is_empty() || title.chars().count() > lti_core::deep_linking::MAX_TITLE_CHARS {
+            let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "title");
+            e.fields = Some([(format!("contents[{i}].title"), "1 to 500 characters".to_string())].into_iter().collect());
+            return Err(e);
+        }
+        let kind = match it.kind.as_str() {
+            "ltiResourceLink" => ItemKind::LtiLink,
+            "link" | "file" | "image" => ItemKind::Content { media_type: it.media_type.clone().unwrap_or_else(|| if it.kind == "image" { "image/*".into() } else { "text/html".into() }) },
+            _ => {
+                let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "type");
+                e.fields = Some([(format!("contents[{i}].type"), "ltiResourceLink, link, image or file for LTI 1.1".to_string())].into_iter().collect());
+                return Err(e);
+            }
+        };
+        let url = match (&kind, &it.url) {
+            (_, Some(u)) => u.clone(),
+            (ItemKind::LtiLink, None) => launch_url.clone(),
+            _ => {
+                let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "url");
+                e.fields = Some([(format!("contents[{i}].url"), "required for this type".to_string())].into_iter().collect());
+                return Err(e);
+            }
+        };
+        let mut custom = it.custom.clone().unwrap_or_default();
+        if let Some(id) = &it.entry_id {
+            custom.insert("entry_id".into(), id.clone());
+        }
+        if let Some(d) = it.duration {
+            custom.insert("duration".into(), format!("{d}"));
+        }
+        let thumb = it.thumbnail.as_ref().and_then(|t| t.url.clone()).or_else(|| it.thumbnail_url.clone());
+        items.push(ContentItem {
+            kind,
+            url,
+            title: Some(title.to_string()),
+            text: it.text.clone(),
+            thumbnail: thumb.map(|u| Thumbnail { url: u, width: it.thumbnail.as_ref().and_then(|t| t.width), height: it.thumbnail.as_ref().and_then(|t| t.height) }),
+            placement: (it.width.is_some() || it.height.is_some()).then(|| PlacementAdvice {
+                presentation_document_target: "iframe".into(),
+                display_width: it.width,
+                display_height: it.height,
+            }),
+            custom,
+        });
+    }
+    let reg = registration(env, s).await?;
+    let secret = secret(cfg, &reg).await?.ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "no 1.1 secret"))?;
+    let signer = Signer::new(&reg.lti11_consumer_key, &secret);
+    let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
+    let form = signed_selection(&settings, &items, &signer, crate::now(), &nonce).map_err(|e| {
+        let mut a = err(&e);
+        a.fields = Some([("contents".to_string(), e.to_string())].into_iter().collect());
+        a
+    })?;
+    Ok((form.action, form.fields))
+}

@@ -212,3 +212,48 @@ fn lti13_claims_feed_lti_core_user_id_rules() {
     assert_eq!(c[claim::MESSAGE_TYPE], "LtiResourceLinkRequest");
     assert!(c.get("oauth_consumer_key").is_none() && c.get("oauth_nonce").is_none());
 }
+
+fn registration(body: serde_json::Value) -> lti_core::registration::Registration {
+    lti_core::registration::RegistrationInput::new(&body)
+        .and_then(|i| i.validate("reg-1", None, "2026-01-01T00:00:00Z", false))
+        .unwrap()
+}
+
+fn base_registration(extra: serde_json::Value) -> lti_core::registration::Registration {
+    let mut b = serde_json::json!({
+        "issuer": "https://lms.example", "lti13ClientId": "c", "name": "LMS",
+        "lti13PlatformOidcAuthUrl": "https://lms.example/auth", "lti13AuthTokenUrl": "https://lms.example/token",
+        "lti13KeysUrl": "https://lms.example/jwks", "deploymentIds": ["dep-1"],
+        "lti11ConsumerKey": "test-key", "lti11Secret": "a-secret-of-8+"
+    });
+    if let (Some(o), Some(e)) = (b.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    registration(b)
+}
+
+#[test]
+fn authorize_gives_the_category_a_1_3_launch_of_the_deployment_gets() {
+    let l = parse(&[("user_id", "u-1"), ("roles", "Instructor"), ("context_id", "c-1")]).unwrap();
+    let reg = base_registration(serde_json::json!({}));
+    let launch = l.authorize(&reg, "/lti/launch").unwrap();
+    assert_eq!(launch.lti_version, "1.1");
+    assert_eq!(launch.user_id, "u-1");
+    assert_eq!(launch.category, lti_core::launch::category_id("reg-1", "dep-1", "c-1"));
+    assert_eq!(launch.module.code, "mymedia");
+    assert_eq!(launch.role, lti_core::roles::ToolRole::Admin);
+    // lti11DeploymentId overrides the first deployment id.
+    let reg = base_registration(serde_json::json!({"lti11DeploymentId": "dep-legacy"}));
+    assert_eq!(l.authorize(&reg, "/hosted/index/course-gallery").unwrap().category, lti_core::launch::category_id("reg-1", "dep-legacy", "c-1"));
+    assert_eq!(l.authorize(&reg, "/hosted/index/course-gallery").unwrap().module.code, "coursegallery");
+    // User-id rules apply to 1.1 parameters.
+    let reg = base_registration(serde_json::json!({"ltiUserIdAttribute": "lis_person_sourcedid"}));
+    let l = parse(&[("user_id", "u-1"), ("roles", "Learner"), ("lis_person_sourcedid", "sis:42")]).unwrap();
+    assert_eq!(l.authorize(&reg, "/lti/launch").unwrap().user_id, "sis:42");
+    // Unknown module paths and disabled modules are refused.
+    assert!(l.authorize(&reg, "/nowhere").is_err());
+    let reg = base_registration(serde_json::json!({"disabledModules": ["mymedia"]}));
+    assert!(l.authorize(&reg, "/lti/launch").is_err());
+}

@@ -465,7 +465,7 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     if legacy::is_lti11(&form) {
         // LTI 1.1 on the same endpoint (KAF auto-detects the version the same way).
         let t = now();
-        let claims = legacy::launch(ctx.env, ctx.wctx, &ctx.cfg, req.url()?.as_ref(), &ctx.path, &body, t).await?;
+        let claims = legacy::launch(ctx.env, ctx.wctx, &ctx.cfg, &req.inner().url(), &ctx.path, &body, t).await?;
         log::info(&ctx.cid, "launch", serde_json::json!({"registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role, "user_id_source": claims.user_id_source}));
         return session_redirect(ctx, &claims, None).await;
     }

@@ -371,7 +371,7 @@ pub async fn content_items(
             custom.insert("entry_id".into(), id.clone());
         }
         if let Some(d) = it.duration {
-            custom.insert("duration".into(), format!("{d}"));
+            custom.insert("duration".into(), if d.fract() == 0.0 && (0.0..1e15).contains(&d) { (d as u64).to_string() } else { serde_json::Number::from_f64(d).map(|n| n.to_string()).unwrap_or_default() });
         }
         let thumb = it.thumbnail.as_ref().and_then(|t| t.url.clone()).or_else(|| it.thumbnail_url.clone());
         items.push(ContentItem {

@@ -405,9 +405,10 @@ fn map_item(
 
 fn format_seconds(d: f64) -> String {
     if d.fract() == 0.0 && d < 1e15 {
-        format!("{}", d as u64)
+        (d as u64).to_string()
     } else {
-        format!("{d}")
+        // serde_json's float printer (already linked) rather than core's `Display` for f64.
+        serde_json::Number::from_f64(d).map(|n| n.to_string()).unwrap_or_default()
     }
 }
 

@@ -116,9 +116,9 @@ pub async fn launch(env: &Env, wctx: &worker::Context, cfg: &Config, raw_url: &s
         extra.insert(
             "contentItem".into(),
             json!({
-                "returnUrl": ci.return_url, "acceptMediaTypes": ci.accept_media_types,
-                "targets": ci.accept_presentation_document_targets, "acceptMultiple": ci.accept_multiple,
-                "acceptUnsigned": ci.accept_unsigned, "autoCreate": ci.auto_create, "data": ci.data,
+                "return_url": ci.return_url, "accept_media_types": ci.accept_media_types,
+                "accept_presentation_document_targets": ci.accept_presentation_document_targets, "accept_multiple": ci.accept_multiple,
+                "accept_unsigned": ci.accept_unsigned, "auto_create": ci.auto_create, "data": ci.data,
             }),
         );
     }
@@ -324,12 +324,12 @@ pub async fn content_items(
     let ci = s.lti11.as_ref().and_then(|l| l.get("contentItem")).ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "not a content-item session"))?;
     let strings = |k: &str| -> Vec<String> { ci.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default() };
     let settings = ContentItemSettings {
-        return_url: ci.get("returnUrl").and_then(Value::as_str).unwrap_or_default().to_string(),
-        accept_media_types: strings("acceptMediaTypes"),
-        accept_presentation_document_targets: strings("targets"),
-        accept_multiple: ci.get("acceptMultiple").and_then(Value::as_bool).unwrap_or(false),
-        accept_unsigned: ci.get("acceptUnsigned").and_then(Value::as_bool).unwrap_or(false),
-        auto_create: ci.get("autoCreate").and_then(Value::as_bool).unwrap_or(false),
+        return_url: ci.get("return_url").and_then(Value::as_str).unwrap_or_default().to_string(),
+        accept_media_types: strings("accept_media_types"),
+        accept_presentation_document_targets: strings("accept_presentation_document_targets"),
+        accept_multiple: ci.get("accept_multiple").and_then(Value::as_bool).unwrap_or(false),
+        accept_unsigned: ci.get("accept_unsigned").and_then(Value::as_bool).unwrap_or(false),
+        auto_create: ci.get("auto_create").and_then(Value::as_bool).unwrap_or(false),
         title: None,
         text: None,
         data: ci.get("data").and_then(Value::as_str).map(str::to_string),

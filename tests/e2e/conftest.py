@@ -7,32 +7,41 @@ Session scope: worker instances, started when a test first needs them --
   worker_rotation   NONCE_STORE=kv, for the tool key rotation tests (they change its global keys)
   worker_verbose    NONCE_STORE=kv, wrangler --log-level log: the worker's own log lines reach its
                     log file (for tests that read what the worker logs)
+  worker_proxy      NONCE_STORE=kv, PUBLIC_BASE_URL=https://tool.example.test (PROXY_PUBLIC_BASE): a
+                    worker "behind a TLS proxy", reached directly over http://127.0.0.1
 and one shared platform (tests/platform/platform.py) whose launches can target any worker.
 Function scope: `tenant` (a fresh registration with a unique client id on the kv worker),
 `make_tenant` (same, with registration overrides / another worker / another platform) and
-`fresh_platform` (a new platform process with its own issuer and keys, for JWKS tests).
+`fresh_platform` (a new platform process with its own issuer and keys, for JWKS tests),
+`make_lti11_tenant` / `lti11_tenant` (a registration with an LTI 1.1 consumer key and secret too;
+``tenant.lti11`` signs launches with oauthlib, and the LMS's Basic Outcomes service accepts the key).
 """
 from __future__ import annotations
 
+import secrets
 import typing as t
 from pathlib import Path
 
 import pytest
 
-from ltihelpers import (Platform, Proc, Tenant, Worker, check_worker_build, start_platform,
-                        start_worker, unique)
+from ltihelpers import (Lti11Consumer, Platform, Proc, Tenant, Worker, check_worker_build,
+                        start_platform, start_worker, unique)
+
+PROXY_PUBLIC_BASE = "https://tool.example.test"
 
 _started: t.List[Proc] = []
 _logs: t.Dict[str, Path] = {}
 
 
 def _worker(kind: str, tmp_path_factory: pytest.TempPathFactory, nonce_store: t.Optional[str],
-            configured: bool = True, log_level: str = "warn") -> t.Iterator[Worker]:
+            configured: bool = True, log_level: str = "warn",
+            vars: t.Optional[t.Dict[str, str]] = None) -> t.Iterator[Worker]:
     problem = None
     try:
         check_worker_build()
         tmp = tmp_path_factory.mktemp(f"worker-{kind}")
-        worker = start_worker(kind, tmp, nonce_store, configured=configured, log_level=log_level)
+        worker = start_worker(kind, tmp, nonce_store, configured=configured, log_level=log_level,
+                              vars=vars)
     except RuntimeError as exc:
         problem = str(exc)
     if problem:
@@ -67,6 +76,11 @@ def worker_rotation(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Work
 @pytest.fixture(scope="session")
 def worker_verbose(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
     yield from _worker("verbose", tmp_path_factory, "kv", log_level="log")
+
+
+@pytest.fixture(scope="session")
+def worker_proxy(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
+    yield from _worker("proxy", tmp_path_factory, "kv", vars={"PUBLIC_BASE_URL": PROXY_PUBLIC_BASE})
 
 
 @pytest.fixture(params=["kv", "durable"])
@@ -123,6 +137,29 @@ def make_tenant(worker: Worker, platform: Platform) -> t.Callable[..., Tenant]:
 @pytest.fixture
 def tenant(make_tenant: t.Callable[..., Tenant]) -> Tenant:
     return make_tenant()
+
+
+@pytest.fixture
+def make_lti11_tenant(make_tenant: t.Callable[..., Tenant], platform: Platform) -> t.Callable[..., Tenant]:
+    """A registration with the 1.3 fields and an LTI 1.1 consumer (lti11ConsumerKey, lti11Secret;
+    fresh unless given). ``tenant.lti11`` is the LMS's 1.1 side (oauthlib signer); the LMS's Basic
+    Outcomes service accepts the key unless ``lms_knows_key=False``."""
+    def make(on: t.Optional[Worker] = None, via: t.Optional[Platform] = None,
+             key: t.Optional[str] = None, secret: t.Optional[str] = None, lms_knows_key: bool = True,
+             **fields: t.Any) -> Tenant:
+        key = key or unique("lti11-key")
+        secret = secret or "lti11-secret-" + secrets.token_urlsafe(18)
+        t_ = make_tenant(on=on, via=via, lti11ConsumerKey=key, lti11Secret=secret, **fields)
+        t_.lti11 = Lti11Consumer(key=key, secret=secret, worker=t_.worker)
+        if lms_knows_key:
+            (via or platform).add_lti11_consumer(key, secret)
+        return t_
+    return make
+
+
+@pytest.fixture
+def lti11_tenant(make_lti11_tenant: t.Callable[..., Tenant]) -> Tenant:
+    return make_lti11_tenant()
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@ duration: the only clocks used are start-up deadlines that turn a hung process i
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -21,6 +24,8 @@ from urllib.parse import parse_qsl, urlencode, urlparse
 
 import jwt
 import requests
+from oauthlib.oauth1 import (SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_BODY, Client, RequestValidator,
+                             SignatureOnlyEndpoint)
 
 REPO = Path(__file__).resolve().parents[2]
 PLATFORM_SCRIPT = REPO / "tests" / "platform" / "platform.py"
@@ -207,6 +212,13 @@ class Worker:
     admin_token: str
     log: Path
     proc: t.Optional[Proc] = None
+    # PUBLIC_BASE_URL when it is not `base` (a worker "behind a proxy"): the session issuer and
+    # the origin of the worker's redirects; requests still go to `base`
+    public_base: t.Optional[str] = None
+
+    @property
+    def public(self) -> str:
+        return self.public_base or self.base
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -257,13 +269,15 @@ class Worker:
         assert match, f"session token kid {header.get('kid')!r} not in /lti/jwks {keys}"
         key = jwt.PyJWK(match[0]).key
         claims = jwt.decode(token, key, algorithms=["RS256"], audience=SESSION_AUDIENCE,
-                            issuer=self.base, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+                            issuer=self.public, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
         assert 0 < claims["exp"] - claims["iat"] <= 3600, claims
         return claims
 
 
 def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured: bool = True,
-                 log_level: str = "warn") -> Worker:
+                 log_level: str = "warn", vars: t.Optional[t.Dict[str, str]] = None) -> Worker:
+    """``vars``: more (or other) worker vars, e.g. {"PUBLIC_BASE_URL": "https://tool.example.test"}
+    for a worker whose public URL is not the address the tests reach it on."""
     check_worker_build()
     port = free_port()
     inspector = free_port()
@@ -279,19 +293,23 @@ def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured:
         "PATH": f"{REPO / 'node_modules' / '.bin'}:{env.get('PATH', '')}",
         "NO_COLOR": "1", "FORCE_COLOR": "0", "CI": env.get("CI", "true"),
     })
+    worker_vars = {"PUBLIC_BASE_URL": base, "LTI_ADMIN_TOKEN": admin_token, "ALLOW_HTTP_LOOPBACK": "true"}
+    if configured:
+        worker_vars["LTI_ENCRYPTION_KEY"] = secrets.token_urlsafe(48)
+    if nonce_store:
+        worker_vars["NONCE_STORE"] = nonce_store
+    worker_vars.update(vars or {})
     cmd = [str(WRANGLER), "dev", "--local", "--ip", "127.0.0.1", "--port", str(port),
            "--inspector-port", str(inspector),
-           "--persist-to", str(persist), "--show-interactive-dev-session=false", "--log-level", log_level,
-           "--var", f"PUBLIC_BASE_URL:{base}", "--var", f"LTI_ADMIN_TOKEN:{admin_token}",
-           "--var", "ALLOW_HTTP_LOOPBACK:true"]
-    if configured:
-        cmd += ["--var", f"LTI_ENCRYPTION_KEY:{secrets.token_urlsafe(48)}"]
-    if nonce_store:
-        cmd += ["--var", f"NONCE_STORE:{nonce_store}"]
+           "--persist-to", str(persist), "--show-interactive-dev-session=false", "--log-level", log_level]
+    for name, value in worker_vars.items():
+        cmd += ["--var", f"{name}:{value}"]
     log = tmp / f"worker-{kind}.log"
     proc = Proc(f"worker ({kind})", cmd, log, env=env)
     proc.wait_ready(base + "/version")
-    return Worker(kind=kind, base=base, admin_token=admin_token, log=log, proc=proc)
+    public = worker_vars["PUBLIC_BASE_URL"].rstrip("/")
+    return Worker(kind=kind, base=base, admin_token=admin_token, log=log, proc=proc,
+                  public_base=public if public != base else None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -410,6 +428,26 @@ class Platform:
         assert r.status_code == 200, describe(r)
         return r.json()
 
+    # -- LTI 1.1 (Basic Outcomes) -----------------------------------------------------------
+    def add_lti11_consumer(self, key: str, secret: str) -> t.List[str]:
+        """Let the LMS's Basic Outcomes service accept requests signed with this key and secret."""
+        r = http("POST", self.base + "/__control/lti11-consumer", json={"key": key, "secret": secret})
+        assert r.status_code == 200, describe(r)
+        return r.json()["consumers"]
+
+    def outcome_url(self, course_id: str) -> str:
+        """The course's Basic Outcomes service (a launch's lis_outcome_service_url)."""
+        return f"{self.base}/outcomes/{course_id}"
+
+    def outcomes(self, **filters: str) -> t.Dict[str, t.Any]:
+        """{"scores": {sourcedid: {score, text, course_id, consumer_key, updated}}, "requests": [...]}
+        (filters: consumer_key, course_id, sourcedid). Each request: operation, sourcedid,
+        score_text, signature_verified, body_hash_verified, verified, oauth_reason, code_major,
+        description, content_type, signature_method, message_identifier."""
+        r = http("GET", self.base + "/__control/outcomes?" + urlencode(filters))
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
 
 def start_platform(tmp: Path, tool_url: str, client_id: str = "lti-edge-local",
                    deployment_id: str = "local-deployment-1", name: str = "platform") -> Platform:
@@ -513,9 +551,9 @@ def parse_launch(worker: Worker, resp: requests.Response,
                  id_token: t.Optional[str] = None) -> Launched:
     assert resp.status_code == 303, describe(resp)
     location = resp.headers["Location"]
-    assert location.startswith(worker.base + "/"), location
+    assert location.startswith(worker.public + "/"), location
     assert "/ks/" in location, location
-    path, token = location[len(worker.base):].split("/ks/", 1)
+    path, token = location[len(worker.public):].split("/ks/", 1)
     assert resp.headers.get("Referrer-Policy", "").lower() == "no-referrer", describe(resp)
     claims = worker.verify_session(token)
     idc = jwt.decode(id_token, options={"verify_signature": False}) if id_token else {}
@@ -531,6 +569,8 @@ class Tenant:
     client_id: str
     deployment_id: str
     registration: t.Dict[str, t.Any] = field(default_factory=dict)
+    # the registration's LTI 1.1 consumer (lti11ConsumerKey / lti11Secret), when it has one
+    lti11: t.Optional["Lti11Consumer"] = None
 
     def launch_spec(self, **spec: t.Any) -> t.Dict[str, t.Any]:
         spec.setdefault("client_id", self.client_id)
@@ -609,3 +649,187 @@ def now() -> int:
 
 def dump(obj: t.Any) -> str:
     return json.dumps(obj, indent=1, sort_keys=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# LTI 1.1: launches signed by oauthlib (PyPI), as an LMS signs them
+# ------------------------------------------------------------------------------------------------
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+LTI_LINK_MEDIA_TYPE = "application/vnd.ims.lti.v1.ltilink"
+CONTENT_ITEM_CONTEXT = "http://purl.imsglobal.org/ctx/lti/v1/ContentItem"
+OAUTH_WINDOW = 300  # seconds either way
+
+
+@dataclass
+class SignedForm:
+    """An OAuth 1.0a-signed form (``oauth_*`` in the body), as pairs in the order oauthlib gave."""
+    pairs: t.List[t.Tuple[str, str]]
+    signed_url: str
+
+    @property
+    def body(self) -> str:
+        return urlencode(self.pairs)
+
+    def get(self, name: str) -> t.Optional[str]:
+        return next((v for k, v in self.pairs if k == name), None)
+
+    def tampered(self, **changes: str) -> "SignedForm":
+        """The same form with parameters changed (or added) after signing."""
+        pairs = [(k, changes[k]) if k in changes else (k, v) for k, v in self.pairs]
+        pairs += [(k, v) for k, v in changes.items() if k not in dict(self.pairs)]
+        return SignedForm(pairs=pairs, signed_url=self.signed_url)
+
+    def without(self, *names: str) -> "SignedForm":
+        return SignedForm(pairs=[(k, v) for k, v in self.pairs if k not in names],
+                          signed_url=self.signed_url)
+
+
+@dataclass
+class Lti11Consumer:
+    """An LMS's LTI 1.1 side for one consumer key: builds launch parameters, signs them with
+    oauthlib (HMAC-SHA1, ``SIGNATURE_TYPE_BODY``: the oauth_* parameters in the form body, as LMSs
+    post launches) and posts them to the worker without following redirects.
+
+    Knobs (``sign``/``attempt``/``launch``): ``url`` (where the form is POSTed, default the worker's
+    /lti/launch), ``sign_url`` (the URL signed for, default ``url``: a proxy-style launch signs the
+    public URL and posts elsewhere), ``timestamp_offset`` (seconds added to now), ``nonce`` (fixed
+    nonce; default a fresh one from oauthlib), ``secret`` (sign with another secret),
+    ``signature_method`` / ``rsa_key`` (any method oauthlib knows), ``tamper`` (parameters changed
+    after signing), ``drop`` (parameters removed after signing)."""
+    key: str
+    secret: str
+    worker: Worker
+
+    @property
+    def launch_url(self) -> str:
+        return self.worker.url("/lti/launch")
+
+    @staticmethod
+    def params(message_type: str = "basic-lti-launch-request", **over: t.Optional[str]) -> t.Dict[str, str]:
+        """Launch parameters: a course launch by an instructor (basic-lti-launch-request) or a
+        content-item selection request; ``over`` replaces, adds (user_id, roles, context_id,
+        context_title, resource_link_id, lis_person_*, custom_*, lis_outcome_service_url,
+        lis_result_sourcedid, content_item_return_url, accept_*, data, ...) or, with None,
+        removes parameters."""
+        p: t.Dict[str, t.Optional[str]] = {
+            "lti_message_type": message_type,
+            "lti_version": "LTI-1p0",
+            "user_id": "lti11-user-1001",
+            "roles": "urn:lti:role:ims/lis/Instructor",
+            "context_id": "course-bio101",
+            "context_title": "Cell Biology",
+            "context_label": "BIO101",
+            "context_type": "CourseSection",
+            "lis_person_name_full": "Ada Lovelace",
+            "lis_person_name_given": "Ada",
+            "lis_person_name_family": "Lovelace",
+            "lis_person_contact_email_primary": "ada.lovelace@local-lms.test",
+            "lis_person_sourcedid": "sis:ada.lovelace",
+            "tool_consumer_instance_guid": "local-lms.test",
+            "tool_consumer_info_product_family_code": "local-lms",
+            "launch_presentation_document_target": "iframe",
+        }
+        if message_type == "basic-lti-launch-request":
+            p.update(resource_link_id=unique("rl11"), resource_link_title="Week 1 videos")
+        elif message_type == "ContentItemSelectionRequest":
+            p.update(accept_media_types=LTI_LINK_MEDIA_TYPE, accept_presentation_document_targets="iframe,window",
+                     accept_multiple="false", accept_unsigned="false", auto_create="false")
+        p.update(over)
+        return {k: str(v) for k, v in p.items() if v is not None}
+
+    def sign(self, params: t.Union[t.Mapping[str, str], t.Sequence[t.Tuple[str, str]]],
+             url: t.Optional[str] = None, timestamp_offset: int = 0, nonce: t.Optional[str] = None,
+             secret: t.Optional[str] = None, signature_method: str = SIGNATURE_HMAC_SHA1,
+             rsa_key: t.Optional[str] = None) -> SignedForm:
+        """Sign ``params`` for a POST to ``url`` (default the worker's /lti/launch) with oauthlib."""
+        url = url or self.launch_url
+        pairs = list(params.items()) if isinstance(params, t.Mapping) else list(params)
+        client = Client(self.key, client_secret=self.secret if secret is None else secret,
+                        signature_type=SIGNATURE_TYPE_BODY, signature_method=signature_method,
+                        rsa_key=rsa_key, nonce=nonce, timestamp=str(now() + timestamp_offset))
+        _uri, _headers, body = client.sign(url, http_method="POST", body=urlencode(pairs),
+                                           headers={"Content-Type": FORM_CONTENT_TYPE})
+        return SignedForm(pairs=parse_qsl(body, keep_blank_values=True), signed_url=url)
+
+    def post(self, form: SignedForm, url: t.Optional[str] = None, html: bool = False) -> requests.Response:
+        """POST the form (JSON errors unless ``html``); redirects are not followed."""
+        headers = {"Content-Type": FORM_CONTENT_TYPE, "Accept": "text/html" if html else "application/json"}
+        return http("POST", url or form.signed_url, data=form.body.encode("ascii"), headers=headers)
+
+    def form(self, url: t.Optional[str] = None, sign_url: t.Optional[str] = None, timestamp_offset: int = 0,
+             nonce: t.Optional[str] = None, secret: t.Optional[str] = None,
+             signature_method: str = SIGNATURE_HMAC_SHA1, rsa_key: t.Optional[str] = None,
+             tamper: t.Optional[t.Dict[str, str]] = None, drop: t.Sequence[str] = (),
+             message_type: str = "basic-lti-launch-request", **params: t.Optional[str]) -> SignedForm:
+        """Parameters (``Lti11Consumer.params``) signed with the knobs applied."""
+        form = self.sign(self.params(message_type, **params), url=sign_url or url,
+                         timestamp_offset=timestamp_offset, nonce=nonce, secret=secret,
+                         signature_method=signature_method, rsa_key=rsa_key)
+        if tamper:
+            form = form.tampered(**tamper)
+        if drop:
+            form = form.without(*drop)
+        return form
+
+    def attempt(self, url: t.Optional[str] = None, html: bool = False, **kw: t.Any) -> requests.Response:
+        """Build, sign and POST a launch (see ``form`` for the knobs); returns the worker's answer."""
+        form = self.form(url=url, **kw)
+        return self.post(form, url=url or self.launch_url, html=html)
+
+    def launch(self, **kw: t.Any) -> Launched:
+        """A launch that must succeed: 303 to <module>/ks/<session>, the session verified."""
+        return parse_launch(self.worker, self.attempt(**kw))
+
+
+class _FormValidator(RequestValidator):
+    """oauthlib's questions for checking a form the tool signed (one consumer key and secret)."""
+    allowed_signature_methods = (SIGNATURE_HMAC_SHA1,)
+    timestamp_lifetime = OAUTH_WINDOW
+    enforce_ssl = False
+    dummy_client = "dummy-consumer-key"
+
+    def __init__(self, key: str, secret: str) -> None:
+        super().__init__()
+        self.key, self.secret = key, secret
+
+    def check_client_key(self, client_key: str) -> bool:
+        return 0 < len(client_key) <= 255
+
+    def check_nonce(self, nonce: str) -> bool:
+        return 0 < len(nonce) <= 255
+
+    def validate_client_key(self, client_key: str, request: t.Any) -> bool:
+        return client_key == self.key
+
+    def get_client_secret(self, client_key: str, request: t.Any) -> str:
+        return self.secret if client_key == self.key else "dummy-secret"
+
+    def validate_timestamp_and_nonce(self, *args: t.Any, **kw: t.Any) -> bool:
+        return True  # single-use is the receiving LMS's business; the window is checked by oauthlib
+
+
+def oauth_verify_form(url: str, fields: t.Union[t.Mapping[str, str], t.Sequence[t.Tuple[str, str]]],
+                      key: str, secret: str) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """Verify an OAuth 1.0a form (oauth_* in the body) for a POST to ``url`` with oauthlib's
+    SignatureOnlyEndpoint: HMAC-SHA1, consumer ``key``/``secret``, timestamp within 300 s.
+    Returns (valid, oauthlib's validator log {client, signature} — empty when the request was
+    refused before the signature check)."""
+    pairs = list(fields.items()) if isinstance(fields, t.Mapping) else list(fields)
+    endpoint = SignatureOnlyEndpoint(_FormValidator(key, secret))
+    valid, request = endpoint.validate_request(url, http_method="POST", body=urlencode(pairs),
+                                               headers={"Content-Type": FORM_CONTENT_TYPE})
+    return bool(valid), dict(request.validator_log) if request is not None else {}
+
+
+def oauth_body_hash(body: bytes) -> str:
+    """base64(SHA-1(body)): the OAuth Request Body Hash of a Basic Outcomes POX request."""
+    return base64.b64encode(hashlib.sha1(body).digest()).decode()
+
+
+def lti1p1_sign(secret: str, consumer_key: str, deployment_id: str, iss: str, client_id: str,
+                exp: int, nonce: str) -> str:
+    """The LTI 1.3 migration claim's oauth_consumer_key_sign: base64(HMAC-SHA256(key = secret,
+    consumer_key & deployment_id & iss & client_id & exp & nonce))."""
+    base = "&".join([consumer_key, deployment_id, iss, client_id, str(exp), nonce])
+    return base64.b64encode(hmac.new(secret.encode(), base.encode(), hashlib.sha256).digest()).decode()

@@ -5,20 +5,26 @@ A tiny in-process "tool" serves a JWKS, so the platform's library paths that rea
 """
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import threading
 import time
 import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from oauthlib.oauth1 import SIGNATURE_TYPE_AUTH_HEADER, Client
+from oauthlib.oauth1.rfc5849 import utils
 
-from ltihelpers import (CLAIM, CLAIM_DL, JSON, ROLE_INSTRUCTOR, ROLE_LEARNER, Platform, describe,
-                        http, now, start_platform)
+from ltihelpers import (CLAIM, CLAIM_DL, JSON, ROLE_INSTRUCTOR, ROLE_LEARNER, Lti11Consumer, Platform,
+                        Worker, describe, http, lti1p1_sign, now, oauth_body_hash, oauth_verify_form,
+                        start_platform)
 
 TOOL_KID = "fake-tool-key-1"
 
@@ -594,3 +600,194 @@ def test_service_faults(lms: Platform, tool: FakeTool, reset_faults: None) -> No
             break
     assert nxt in fetched, f"the next link never pointed back: {fetched}"
     assert len(fetched) == 3, fetched
+
+
+# ---------------------------------------------------------------------------------------------
+# LTI 1.1: the lti1p1 migration claim of 1.3 launches, and Basic Outcomes (this file as the tool)
+# ---------------------------------------------------------------------------------------------
+
+LTI1P1 = CLAIM + "lti1p1"
+POX_NS = "{http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0}"
+
+
+def test_lti1p1_claim(lms: Platform, tool: FakeTool) -> None:
+    """The claim's oauth_consumer_key_sign is computed from the id_token's own deployment_id, iss,
+    aud (client id), exp and nonce: "good" verifies, "wrong" (Canvas: another nonce) does not,
+    "absent" has none."""
+    secret = "lti11-secret-" + secrets.token_hex(6)
+    spec = {"user_id": "legacy-42", "context_id": "legacy-ctx-7", "resource_link_id": "legacy-rl-9",
+            "consumer_key": "key-" + secrets.token_hex(4), "secret": secret}
+    seen = {}
+    for sign in ("good", "wrong", "absent"):
+        launch = lms.create_launch(user="ada", lti1p1=dict(spec, sign=sign))
+        assert launch["spec"]["lti1p1"]["sign"] == sign
+        params = auth_params(launch, tool, nonce="nonce-" + secrets.token_hex(6))
+        r = http("GET", lms.base + "/auth?" + urlencode(params), headers=JSON)
+        assert r.status_code == 200, describe(r)
+        c = verify_id_token(lms, r.json()["id_token"], "lti-edge-local")
+        assert c["nonce"] == params["nonce"] and c["sub"] == "user-1001"
+        claim = c[LTI1P1]
+        assert claim["user_id"] == "legacy-42" and claim["oauth_consumer_key"] == spec["consumer_key"]
+        assert claim["context_id"] == "legacy-ctx-7" and claim["resource_link_id"] == "legacy-rl-9"
+        expected = lti1p1_sign(secret, spec["consumer_key"], c[CLAIM + "deployment_id"], c["iss"], c["aud"],
+                               c["exp"], c["nonce"])
+        if sign == "good":
+            assert claim["oauth_consumer_key_sign"] == expected
+        elif sign == "wrong":
+            assert claim["oauth_consumer_key_sign"] != expected
+            assert base64.b64decode(claim["oauth_consumer_key_sign"], validate=True)
+        else:
+            assert "oauth_consumer_key_sign" not in claim
+        seen[sign] = claim
+    # the migration guide's worked example, through the same formula
+    assert lti1p1_sign("my-lti11-secret", "179248902", "689302", "https://lmsvendor.com", "PM48OJSfGDTAzAo",
+                       1551290856, "172we8671fd8z") == "lWd54kFo5qU7xshAna6v8BwoBm6tmUjc6GTax6+12ps="
+    # optional members stay out when not given; bad specs are refused
+    bare = id_token_for(lms, tool, lti1p1={"user_id": "u1", "consumer_key": "k1", "secret": "s" * 8})
+    assert set(bare[LTI1P1]) == {"user_id", "oauth_consumer_key", "oauth_consumer_key_sign"}
+    for bad in ({"user_id": "u"}, dict(spec, sign="maybe"), dict(spec, extra=1), "legacy-42"):
+        r = http("POST", lms.base + "/__control/launch", json={"lti1p1": bad})
+        assert r.status_code == 400, describe(r)
+
+
+def pox_request(operation: str, sourcedid: str, score: t.Optional[str] = None) -> str:
+    result = (f"<result><resultScore><language>en</language><textString>{score}</textString></resultScore></result>"
+              if score is not None else "")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<imsx_POXEnvelopeRequest xmlns="http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0">'
+            "<imsx_POXHeader><imsx_POXRequestHeaderInfo><imsx_version>V1.0</imsx_version>"
+            f"<imsx_messageIdentifier>msg-{secrets.token_hex(4)}</imsx_messageIdentifier></imsx_POXRequestHeaderInfo>"
+            f"</imsx_POXHeader><imsx_POXBody><{operation}Request><resultRecord><sourcedGUID><sourcedId>{sourcedid}"
+            f"</sourcedId></sourcedGUID>{result}</resultRecord></{operation}Request></imsx_POXBody>"
+            "</imsx_POXEnvelopeRequest>")
+
+
+def signed_pox(url: str, xml: str, key: str, secret: str) -> t.Tuple[bytes, t.Dict[str, str]]:
+    """The POX body and headers as a tool sends them: oauthlib signs in the Authorization header
+    and adds oauth_body_hash for the XML body."""
+    client = Client(key, client_secret=secret, signature_type=SIGNATURE_TYPE_AUTH_HEADER)
+    _uri, headers, body = client.sign(url, http_method="POST", body=xml,
+                                      headers={"Content-Type": "application/xml"})
+    fields = dict(utils.parse_authorization_header(headers["Authorization"]))
+    assert utils.unescape(fields["oauth_body_hash"]) == oauth_body_hash(body.encode()), fields
+    return body.encode(), headers
+
+
+def pox_reply(r: t.Any) -> t.Tuple[str, str, t.Optional[str]]:
+    """(codeMajor, description, readResult textString) of a POX reply."""
+    assert r.status_code == 200, describe(r)
+    root = ElementTree.fromstring(r.content)
+    assert root.tag == POX_NS + "imsx_POXEnvelopeResponse", r.text
+    code = root.findtext(f".//{POX_NS}imsx_codeMajor")
+    desc = root.findtext(f".//{POX_NS}imsx_description") or ""
+    text = root.findtext(f".//{POX_NS}readResultResponse/{POX_NS}result/{POX_NS}resultScore/{POX_NS}textString")
+    return str(code), desc, text
+
+
+def test_basic_outcomes(lms: Platform, reset_faults: None) -> None:
+    key, secret = "key-" + secrets.token_hex(5), "secret-" + secrets.token_hex(8)
+    assert key in lms.add_lti11_consumer(key, secret)
+    course = "course-" + secrets.token_hex(4)
+    url = lms.outcome_url(course)
+    sid = "sourcedid-" + secrets.token_hex(6)
+
+    def send(xml: str, k: str = key, s: str = secret, body: t.Optional[bytes] = None) -> t.Any:
+        raw, headers = signed_pox(url, xml, k, s)
+        return http("POST", url, data=raw if body is None else body, headers=headers)
+
+    def last() -> t.Dict[str, t.Any]:
+        return lms.outcomes(consumer_key=key)["requests"][-1]
+
+    assert pox_reply(send(pox_request("replaceResult", sid, "0.92")))[0] == "success"
+    got = lms.outcomes(consumer_key=key)
+    assert got["scores"][sid]["score"] == 0.92 and got["scores"][sid]["course_id"] == course
+    req = last()
+    assert req["verified"] and req["signature_verified"] and req["body_hash_verified"], req
+    assert req["operation"] == "replaceResult" and req["sourcedid"] == sid and req["score_text"] == "0.92"
+    assert req["signature_method"] == "HMAC-SHA1" and req["content_type"] == "application/xml"
+    code, _desc, text = pox_reply(send(pox_request("readResult", sid)))
+    assert code == "success" and text == "0.92"
+    for bad in ("1.5", "-0.1", "abc", ""):
+        code, desc, _ = pox_reply(send(pox_request("replaceResult", sid, bad)))
+        assert code == "failure" and "0.0" in desc, (bad, desc)
+    assert lms.outcomes(consumer_key=key)["scores"][sid]["score"] == 0.92
+    assert pox_reply(send(pox_request("deleteResult", sid)))[0] == "success"
+    assert sid not in lms.outcomes(consumer_key=key)["scores"]
+    code, _desc, text = pox_reply(send(pox_request("readResult", sid)))
+    assert code == "success" and text == ""
+    assert pox_reply(send(pox_request("fooResult", sid)))[0] == "unsupported"
+
+    # refusals: POX failure, nothing stored
+    code, desc, _ = pox_reply(send(pox_request("replaceResult", sid, "0.5"), s="not-the-secret"))
+    assert code == "failure" and "signature" in desc.lower(), desc
+    assert not last()["signature_verified"] and not last()["verified"]
+    code, desc, _ = pox_reply(send(pox_request("replaceResult", sid, "0.5"), k="key-unknown-" + secrets.token_hex(3)))
+    assert code == "failure" and "consumer" in desc.lower(), desc
+    xml = pox_request("replaceResult", sid, "0.5")
+    raw, headers = signed_pox(url, xml, key, secret)
+    code, desc, _ = pox_reply(send(xml, body=raw.replace(b"0.5", b"0.9")))  # body changed after signing
+    assert code == "failure" and "body_hash" in desc, desc
+    assert last()["signature_verified"] and not last()["body_hash_verified"]
+    assert pox_reply(http("POST", url, data=raw, headers=headers))[0] == "success"
+    code, desc, _ = pox_reply(http("POST", url, data=raw, headers=headers))  # the same nonce again
+    assert code == "failure" and "nonce" in desc, desc
+    r = http("POST", url, data=xml.encode(), headers={"Content-Type": "application/xml"})  # unsigned
+    assert pox_reply(r)[0] == "failure"
+    assert lms.outcomes(consumer_key=key)["scores"][sid]["score"] == 0.5
+
+    # faults
+    lms.set_faults(outcome_reply="failure")
+    code, desc, _ = pox_reply(send(pox_request("replaceResult", sid, "0.1")))
+    assert code == "failure" and "test control" in desc
+    lms.set_faults(outcome_reply="malformed")
+    r = send(pox_request("replaceResult", sid, "0.1"))
+    assert r.status_code == 200
+    with pytest.raises(ElementTree.ParseError):
+        ElementTree.fromstring(r.content)
+    lms.set_faults(tamper_body=True)
+    code, desc, _ = pox_reply(send(pox_request("replaceResult", sid, "0.1")))
+    assert code == "failure" and "body_hash" in desc, desc
+    assert last()["signature_verified"] and not last()["body_hash_verified"]
+    lms.set_faults(outcome_reply="failure", consumer_key="someone-else")
+    assert pox_reply(send(pox_request("replaceResult", sid, "0.3")))[0] == "success"
+    assert lms.outcomes(consumer_key=key)["scores"][sid]["score"] == 0.3
+    for bad in ({"outcome_reply": "sometimes"}, {"tamper_body": "yes"}):
+        assert http("POST", lms.base + "/__control/faults", json=bad).status_code == 400
+    assert http("POST", lms.base + "/__control/lti11-consumer", json={"key": "k"}).status_code == 400
+
+
+def test_lti11_consumer_signer() -> None:
+    """The suite's LTI 1.1 side (ltihelpers.Lti11Consumer, oauthlib) against oauthlib's own
+    verifier: what the worker tests send is a correctly signed launch, and each knob breaks
+    exactly what it should."""
+    public = "https://tool.example.test"
+    c = Lti11Consumer(key="key-" + secrets.token_hex(4), secret="secret-" + secrets.token_hex(8),
+                      worker=Worker(kind="none", base=public, admin_token="", log=Path("/dev/null")))
+    url = c.launch_url
+    assert url == public + "/lti/launch"
+
+    def ok(form: t.Any, at: str = url) -> bool:
+        return oauth_verify_form(at, form.pairs, c.key, c.secret)[0]
+
+    form = c.form(user_id="u-1", custom_username="ada l", context_title="Café & Crème = 100%")
+    assert ok(form)
+    assert form.get("oauth_signature_method") == "HMAC-SHA1" and form.get("oauth_consumer_key") == c.key
+    assert form.get("lti_message_type") == "basic-lti-launch-request" and form.get("resource_link_id")
+    assert not ok(form.tampered(roles="Learner")) and not ok(form.tampered(custom_extra="x"))
+    assert not ok(form, at=url + "?x=1") and not ok(form, at="http://127.0.0.1:1/lti/launch")
+    assert not ok(c.form(secret="wrong-secret"))
+    fixed = c.form(nonce="fixed-nonce-1234")
+    assert fixed.get("oauth_nonce") == "fixed-nonce-1234" and ok(fixed)
+    old = c.form(timestamp_offset=-330)
+    assert abs(int(old.get("oauth_timestamp") or 0) - (now() - 330)) <= 2 and not ok(old)
+    assert ok(c.form(timestamp_offset=-200))
+    proxy = c.form(sign_url="http://10.0.0.5:8080/lti/launch")
+    assert proxy.signed_url == "http://10.0.0.5:8080/lti/launch" and ok(proxy, at=proxy.signed_url)
+    assert not ok(proxy)
+    assert c.form(drop=["oauth_nonce"]).get("oauth_nonce") is None
+    assert c.form(user_id=None).get("user_id") is None
+    cis = c.form(message_type="ContentItemSelectionRequest", content_item_return_url="https://lms.test/r?c=1",
+                 data="x&y=1")
+    assert ok(cis) and cis.get("resource_link_id") is None and cis.get("accept_media_types")
+    plaintext = c.form(signature_method="PLAINTEXT")
+    assert plaintext.get("oauth_signature_method") == "PLAINTEXT" and not ok(plaintext)

@@ -17,11 +17,19 @@ The LTI work goes through the library:
 * Assignment and Grade Services: ``service_connector.AssignmentsGradesService`` (line items, scores,
   results; in-memory storage; the library's bearer token check, per-operation scopes).
 
+LTI 1.1 beside it (issue 5): a Basic Outcomes service (``POST /outcomes/<course id>``, IMS POX XML)
+whose OAuth 1.0a signatures are checked by PyPI ``oauthlib`` (``SignatureOnlyEndpoint`` with a
+``RequestValidator`` over the consumers registered through ``/__control/lti11-consumer``) plus the
+``oauth_body_hash`` of the XML body; and, for LTI 1.3 launches, the migration claim
+``…/claim/lti1p1`` with ``oauth_consumer_key_sign`` computed from the id_token's own
+deployment_id, iss, aud, exp and nonce (launch spec ``lti1p1``).
+
 HTTP is the standard library's ``ThreadingHTTPServer``. Test controls live under ``/__control/``:
 ``launch``, ``sign``, ``rotate``, ``jwks``, ``state``, ``deep-link-returns``, ``faults`` (token and
 service failures), ``access-token`` (mint a service token), ``token-requests`` (what tools sent to
 /token), ``scores`` (what the score service received), ``lineitems``, ``roster`` (membership
-changes, for NRPS differences).
+changes, for NRPS differences), ``lti11-consumer`` (LTI 1.1 consumer key + secret the outcomes
+service accepts), ``outcomes`` (Basic Outcomes scores by sourcedid and the requests received).
 
 Run:  python tests/platform/platform.py --port 9001 --tool-url http://127.0.0.1:8787 \
           --client-id lti-edge-local --deployment-id local-deployment-1 [--kaf-paths]
@@ -50,6 +58,8 @@ import typing as t
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlparse
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape as xml_escape
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -68,6 +78,7 @@ from lti1p3platform.response import Response as LtiResponse
 from lti1p3platform.score import ActivityProgress, GradeProgress, UpdateScoreStatus
 from lti1p3platform.service_connector import (AssignmentsGradesService, NamesRoleProvisioningService,
                                               TPage)
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, RequestValidator, SignatureOnlyEndpoint
 
 # --------------------------------------------------------------------------------------------
 # Sample data
@@ -148,7 +159,9 @@ OVERSIZED_BYTES = 5 * 1024 * 1024 + 512 * 1024  # nrps_oversized: a page body ab
 ACCESS_TOKEN_TTL = 3600
 FAULT_KEYS = {"client_id", "token_statuses", "token_status", "service_401_once", "nrps_loop",
               "nrps_oversized", "nrps_malformed", "ags_malformed", "granted_scopes", "expires_in",
-              "ags_status", "nrps_status"}
+              "ags_status", "nrps_status",
+              # LTI 1.1 Basic Outcomes (filtered by consumer_key, not client_id)
+              "outcome_reply", "tamper_body", "consumer_key"}
 MAX_BODY = 1024 * 1024
 HINT_TTL = 3600
 
@@ -219,6 +232,12 @@ class PlatformState:
         self.scores: t.List[t.Dict[str, t.Any]] = []
         self.faults: t.Dict[str, t.Any] = {}
         self.token_requests: t.List[t.Dict[str, t.Any]] = []  # what tools sent to /token
+        # LTI 1.1: consumer key -> secret; Basic Outcomes scores by sourcedid; requests received;
+        # (consumer key, timestamp, nonce) already used -> when
+        self.lti11_consumers: t.Dict[str, str] = {}
+        self.outcomes: t.Dict[str, t.Dict[str, t.Any]] = {}
+        self.outcome_requests: t.List[t.Dict[str, t.Any]] = []
+        self.outcome_nonces: t.Dict[t.Tuple[str, str, str], float] = {}
 
     # -- keys --------------------------------------------------------------------------------
     def signing_key(self) -> KeyPair:
@@ -378,6 +397,14 @@ class PlatformState:
         with self.lock:
             return self.client_tools.get(client_id, self.tool_url)
 
+    def outcome_fault(self, name: str, consumer_key: t.Optional[str]) -> t.Any:
+        """A Basic Outcomes fault; the optional ``consumer_key`` fault limits it to one consumer."""
+        with self.lock:
+            only = self.faults.get("consumer_key")
+            if only is not None and only != consumer_key:
+                return None
+            return self.faults.get(name)
+
 
 STATE: PlatformState  # set in main()
 
@@ -532,6 +559,29 @@ class LocalMessageLaunch(LTIAdvantageMessageLaunchAbstract):
                 claim.pop("lineitems", None)
         if spec.get("nrps", True) is not False:
             self.set_nrps(f"{STATE.issuer}/api/courses/{course['id']}/memberships")
+
+    def generate_launch_request(self):  # type: ignore[override]
+        """The library's launch request; with a spec ``lti1p1``, the migration claim is added just
+        before the library signs the id_token, when its deployment_id, iss, aud, exp and nonce are
+        all known (iat/exp are set here, the same way the library sets them)."""
+        migration = self.spec.get("lti1p1")
+        if not migration:
+            return super().generate_launch_request()
+        registration = self._registration
+        assert registration is not None
+        library_sign = registration.platform_encode_and_sign
+
+        def sign_with_claim(payload: t.Dict[str, t.Any], expiration: t.Optional[int] = None) -> str:
+            issued = int(time.time())
+            payload.update({"iat": issued, "exp": issued + int(expiration or self.id_token_expiration)})
+            payload[LTI1P1_CLAIM] = lti1p1_claim(migration, payload)
+            return library_sign(payload, expiration=None)
+
+        registration.platform_encode_and_sign = sign_with_claim  # type: ignore[method-assign]
+        try:
+            return super().generate_launch_request()
+        finally:
+            del registration.platform_encode_and_sign
 
     def render_launch_form(self, launch_data: t.Dict[str, t.Any], **kwargs: t.Any) -> t.Dict[str, t.Any]:
         return dict(launch_data)
@@ -754,6 +804,278 @@ def validate_score(score: t.Any) -> t.Dict[str, t.Any]:
 
 
 # --------------------------------------------------------------------------------------------
+# LTI 1.1: the migration claim of 1.3 launches, and Basic Outcomes (IMS POX over OAuth 1.0a)
+# --------------------------------------------------------------------------------------------
+
+LTI1P1_CLAIM = CLAIM + "lti1p1"
+LTI1P1_SIGNS = ("good", "wrong", "absent")
+POX_NS = "http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"
+OUTCOME_OPERATIONS = ("replaceResult", "readResult", "deleteResult")
+OAUTH_TIMESTAMP_LIFETIME = 300  # seconds either way, as the LTI 1.1 implementation guide suggests
+
+
+def check_lti1p1_spec(value: t.Any) -> t.Dict[str, t.Any]:
+    """Launch spec ``lti1p1``: {user_id, context_id?, resource_link_id?, consumer_key, secret,
+    sign: good (default) | wrong | absent}."""
+    if not isinstance(value, dict):
+        raise BadRequest("invalid_request", "lti1p1 must be an object")
+    for name in ("user_id", "consumer_key", "secret"):
+        if not isinstance(value.get(name), str) or not value[name]:
+            raise BadRequest("invalid_request", f"lti1p1.{name} must be a non-empty string")
+    for name in ("context_id", "resource_link_id"):
+        if value.get(name) is not None and not isinstance(value[name], str):
+            raise BadRequest("invalid_request", f"lti1p1.{name} must be a string")
+    sign = value.get("sign", "good")
+    if sign not in LTI1P1_SIGNS:
+        raise BadRequest("invalid_request", f"lti1p1.sign must be one of {', '.join(LTI1P1_SIGNS)}")
+    unknown = sorted(set(value) - {"user_id", "context_id", "resource_link_id", "consumer_key", "secret",
+                                   "sign"})
+    if unknown:
+        raise BadRequest("invalid_request", f"lti1p1: unknown member(s) {', '.join(unknown)}")
+    return dict(value, sign=sign)
+
+
+def lti1p1_sign(secret: str, consumer_key: str, deployment_id: str, iss: str, client_id: str,
+                exp: int, nonce: str) -> str:
+    """``oauth_consumer_key_sign`` (LTI 1.3 migration guide): base64(HMAC-SHA256(key = the LTI 1.1
+    secret, "&".join([consumer_key, deployment_id, iss, client_id, exp, nonce])))."""
+    base = "&".join([consumer_key, deployment_id, iss, client_id, str(exp), nonce])
+    return base64.b64encode(hmac.new(secret.encode(), base.encode(), hashlib.sha256).digest()).decode()
+
+
+def lti1p1_claim(migration: t.Dict[str, t.Any], payload: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    """The claim for an id_token ``payload`` about to be signed (its deployment_id, iss, aud, exp
+    and nonce are final). ``sign``: good; wrong (what canvas-lms issue #2287 describes: the value
+    is computed with a nonce that is not the token's, so it never verifies); absent (no
+    oauth_consumer_key_sign member)."""
+    claim: t.Dict[str, t.Any] = {"user_id": migration["user_id"]}
+    for name in ("context_id", "resource_link_id"):
+        if migration.get(name):
+            claim[name] = migration[name]
+    claim["oauth_consumer_key"] = migration["consumer_key"]
+    if migration["sign"] != "absent":
+        aud = payload["aud"]
+        client_id = aud if isinstance(aud, str) else aud[0]
+        nonce = str(payload["nonce"]) if migration["sign"] == "good" else "other-" + secrets.token_hex(8)
+        claim["oauth_consumer_key_sign"] = lti1p1_sign(
+            migration["secret"], migration["consumer_key"], str(payload[CLAIM + "deployment_id"]),
+            str(payload["iss"]), client_id, int(payload["exp"]), nonce)
+    return claim
+
+
+class Lti11Validator(RequestValidator):
+    """oauthlib's questions about the LMS's LTI 1.1 consumers: HMAC-SHA1 only, ±300 s, each
+    (key, timestamp, nonce) once, plain http allowed (the LMS runs on loopback). Keys and nonces
+    may be any printable text up to 255 characters (LMSs do not restrict them the way oauthlib's
+    defaults do)."""
+
+    allowed_signature_methods = (SIGNATURE_HMAC_SHA1,)
+    timestamp_lifetime = OAUTH_TIMESTAMP_LIFETIME
+    enforce_ssl = False
+    dummy_client = "dummy-consumer-key"
+
+    def __init__(self, consumers: t.Dict[str, str]) -> None:
+        super().__init__()
+        self.consumers = consumers
+
+    def check_client_key(self, client_key: str) -> bool:
+        return 0 < len(client_key) <= 255 and client_key.isprintable()
+
+    def check_nonce(self, nonce: str) -> bool:
+        return 0 < len(nonce) <= 255 and nonce.isprintable()
+
+    def validate_client_key(self, client_key: str, request: t.Any) -> bool:
+        return client_key in self.consumers
+
+    def get_client_secret(self, client_key: str, request: t.Any) -> str:
+        return self.consumers.get(client_key, "dummy-secret-" + secrets.token_hex(8))
+
+    def validate_timestamp_and_nonce(self, client_key: str, timestamp: str, nonce: str, request: t.Any,
+                                     request_token: t.Any = None, access_token: t.Any = None) -> bool:
+        now = time.time()
+        with STATE.lock:
+            for key in [k for k, at in STATE.outcome_nonces.items() if at < now - 2 * OAUTH_TIMESTAMP_LIFETIME]:
+                del STATE.outcome_nonces[key]
+            seen = (client_key, timestamp, nonce)
+            if seen in STATE.outcome_nonces:
+                return False
+            STATE.outcome_nonces[seen] = now
+            return True
+
+
+def verify_oauth_request(url: str, method: str, body: str, headers: t.Dict[str, str]) -> t.Dict[str, t.Any]:
+    """Verify an OAuth 1.0a-signed request with oauthlib's SignatureOnlyEndpoint against the
+    registered consumers. Returns {verified, signature_verified, reason, consumer_key,
+    oauth_params}."""
+    with STATE.lock:
+        consumers = dict(STATE.lti11_consumers)
+    endpoint = SignatureOnlyEndpoint(Lti11Validator(consumers))
+    verified, request = endpoint.validate_request(url, http_method=method, body=body, headers=headers)
+    log = request.validator_log if request is not None else {}
+    oauth_params = dict(request.oauth_params) if request is not None else {}
+    if verified:
+        reason = None
+    elif request is None:
+        reason = "OAuth parameters missing or repeated"
+    elif "signature" not in log:
+        reason = ("OAuth parameters refused (missing parameter, signature method other than HMAC-SHA1, "
+                  "timestamp outside 300 s, or nonce already used)")
+    elif not log.get("client"):
+        reason = "unknown oauth_consumer_key"
+    else:
+        reason = "OAuth signature invalid"
+    return {"verified": bool(verified), "signature_verified": bool(log.get("signature")) and bool(log.get("client")),
+            "reason": reason, "consumer_key": oauth_params.get("oauth_consumer_key"),
+            "oauth_params": oauth_params}
+
+
+def body_hash(raw: bytes) -> str:
+    """``oauth_body_hash``: base64 of the SHA-1 of the raw body (OAuth Request Body Hash)."""
+    return base64.b64encode(hashlib.sha1(raw).digest()).decode()
+
+
+def local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def pox_find(elem: ElementTree.Element, *path: str) -> t.Optional[ElementTree.Element]:
+    """The first descendant chain matching ``path`` by local names (namespaces ignored)."""
+    current: t.Optional[ElementTree.Element] = elem
+    for name in path:
+        if current is None:
+            return None
+        current = next((c for c in current.iter() if c is not current and local_name(c.tag) == name), None)
+    return current
+
+
+def pox_text(elem: ElementTree.Element, *path: str) -> t.Optional[str]:
+    found = pox_find(elem, *path)
+    return None if found is None else (found.text or "").strip()
+
+
+def pox_response(code_major: str, description: str, message_ref: str, operation: str,
+                 inner: str = "") -> bytes:
+    """An imsx_POXEnvelopeResponse (LTI 1.1 §6)."""
+    severity = "status" if code_major == "success" else "error"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<imsx_POXEnvelopeResponse xmlns="{POX_NS}"><imsx_POXHeader><imsx_POXResponseHeaderInfo>'
+        f"<imsx_version>V1.0</imsx_version><imsx_messageIdentifier>{secrets.token_hex(8)}</imsx_messageIdentifier>"
+        f"<imsx_statusInfo><imsx_codeMajor>{code_major}</imsx_codeMajor><imsx_severity>{severity}</imsx_severity>"
+        f"<imsx_description>{xml_escape(description)}</imsx_description>"
+        f"<imsx_messageRefIdentifier>{xml_escape(message_ref)}</imsx_messageRefIdentifier>"
+        f"<imsx_operationRefIdentifier>{xml_escape(operation)}</imsx_operationRefIdentifier>"
+        "</imsx_statusInfo></imsx_POXResponseHeaderInfo></imsx_POXHeader>"
+        f"<imsx_POXBody>{inner}</imsx_POXBody></imsx_POXEnvelopeResponse>"
+    ).encode()
+
+
+def parse_pox_request(raw: bytes) -> t.Tuple[str, str, str, t.Optional[str]]:
+    """(operation, message identifier, sourcedid, textString) of a POX request; ValueError with why."""
+    if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
+        raise ValueError("DOCTYPE and entity declarations are not accepted")
+    try:
+        root = ElementTree.fromstring(raw)
+    except ElementTree.ParseError as exc:
+        raise ValueError(f"not well-formed XML: {exc}")
+    if local_name(root.tag) != "imsx_POXEnvelopeRequest":
+        raise ValueError("not an imsx_POXEnvelopeRequest")
+    body = pox_find(root, "imsx_POXBody")
+    request = next(iter(body), None) if body is not None else None
+    if request is None or not local_name(request.tag).endswith("Request"):
+        raise ValueError("imsx_POXBody holds no operation")
+    operation = local_name(request.tag)[:-len("Request")]
+    message_id = pox_text(root, "imsx_POXHeader", "imsx_messageIdentifier") or ""
+    sourcedid = pox_text(request, "resultRecord", "sourcedGUID", "sourcedId") or ""
+    score = pox_text(request, "resultRecord", "result", "resultScore", "textString")
+    return operation, message_id, sourcedid, score
+
+
+def process_outcome(course_id: str, consumer_key: str, operation: str, sourcedid: str,
+                    score_text: t.Optional[str]) -> t.Tuple[str, str, str]:
+    """Apply a verified POX operation: (codeMajor, description, body inner XML)."""
+    if operation not in OUTCOME_OPERATIONS:
+        return "unsupported", f"{operation} is not supported", ""
+    if not sourcedid:
+        return "failure", "sourcedId is missing", ""
+    if operation == "replaceResult":
+        try:
+            value = float(score_text or "")
+        except ValueError:
+            value = float("nan")
+        if not (0.0 <= value <= 1.0):  # also false for NaN
+            return "failure", f"the score must be a number between 0.0 and 1.0, got {score_text!r}", ""
+        with STATE.lock:
+            STATE.outcomes[sourcedid] = {"score": value, "text": score_text, "course_id": course_id,
+                                         "consumer_key": consumer_key, "updated": time.time()}
+        return "success", f"Score for {sourcedid} is now {score_text}", "<replaceResultResponse/>"
+    if operation == "readResult":
+        with STATE.lock:
+            stored = STATE.outcomes.get(sourcedid)
+        text = stored["text"] if stored else ""
+        inner = ("<readResultResponse><result><resultScore><language>en</language>"
+                 f"<textString>{xml_escape(text)}</textString></resultScore></result></readResultResponse>")
+        return "success", f"Result read for {sourcedid}", inner
+    with STATE.lock:
+        STATE.outcomes.pop(sourcedid, None)
+    return "success", f"Result deleted for {sourcedid}", "<deleteResultResponse/>"
+
+
+def handle_outcome_request(url: str, course_id: str, headers: t.Dict[str, str],
+                           raw: bytes) -> t.Tuple[int, bytes, str]:
+    """POST /outcomes/<course id>: verify OAuth (header) + oauth_body_hash, then the POX operation.
+    Answers (status, body, content type); refusals are POX ``failure`` replies with status 200,
+    as LMSs answer them."""
+    check = verify_oauth_request(url, "POST", "", headers)
+    consumer_key = check["consumer_key"]
+    verified_bytes = raw + b"<!-- tampered by test control -->" if STATE.outcome_fault(
+        "tamper_body", consumer_key) else raw
+    sent_hash = check["oauth_params"].get("oauth_body_hash")
+    body_hash_verified = bool(sent_hash) and hmac.compare_digest(sent_hash, body_hash(verified_bytes))
+    record: t.Dict[str, t.Any] = {
+        "time": time.time(), "course_id": course_id, "consumer_key": consumer_key,
+        "content_type": headers.get("Content-Type"), "authorization": bool(headers.get("Authorization")),
+        "signature_verified": check["signature_verified"], "body_hash_verified": body_hash_verified,
+        "verified": check["verified"] and body_hash_verified, "oauth_reason": check["reason"],
+        "signature_method": check["oauth_params"].get("oauth_signature_method"),
+        "operation": None, "message_identifier": None, "sourcedid": None, "score_text": None,
+        "code_major": None, "description": None}
+    with STATE.lock:
+        STATE.outcome_requests.append(record)
+        del STATE.outcome_requests[:-500]
+    try:
+        operation, message_id, sourcedid, score_text = parse_pox_request(raw)
+        record.update(operation=operation, message_identifier=message_id, sourcedid=sourcedid,
+                      score_text=score_text)
+    except ValueError as exc:
+        operation, message_id, sourcedid, score_text = "", "", "", None
+        parse_error: t.Optional[str] = str(exc)
+    else:
+        parse_error = None
+
+    def answer(code: str, description: str, inner: str = "") -> t.Tuple[int, bytes, str]:
+        record.update(code_major=code, description=description)
+        return 200, pox_response(code, description, message_id, operation, inner), "application/xml"
+
+    reply_fault = STATE.outcome_fault("outcome_reply", consumer_key)
+    if reply_fault == "malformed":
+        record.update(code_major="malformed", description="forced by test control (outcome_reply)")
+        return 200, b"<html><body><h1>Gradebook temporarily unavailable</h1><p>Try again", "text/html"
+    if reply_fault == "failure":
+        return answer("failure", "forced by test control (outcome_reply)")
+    if not check["verified"]:
+        return answer("failure", f"Request refused: {check['reason']}")
+    if not sent_hash:
+        return answer("failure", "Request refused: oauth_body_hash is missing")
+    if not body_hash_verified:
+        return answer("failure", "Request refused: oauth_body_hash does not match the body received")
+    if parse_error is not None:
+        return answer("failure", f"Request refused: {parse_error}")
+    code, description, inner = process_outcome(course_id, str(consumer_key), operation, sourcedid, score_text)
+    return answer(code, description, inner)
+
+
+# --------------------------------------------------------------------------------------------
 # Launch specs (what the LMS user chose); lti_message_hint points to one
 # --------------------------------------------------------------------------------------------
 
@@ -772,7 +1094,9 @@ def build_spec(data: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
     (object or null), custom, extra_claims, client_id, deployment_id, tool_url, kaf, login_hint,
     lti_storage_target, deep_linking {accept_types, accept_multiple, accept_lineitem,
     accept_presentation_document_targets, accept_media_types, auto_create, title, text, data},
-    id_token_ttl, ags (false | {scope, lineitem, lineitems}), nrps (false)."""
+    id_token_ttl, ags (false | {scope, lineitem, lineitems}), nrps (false), lti1p1 ({user_id,
+    context_id?, resource_link_id?, consumer_key, secret, sign: good|wrong|absent}: the LTI 1.3
+    migration claim, see lti1p1_claim)."""
     user = data.get("user", "ada")
     if isinstance(user, str):
         if user not in USERS:
@@ -813,6 +1137,9 @@ def build_spec(data: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
     dl = data.get("deep_linking") or {}
     if not isinstance(dl, dict):
         raise BadRequest("invalid_request", "deep_linking must be an object")
+    migration = data.get("lti1p1")
+    if migration is not None:
+        migration = check_lti1p1_spec(migration)
 
     tool_url = str(data.get("tool_url") or STATE.tool_url).rstrip("/")
     placement = data.get("placement", "mymedia")
@@ -852,6 +1179,7 @@ def build_spec(data: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         "id_token_ttl": data.get("id_token_ttl"),
         "ags": ags,
         "nrps": nrps,
+        "lti1p1": migration,
     }
 
 
@@ -942,7 +1270,10 @@ def set_faults(body: t.Any) -> t.Dict[str, t.Any]:
     token_statuses [status, ...] (answered by the token endpoint first, one per request),
     token_status (always), service_401_once, nrps_loop, nrps_oversized, nrps_malformed,
     ags_malformed, granted_scopes [...], expires_in (seconds), ags_status / nrps_status (every AGS /
-    NRPS call answers that status, after the token check)."""
+    NRPS call answers that status, after the token check). LTI 1.1 Basic Outcomes: outcome_reply
+    ("failure": a POX failure reply, nothing stored; "malformed": a 200 HTML page instead of POX),
+    tamper_body (true: the body the LMS checks oauth_body_hash against is altered, so the hash
+    mismatches and the LMS answers failure), consumer_key (these only for that consumer key)."""
     if not isinstance(body, dict):
         raise BadRequest("invalid_request", "send a JSON object")
     unknown = sorted(set(body) - FAULT_KEYS)
@@ -965,6 +1296,12 @@ def set_faults(body: t.Any) -> t.Dict[str, t.Any]:
     if faults.get("expires_in") is not None and not (
             isinstance(faults["expires_in"], int) and faults["expires_in"] >= 1):
         raise BadRequest("invalid_request", "expires_in must be an integer >= 1")
+    if faults.get("outcome_reply") is not None and faults["outcome_reply"] not in ("failure", "malformed"):
+        raise BadRequest("invalid_request", "outcome_reply must be \"failure\" or \"malformed\"")
+    if "tamper_body" in faults and not isinstance(faults["tamper_body"], bool):
+        raise BadRequest("invalid_request", "tamper_body must be true or false")
+    if faults.get("consumer_key") is not None and not isinstance(faults["consumer_key"], str):
+        raise BadRequest("invalid_request", "consumer_key must be a string")
     with STATE.lock:
         STATE.faults = faults
         return dict(faults)
@@ -1141,6 +1478,7 @@ class Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY:
             raise BadRequest("invalid_request", "body too large", 413)
         raw = self.rfile.read(length) if length else b""
+        self.raw_body = raw  # exactly as received (Basic Outcomes checks its oauth_body_hash)
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype == "application/json" or (ctype.startswith("application/") and ctype.endswith("+json")):
             try:
@@ -1198,6 +1536,8 @@ class Handler(BaseHTTPRequestHandler):
                           "text/html; charset=utf-8")
             elif path.startswith("/api/courses/"):
                 self.handle_service(method, path, query, body)
+            elif path.startswith("/outcomes/"):
+                self.handle_outcomes(method, path)
             elif path.startswith("/__control/"):
                 self.handle_control(method, path, query, body)
             else:
@@ -1324,6 +1664,19 @@ class Handler(BaseHTTPRequestHandler):
                       for i in items) or "<li>(nothing selected)</li>"
         self.send(200, page("Content added", f"<div class=card><h1>Content added to the course</h1>"
                             f"<ul class=items>{lis}</ul></div>"), "text/html; charset=utf-8")
+
+    # -- LTI 1.1 Basic Outcomes --------------------------------------------------------------
+    def handle_outcomes(self, method: str, path: str) -> None:
+        """POST /outcomes/<course id>: the course's Basic Outcomes service (IMS POX XML, OAuth
+        1.0a in the Authorization header with oauth_body_hash), see handle_outcome_request."""
+        course_id = path[len("/outcomes/"):]
+        if method != "POST" or not course_id or "/" in course_id:
+            self.send_json(405 if course_id else 404, {"error": "method_not_allowed" if course_id else "not_found"})
+            return
+        headers = {k: v for k, v in self.headers.items()}
+        status, body, ctype = handle_outcome_request(STATE.issuer + self.path, course_id, headers,
+                                                     getattr(self, "raw_body", b""))
+        self.send(status, body, ctype)
 
     # -- LTI Advantage services (AGS, NRPS) ---------------------------------------------------
     def send_service_error(self, status: int, error: str, description: str) -> None:
@@ -1580,6 +1933,21 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(body, dict):
                 raise BadRequest("invalid_request", "send a JSON object")
             self.send_json(200, create_launch(body))
+        elif name == "lti11-consumer" and method == "POST":
+            if not isinstance(body, dict) or not all(
+                    isinstance(body.get(k), str) and body[k] for k in ("key", "secret")):
+                raise BadRequest("invalid_request", "send {\"key\": \"...\", \"secret\": \"...\"}")
+            with STATE.lock:
+                STATE.lti11_consumers[body["key"]] = body["secret"]
+                keys = sorted(STATE.lti11_consumers)
+            self.send_json(200, {"consumers": keys})
+        elif name == "outcomes" and method == "GET":
+            def wanted(row: t.Dict[str, t.Any]) -> bool:
+                return all(query.get(k) in (None, row.get(k)) for k in ("consumer_key", "course_id", "sourcedid"))
+            with STATE.lock:
+                scores = {sid: dict(v) for sid, v in STATE.outcomes.items() if wanted(dict(v, sourcedid=sid))}
+                requests_seen = [dict(r) for r in STATE.outcome_requests if wanted(r)]
+            self.send_json(200, {"scores": scores, "requests": requests_seen})
         elif name == "deep-link-returns" and method == "GET":
             with STATE.lock:
                 self.send_json(200, {"returns": list(STATE.deep_link_returns)})

@@ -142,7 +142,9 @@ pub async fn migration(
     cid: &str,
     now_iso: &str,
 ) -> ApiResult<Option<lti_core::launch::LegacyIdentity>> {
-    if !claims.contains_key(lti_core::launch::claim::LTI1P1) {
+    // Only registrations that carry a 1.1 consumer key are upgrades; others are plain 1.3
+    // (their user-id rules may still read the claim, e.g. lti13UserIdClaim = …/lti1p1).
+    if !claims.contains_key(lti_core::launch::claim::LTI1P1) || reg.lti11_consumer_key.is_empty() {
         return Ok(None);
     }
     // The claim must name this registration's consumer key to be checked with its secret.
@@ -153,20 +155,30 @@ pub async fn migration(
     let identity = |c: &migration::Lti1p1Claim| {
         c.user_id.clone().map(|u| lti_core::launch::LegacyIdentity { user_id: u, context_id: c.context_id.clone() })
     };
-    let (result, mismatch) = match &check {
-        Lti1p1Check::Verified(c) => (Ok(identity(c)), None),
-        Lti1p1Check::Absent(_) => (Ok(None), None),
-        Lti1p1Check::Mismatch(c, reason) => {
+    // An unsigned claim that names a 1.1 user is unproven: it goes through the same policy as
+    // a signature that does not verify (Blackboard sends no signature; a silent plain-1.3
+    // identity would be a second user).
+    let unproven = match &check {
+        Lti1p1Check::Verified(_) => None,
+        Lti1p1Check::Absent(Some(c)) if c.user_id.is_some() => Some((c, "unsigned")),
+        Lti1p1Check::Absent(_) => None,
+        Lti1p1Check::Mismatch(c, reason) => Some((c, reason.as_str())),
+    };
+    let (result, mismatch) = match (&check, unproven) {
+        (Lti1p1Check::Verified(c), _) => (Ok(identity(c)), None),
+        (_, None) => (Ok(None), None),
+        (_, Some((c, reason))) => {
             let r = match reg.lti11_mismatch_policy {
-                MismatchPolicy::Refuse => Err(ApiError::new(ErrorCode::Lti11MigrationMismatch, format!("lti1p1 claim: {}", reason.as_str()))),
+                MismatchPolicy::Refuse => Err(ApiError::new(ErrorCode::Lti11MigrationMismatch, format!("lti1p1 claim: {reason}"))),
                 MismatchPolicy::TrustPlatform => Ok(identity(c)),
                 MismatchPolicy::NewIdentity => Ok(None),
             };
-            (r, Some((reason.as_str(), c.oauth_consumer_key.clone().unwrap_or_default())))
+            (r, Some((reason, c.oauth_consumer_key.clone().unwrap_or_default())))
         }
     };
-    log::info(cid, "lti1p1_claim", json!({"registration": reg.id, "check": check.as_str(), "policy": reg.lti11_mismatch_policy.as_str()}));
-    record(env, wctx, &reg.id, check.as_str(), mismatch, reg.lti11_mismatch_policy.as_str(), now_iso);
+    let check_name = if mismatch.is_some() { "mismatch" } else { check.as_str() };
+    log::info(cid, "lti1p1_claim", json!({"registration": reg.id, "check": check_name, "policy": reg.lti11_mismatch_policy.as_str()}));
+    record(env, wctx, &reg.id, check_name, mismatch, reg.lti11_mismatch_policy.as_str(), now_iso);
     result
 }
 

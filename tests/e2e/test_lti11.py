@@ -502,6 +502,10 @@ def test_content_item_selection(lti11_tenant: Tenant) -> None:
 
 def test_content_item_picker_form(lti11_tenant: Tenant) -> None:
     launched, return_url, data = cis_launch(lti11_tenant, roles="Instructor")
+    # The picker page the LMS iframe shows offers the form that returns the selection.
+    picker = http("GET", launched.location)
+    assert picker.status_code == 200, describe(picker)
+    assert 'id="deep-link-form"' in picker.text and 'action="/lti/deep-link"' in picker.text, picker.text[-1500:]
     r = http("POST", lti11_tenant.worker.url("/lti/deep-link"), headers={"Accept": "text/html"},
              data={"session": launched.token, "entry": "1_mitosis"})
     assert r.status_code == 200 and r.headers.get("Content-Type", "").startswith("text/html"), describe(r)

@@ -118,9 +118,13 @@ pub fn module_page(module: &Module, s: &SessionClaims, token: &str) -> String {
     let mut page = module_page_body(module, s);
     if module.code == lti_core::modules::PICKER_MODULE {
         if let Some(at) = page.rfind("<p class=\"muted\">This page is the demo tool app.") {
-            let section = match &s.dl {
-                Some(dl) => deep_link_picker(&s.iss, token, dl.accept_multiple),
-                None => picker(&s.iss),
+            // LTI 1.3 deep linking, or an LTI 1.1 ContentItemSelectionRequest: the form returns
+            // the selection to the LMS; otherwise the selection goes to the host page.
+            let lti11_multiple = s.lti11.as_ref().and_then(|l| l.get("contentItem")).map(|c| c.get("accept_multiple").and_then(serde_json::Value::as_bool).unwrap_or(false));
+            let section = match (&s.dl, lti11_multiple) {
+                (Some(dl), _) => deep_link_picker(&s.iss, token, dl.accept_multiple),
+                (None, Some(multiple)) => deep_link_picker(&s.iss, token, multiple),
+                (None, None) => picker(&s.iss),
             };
             page.insert_str(at, &section);
         }

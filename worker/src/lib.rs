@@ -335,16 +335,7 @@ fn version(ctx: &Ctx<'_>) -> ApiResult<Response> {
 
 /// Read a form body (POST) with a size limit.
 async fn read_form(req: &mut Request) -> ApiResult<Vec<(String, String)>> {
-    if let Some(len) = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok()) {
-        if len > MAX_BODY {
-            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{len} bytes")));
-        }
-    }
-    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::LaunchParamMissing, format!("body unreadable: {e}")))?;
-    if body.len() > MAX_BODY {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
-    }
-    Ok(form_decode(&body))
+    Ok(form_decode(&read_body_text(req).await?))
 }
 
 /// A JSON request body for the service APIs (`request_invalid` when malformed).

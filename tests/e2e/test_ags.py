@@ -208,6 +208,31 @@ def test_get_update_delete(tenant: Tenant) -> None:
     assert url not in [i["id"] for i in assert_ok(lineitems(tenant, launched.token))["lineItems"]]
 
 
+def test_invalid_requests_are_refused(tenant: Tenant) -> None:
+    course = new_course()
+    launched = ags_launch(tenant, course=course)
+    before = len(tenant.platform.lineitems(course["id"]))
+    for body in ({"label": "", "scoreMaximum": 10}, {"label": "Quiz", "scoreMaximum": 0}, {"label": "Quiz"},
+                 {"label": "Quiz", "scoreMaximum": 5, "startDateTime": "next week"}):
+        err = assert_error(create(tenant, launched.token, **body), 422, "lineitem_invalid")
+        assert err["fields"], err
+    assert len(tenant.platform.lineitems(course["id"])) == before, "nothing was created"
+    item = assert_ok(create(tenant, launched.token, label="Quiz", scoreMaximum=10), 201)
+    assert_error(call(tenant.worker, "PUT", "/lti/ags/lineitem", launched.token,
+                      json={"lineItemUrl": item["id"], "scoreMaximum": -1}), 422, "lineitem_invalid")
+    assert {i["id"]: i for i in tenant.platform.lineitems(course["id"])}[item["id"]]["scoreMaximum"] == 10
+    # malformed requests: no lineItemUrl, a body that is not JSON, admin calls without the context
+    err = assert_error(call(tenant.worker, "GET", "/lti/ags/lineitem", launched.token), 400, "request_invalid")
+    assert "lineItemUrl" in err["fields"]
+    assert_error(call(tenant.worker, "POST", "/lti/ags/scores", launched.token, data="not json",
+                      headers={"Content-Type": "application/json"}), 400, "request_invalid")
+    err = assert_error(call(tenant.worker, "GET", "/lti/ags/lineitems", tenant.worker.admin_token,
+                            params={"contextId": course["id"]}), 400, "request_invalid")
+    assert "platformId" in err["fields"]
+    # AGS scores cannot be deleted (only LTI 1.1 Basic Outcomes has deleteResult)
+    assert_error(call(tenant.worker, "DELETE", "/lti/ags/scores", launched.token), 405, "method_not_allowed")
+
+
 # ---------------------------------------------------------------------------------------------
 # scoping
 # ---------------------------------------------------------------------------------------------

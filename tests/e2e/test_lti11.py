@@ -21,7 +21,7 @@ from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, SIGNATURE_PLAINTEXT, SIGNATUR
 
 from ltihelpers import (CONTENT_ITEM_CONTEXT, LTI_LINK_MEDIA_TYPE, MODULE_PATHS, Launched,
                         Lti11Consumer, Tenant, Worker, assert_error, assert_ok, call, describe, http,
-                        new_course, oauth_verify_form, unique)
+                        new_course, oauth_verify_form, parse_launch, unique)
 
 PROXY_PUBLIC_BASE = "https://tool.example.test"
 RL = {"type": "ltiResourceLink", "title": "Mitosis in 2 minutes", "entryId": "1_mitosis"}
@@ -286,6 +286,18 @@ def test_lti11_param_missing(lti11_tenant: Tenant, message_type: str, missing: s
         if message_type == "ContentItemSelectionRequest" else {}
     extra[missing] = None  # signed without it: the signature is good, the launch is incomplete
     assert_error(c.attempt(message_type=message_type, **extra), 400, code)
+
+
+def test_conflicting_duplicate_parameters(lti11_tenant: Tenant) -> None:
+    # Signed correctly, but user_id twice with different values: which user is it? Refused.
+    c = consumer(lti11_tenant)
+    pairs = list(c.params().items()) + [("user_id", "someone-else")]
+    err = assert_error(c.post(c.sign(pairs)), 400, "lti11_param_invalid")
+    assert err["message"]
+    # the same pair repeated with the same value is harmless
+    same = list(c.params().items())
+    same.append(next(p for p in same if p[0] == "user_id"))
+    parse_launch(c.worker, c.post(c.sign(same)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use lti_core::deep_linking::{ContentItemInput, ContentItems};
-use lti_core::encoding::{b64url_decode, b64url_encode, form_encode, hex};
+use lti_core::encoding::{b64url_encode, form_encode, hex};
 use lti_core::error::{ErrorCode, ServiceError};
 use lti_core::jws::sign_rs256;
 use lti_core::registration::Registration;
@@ -20,19 +20,17 @@ use lti_core::services::{
     token_cache_key, AccessToken, PageWalk, ScoreInput, ServiceGrants, DEFAULT_PAGE_CAP, MAX_RESPONSE_BYTES,
 };
 use lti_core::session::SessionClaims;
-use lti_core::state::derive_key;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use wasm_bindgen::JsCast;
 use worker::{Env, Request, Response};
 
 use crate::config::{Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Registry;
-use crate::{http, keys, log};
-use lti_webcrypto::{aes_gcm_decrypt, aes_gcm_encrypt, random_bytes};
+use crate::{http, keys, log, sealed};
+use lti_webcrypto::random_bytes;
 
 const LINEITEM_TYPE: &str = "application/vnd.ims.lis.v2.lineitem+json";
 const LINEITEMS_TYPE: &str = "application/vnd.ims.lis.v2.lineitemcontainer+json";
@@ -47,9 +45,7 @@ fn svc_err(e: &ServiceError) -> ApiError {
 }
 
 fn bad_request(field: &str, why: &str) -> ApiError {
-    let mut e = ApiError::new(ErrorCode::RequestInvalid, format!("{field}: {why}"));
-    e.fields = Some([(field.to_string(), why.to_string())].into_iter().collect());
-    e
+    ApiError::new(ErrorCode::RequestInvalid, format!("{field}: {why}")).with_field(field, why)
 }
 
 // ------------------------------------------------------------------ who is calling
@@ -92,27 +88,17 @@ impl Caller {
     }
 }
 
-fn bearer(req: &Request) -> Option<String> {
-    let auth = req.headers().get("authorization").ok().flatten()?;
-    let t = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer "))?.trim().to_string();
-    (!t.is_empty()).then_some(t)
-}
-
-fn is_admin(cfg: &Config, token: &str) -> bool {
-    cfg.admin_token.as_deref().is_some_and(|expected| Sha256::digest(token.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into())
-}
-
 /// The session behind a Bearer token (no admin).
 pub async fn session_of(env: &Env, cfg: &Config, req: &Request) -> ApiResult<SessionClaims> {
-    let token = bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
+    let token = crate::bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
     crate::verify_session_token(env, cfg, &token).await
 }
 
 /// Resolve the caller: admin (then `platformId` + `contextId` from `params`) or a session.
 pub async fn caller(env: &Env, cfg: &Config, req: &Request, params: &Value) -> ApiResult<Caller> {
-    let token = bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
+    let token = crate::bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
     let registry = Registry::new(env);
-    if is_admin(cfg, &token) {
+    if cfg.is_admin(&token) {
         let p = |k: &str| params.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let platform_id = p("platformId").ok_or_else(|| bad_request("platformId", "required with the admin token"))?;
         let context_id = p("contextId").ok_or_else(|| bad_request("contextId", "required with the admin token"))?;
@@ -197,11 +183,6 @@ pub fn remember_context(env: &Env, wctx: &worker::Context, claims: &SessionClaim
 }
 
 // ------------------------------------------------------------------ service tokens
-
-fn token_kek(cfg: &Config) -> ApiResult<[u8; 32]> {
-    let secret = cfg.encryption_key.as_deref().ok_or_else(|| ApiError::internal("no encryption key"))?;
-    Ok(derive_key(secret, b"lti-edge/service-token/v1"))
-}
 
 /// Token cache statistics of this isolate (for the benchmark and `GET /lti/services/stats`).
 #[derive(Debug, Default, Clone, Copy, Serialize)]
@@ -344,14 +325,11 @@ async fn fetch_token(
 
 async fn encrypt_token(cfg: &Config, t: &AccessToken) -> ApiResult<String> {
     let plain = serde_json::to_vec(t).map_err(|e| ApiError::internal(e.to_string()))?;
-    let (iv, ct) = aes_gcm_encrypt(&token_kek(cfg)?, &plain).await.map_err(|e| ApiError::internal(e.0))?;
-    Ok(format!("{}.{}", b64url_encode(&iv), b64url_encode(&ct)))
+    sealed::seal(cfg, sealed::SERVICE_TOKENS, &plain).await
 }
 
 async fn decrypt_token(cfg: &Config, text: &str) -> Option<AccessToken> {
-    let (iv, ct) = text.split_once('.')?;
-    let plain = aes_gcm_decrypt(&token_kek(cfg).ok()?, &b64url_decode(iv)?, &b64url_decode(ct)?).await.ok()?;
-    serde_json::from_slice(&plain).ok()
+    serde_json::from_slice(&sealed::open(cfg, sealed::SERVICE_TOKENS, text).await.ok()?).ok()
 }
 
 fn forget_token(reg: &Registration, scopes: &[&str]) {
@@ -463,15 +441,13 @@ async fn get_all(
     Ok((items, first_page, walk, differences))
 }
 
-fn ok(data: Value, status: u16) -> ApiResult<Response> {
-    crate::json_response(&json!({"success": true, "data": data}), status)
-}
+use crate::ok_json as ok;
 
 // ------------------------------------------------------------------ AGS
 
 /// `GET|POST /lti/ags/lineitems`.
 pub async fn lineitems(env: &Env, cfg: &Config, cid: &str, req: &mut Request, query: &Value, is_post: bool) -> ApiResult<Response> {
-    let body = if is_post { crate::read_json_body(req).await? } else { Value::Null };
+    let body = if is_post { crate::read_json(req, &crate::JSON_API).await? } else { Value::Null };
     let params = if is_post { &body } else { query };
     let c = caller(env, cfg, req, params).await?;
     let ags = c.ags()?;
@@ -560,7 +536,7 @@ fn lineitem_url(params: &Value) -> ApiResult<String> {
 
 /// `GET|PUT|DELETE /lti/ags/lineitem`.
 pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, query: &Value, method: &str) -> ApiResult<Response> {
-    let body = if method == "PUT" { crate::read_json_body(req).await? } else { Value::Null };
+    let body = if method == "PUT" { crate::read_json(req, &crate::JSON_API).await? } else { Value::Null };
     let params = if method == "PUT" { &body } else { query };
     let c = caller(env, cfg, req, params).await?;
     let url = lineitem_url(params)?;
@@ -615,7 +591,7 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
 
 /// `POST /lti/ags/scores`.
 pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> ApiResult<Response> {
-    let body = crate::read_json_body(req).await?;
+    let body = crate::read_json(req, &crate::JSON_API).await?;
     let c = caller(env, cfg, req, &body).await?;
     if let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") {
         return crate::legacy::post_score(env, cfg, cid, s, &body).await;
@@ -623,9 +599,7 @@ pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> Ap
     let ags = c.ags()?;
     ags.require(services::SCOPE_SCORE).map_err(|e| svc_err(&e))?;
     let input: ScoreInput = serde_json::from_value(body.clone()).map_err(|e| {
-        let mut err = ApiError::new(ErrorCode::ScoreInvalid, format!("score json: {e}"));
-        err.fields = Some([("body".to_string(), "a JSON object with the score fields".to_string())].into_iter().collect());
-        err
+        ApiError::new(ErrorCode::ScoreInvalid, format!("score json: {e}")).with_field("body", "a JSON object with the score fields")
     })?;
     let url = match (&input.line_item_url, &ags.lineitem, &c.session) {
         (Some(u), _, _) => u.clone(),
@@ -761,7 +735,7 @@ pub async fn deep_link(env: &Env, cfg: &Config, cid: &str, req: &mut Request) ->
     let ct = req.headers().get("content-type").ok().flatten().unwrap_or_default().to_ascii_lowercase();
     let form = ct.starts_with("application/x-www-form-urlencoded");
     let (session, inputs): (SessionClaims, Vec<ContentItemInput>) = if form {
-        let fields = crate::read_form_body(req).await?;
+        let fields = crate::read_form(req).await?;
         let token = fields.iter().find(|(k, _)| k == "session").map(|(_, v)| v.clone()).unwrap_or_default();
         if token.is_empty() {
             return Err(ApiError::new(ErrorCode::SessionInvalid, "form without session"));
@@ -785,16 +759,12 @@ pub async fn deep_link(env: &Env, cfg: &Config, cid: &str, req: &mut Request) ->
         (session, items)
     } else {
         let session = session_of(env, cfg, req).await?;
-        let body = crate::read_json_body(req).await?;
+        let body = crate::read_json(req, &crate::JSON_API).await?;
         let list = body.get("contents").or_else(|| body.get("items")).cloned().ok_or_else(|| {
-            let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "no contents");
-            e.fields = Some([("contents".to_string(), "send 1 to 50 items".to_string())].into_iter().collect());
-            e
+            ApiError::new(ErrorCode::DeepLinkInvalid, "no contents").with_field("contents", "send 1 to 50 items")
         })?;
         let items: Vec<ContentItemInput> = serde_json::from_value(list).map_err(|e| {
-            let mut err = ApiError::new(ErrorCode::DeepLinkInvalid, format!("contents json: {e}"));
-            err.fields = Some([("contents".to_string(), "an array of content items (type, title, url, …)".to_string())].into_iter().collect());
-            err
+            ApiError::new(ErrorCode::DeepLinkInvalid, format!("contents json: {e}")).with_field("contents", "an array of content items (type, title, url, …)")
         })?;
         (session, items)
     };
@@ -830,7 +800,7 @@ pub async fn deep_link(env: &Env, cfg: &Config, cid: &str, req: &mut Request) ->
         let (nonce, _) = crate::script_csp()?;
         let origin = lti_core::url::HttpUrl::parse(&settings.return_url).map(|u| u.origin()).unwrap_or_default();
         let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action {origin}");
-        return crate::html_response_csp(crate::pages::deep_link_return_page(&nonce, &settings.return_url, &jwt, items.as_slice().len()), 200, &csp);
+        return crate::html_response_csp(crate::pages::auto_post_page(&nonce, &settings.return_url, &[("JWT".to_string(), jwt)], items.as_slice().len()), 200, &csp);
     }
     ok(json!({"jwt": jwt, "returnUrl": settings.return_url, "items": items.as_slice()}), 200)
 }

@@ -73,6 +73,14 @@ impl Config {
         }
     }
 
+    /// Whether `token` is the admin token (digests compared in constant time, so neither the
+    /// content nor the length leaks).
+    pub fn is_admin(&self, token: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        self.admin_token.as_deref().is_some_and(|expected| Sha256::digest(token.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into())
+    }
+
     /// `kv` or `durable`.
     pub fn store_name(&self) -> &'static str {
         match self.store {

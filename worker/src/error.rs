@@ -33,6 +33,12 @@ impl ApiError {
         Self::new(e.code(), e.to_string())
     }
 
+    /// The same error naming what to fix in one field (`fields` of the answer).
+    pub fn with_field(mut self, field: impl Into<String>, why: impl Into<String>) -> Self {
+        self.fields.get_or_insert_with(Default::default).insert(field.into(), why.into());
+        self
+    }
+
     /// Internal failure (detail logged, never shown).
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, detail)

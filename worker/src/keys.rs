@@ -8,7 +8,6 @@ use std::cell::RefCell;
 
 use lti_core::encoding::{b64url_decode, b64url_encode};
 use lti_core::jwk::{JwkSet, RsaPublicJwk};
-use lti_core::state::derive_key;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::Env;
@@ -59,8 +58,7 @@ thread_local! {
 }
 
 fn kek(cfg: &Config) -> ApiResult<[u8; 32]> {
-    let secret = cfg.encryption_key.as_deref().ok_or_else(|| ApiError::internal("no encryption key"))?;
-    Ok(derive_key(secret, b"lti-edge/key-encryption/v1"))
+    crate::sealed::key(cfg, crate::sealed::TOOL_KEYS)
 }
 
 /// A fresh RSA-2048 key, its private half encrypted (runs inside the key-ring object).

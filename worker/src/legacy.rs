@@ -5,7 +5,6 @@
 use lti_core::error::ErrorCode;
 use lti_core::registration::{MismatchPolicy, Registration};
 use lti_core::session::SessionClaims;
-use lti_core::state::derive_key;
 use lti_legacy::content_item::{signed_selection, ContentItem, ItemKind, PlacementAdvice, Thumbnail};
 use lti_legacy::error::{Coded as LegacyCoded, ErrorCode as LegacyCode};
 use lti_legacy::migration::{self, Lti1p1Check};
@@ -19,9 +18,9 @@ use crate::config::{Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::registry::Registry;
 use crate::store::StateStore;
-use crate::{http, log};
-use lti_core::encoding::{b64url_decode, b64url_encode, hex};
-use lti_webcrypto::{aes_gcm_decrypt, aes_gcm_encrypt, random_bytes};
+use crate::{http, log, sealed};
+use lti_core::encoding::{b64url_encode, hex};
+use lti_webcrypto::random_bytes;
 
 /// lti-legacy's codes → the worker's codes (one vocabulary for clients).
 fn code(c: LegacyCode) -> ErrorCode {
@@ -53,24 +52,17 @@ fn err<E: LegacyCoded>(e: &E) -> ApiError {
 
 // ------------------------------------------------------------------ the 1.1 secret at rest
 
-fn secret_kek(cfg: &Config) -> ApiResult<[u8; 32]> {
-    let s = cfg.encryption_key.as_deref().ok_or_else(|| ApiError::internal("no encryption key"))?;
-    Ok(derive_key(s, b"lti-edge/lti11-secret/v1"))
-}
-
 /// Encrypt a new 1.1 secret (`iv.ciphertext`, base64url).
 pub async fn encrypt_secret(cfg: &Config, plain: &str) -> ApiResult<String> {
-    let (iv, ct) = aes_gcm_encrypt(&secret_kek(cfg)?, plain.as_bytes()).await.map_err(|e| ApiError::internal(e.0))?;
-    Ok(format!("{}.{}", b64url_encode(&iv), b64url_encode(&ct)))
+    sealed::seal(cfg, sealed::LTI11_SECRETS, plain.as_bytes()).await
 }
 
 /// The registration's 1.1 secret, decrypted.
 pub async fn secret(cfg: &Config, reg: &Registration) -> ApiResult<Option<ConsumerSecret>> {
-    let Some((iv, ct)) = reg.lti11_secret_enc.split_once('.') else { return Ok(None) };
-    let (Some(iv), Some(ct)) = (b64url_decode(iv), b64url_decode(ct)) else { return Err(ApiError::internal("lti11 secret encoding")) };
-    let plain = aes_gcm_decrypt(&secret_kek(cfg)?, &iv, &ct)
-        .await
-        .map_err(|e| ApiError::internal(format!("cannot decrypt the LTI 1.1 secret (LTI_ENCRYPTION_KEY changed?): {}", e.0)))?;
+    if reg.lti11_secret_enc.is_empty() {
+        return Ok(None);
+    }
+    let plain = sealed::open(cfg, sealed::LTI11_SECRETS, &reg.lti11_secret_enc).await?;
     Ok(Some(ConsumerSecret::new(String::from_utf8(plain).map_err(|_| ApiError::internal("secret utf-8"))?)))
 }
 
@@ -228,7 +220,7 @@ pub async fn report(env: &Env, reg_id: &str) -> ApiResult<Response> {
         }
         o.entry("lastMismatch").or_insert(Value::Null);
     }
-    crate::json_response(&json!({"success": true, "data": report}), 200)
+    crate::ok_json(report, 200)
 }
 
 // ------------------------------------------------------------------ Basic Outcomes
@@ -281,21 +273,17 @@ pub async fn post_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims, b
         (Some(g), Some(m)) => Score::normalise(g, m),
         (Some(g), None) => Score::fraction(g),
         _ => {
-            let mut e = ApiError::new(ErrorCode::ScoreInvalid, "no score");
-            e.fields = Some([("scoreGiven".to_string(), "required (with scoreMaximum) for LTI 1.1 outcomes".to_string())].into_iter().collect());
-            return Err(e);
+            return Err(ApiError::new(ErrorCode::ScoreInvalid, "no score").with_field("scoreGiven", "required (with scoreMaximum) for LTI 1.1 outcomes"));
         }
     }
     .map_err(|e| {
-        let mut a = err(&e);
-        a.fields = Some([("scoreGiven".to_string(), "between 0 and scoreMaximum (> 0)".to_string())].into_iter().collect());
-        a
+        err(&e).with_field("scoreGiven", "between 0 and scoreMaximum (> 0)")
     })?;
     let comment = body.get("comment").and_then(Value::as_str);
     let xml = outcomes::replace_result(&message_id()?, &sourcedid, score, comment).map_err(|e| err(&e))?;
     outcome_call(cfg, &reg, &url, &xml, cid).await?;
     log::info(cid, "outcome_posted", json!({"registration": reg.id, "operation": "replaceResult"}));
-    crate::json_response(&json!({"success": true, "data": {"posted": true, "userId": s.lti_sub, "outcome": "replaceResult", "score": score.value()}}), 200)
+    crate::ok_json(json!({"posted": true, "userId": s.lti_sub, "outcome": "replaceResult", "score": score.value()}), 200)
 }
 
 /// `GET /lti/ags/results` for a 1.1 session: readResult.
@@ -305,7 +293,7 @@ pub async fn read_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims) -
     let xml = outcomes::read_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
     let reply = outcome_call(cfg, &reg, &url, &xml, cid).await?;
     let results: Vec<Value> = reply.score.map(|v| json!({"userId": s.lti_sub, "resultScore": v, "resultMaximum": 1})).into_iter().collect();
-    crate::json_response(&json!({"success": true, "data": {"results": results}}), 200)
+    crate::ok_json(json!({"results": results}), 200)
 }
 
 /// `DELETE /lti/ags/scores` for a 1.1 session: deleteResult.
@@ -314,7 +302,7 @@ pub async fn delete_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims)
     let (url, sourcedid) = outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
     let xml = outcomes::delete_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
     outcome_call(cfg, &reg, &url, &xml, cid).await?;
-    crate::json_response(&json!({"success": true, "data": {"deleted": true, "userId": s.lti_sub}}), 200)
+    crate::ok_json(json!({"deleted": true, "userId": s.lti_sub}), 200)
 }
 
 async fn registration(env: &Env, s: &SessionClaims) -> ApiResult<Registration> {
@@ -347,35 +335,27 @@ pub async fn content_items(
         data: ci.get("data").and_then(Value::as_str).map(str::to_string),
     };
     if inputs.is_empty() || inputs.len() > lti_core::deep_linking::MAX_ITEMS {
-        let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "item count");
-        e.fields = Some([("contents".to_string(), "send 1 to 50 items".to_string())].into_iter().collect());
-        return Err(e);
+        return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "item count").with_field("contents", "send 1 to 50 items"));
     }
     let launch_url = format!("{}/lti/launch", cfg.base());
     let mut items = Vec::with_capacity(inputs.len());
     for (i, it) in inputs.iter().enumerate() {
         let title = it.title.as_deref().map(str::trim).unwrap_or_default();
         if title.is_empty() || title.chars().count() > lti_core::deep_linking::MAX_TITLE_CHARS {
-            let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "title");
-            e.fields = Some([(format!("contents[{i}].title"), "1 to 500 characters".to_string())].into_iter().collect());
-            return Err(e);
+            return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "title").with_field(format!("contents[{i}].title"), "1 to 500 characters"));
         }
         let kind = match it.kind.as_str() {
             "ltiResourceLink" => ItemKind::LtiLink,
             "link" | "file" | "image" => ItemKind::Content { media_type: it.media_type.clone().unwrap_or_else(|| if it.kind == "image" { "image/*".into() } else { "text/html".into() }) },
             _ => {
-                let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "type");
-                e.fields = Some([(format!("contents[{i}].type"), "ltiResourceLink, link, image or file for LTI 1.1".to_string())].into_iter().collect());
-                return Err(e);
+                return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "type").with_field(format!("contents[{i}].type"), "ltiResourceLink, link, image or file for LTI 1.1"));
             }
         };
         let url = match (&kind, &it.url) {
             (_, Some(u)) => u.clone(),
             (ItemKind::LtiLink, None) => launch_url.clone(),
             _ => {
-                let mut e = ApiError::new(ErrorCode::DeepLinkInvalid, "url");
-                e.fields = Some([(format!("contents[{i}].url"), "required for this type".to_string())].into_iter().collect());
-                return Err(e);
+                return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "url").with_field(format!("contents[{i}].url"), "required for this type"));
             }
         };
         let mut custom = it.custom.clone().unwrap_or_default();
@@ -405,9 +385,7 @@ pub async fn content_items(
     let signer = Signer::new(&reg.lti11_consumer_key, &secret);
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
     let form = signed_selection(&settings, &items, &signer, crate::now(), &nonce).map_err(|e| {
-        let mut a = err(&e);
-        a.fields = Some([("contents".to_string(), e.to_string())].into_iter().collect());
-        a
+        err(&e).with_field("contents", e.to_string())
     })?;
     Ok((form.action, form.fields))
 }

@@ -41,6 +41,7 @@ mod legacy;
 mod log;
 mod pages;
 mod registry;
+mod sealed;
 mod store;
 
 use lti_core::encoding::{form_decode, hex};
@@ -52,8 +53,6 @@ use lti_core::session::{verify_session, SessionClaims};
 use lti_core::encoding::b64url_encode;
 use lti_core::state::{begin_login, binding_matches, cookie_value, Binding, LoginParams, StateHandle, LOGIN_RANDOM_BYTES};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use worker::{event, Context, Env, Headers, Method, Request, Response};
 
 use crate::config::Config;
@@ -183,7 +182,7 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             } else {
                 let regs = Registry::new(ctx.env).list().await?;
                 let list: Vec<serde_json::Value> = regs.iter().map(lti_core::registration::Registration::public_json).collect();
-                json_response(&serde_json::json!({"success": true, "data": list}), 200)
+                ok_json(list, 200)
             }
         }
         "/lti/deep-link" => {
@@ -232,15 +231,15 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             admin(ctx, req)?;
             let snap = backup::export(ctx.env, &ctx.cfg, VERSION, &iso_now()).await?;
             log::info(&ctx.cid, "backup_exported", serde_json::json!({"registrations": snap.get("registrations").and_then(serde_json::Value::as_array).map_or(0, Vec::len)}));
-            json_response(&serde_json::json!({"success": true, "data": snap}), 200)
+            ok_json(snap, 200)
         }
         "/lti/restore" => {
             only(ctx, &[Method::Post])?;
             admin(ctx, req)?;
-            let body = read_json_body_large(req).await?;
+            let body = read_json(req, &JSON_BACKUP).await?;
             let result = backup::restore(ctx.env, &ctx.cfg, &body).await?;
             log::info(&ctx.cid, "backup_restored", result.clone());
-            json_response(&serde_json::json!({"success": true, "data": result}), 200)
+            ok_json(result, 200)
         }
         "/lti/keys" => {
             only(ctx, &[Method::Get])?;
@@ -292,6 +291,11 @@ fn headers(pairs: &[(&str, &str)]) -> Headers {
     h
 }
 
+/// `{"success": true, "data": …}`.
+pub(crate) fn ok_json(data: impl Into<serde_json::Value>, status: u16) -> ApiResult<Response> {
+    json_response(&serde_json::json!({"success": true, "data": data.into()}), status)
+}
+
 pub(crate) fn json_response(v: &serde_json::Value, status: u16) -> ApiResult<Response> {
     Ok(Response::from_bytes(v.to_string().into_bytes())?
         .with_status(status)
@@ -334,72 +338,43 @@ fn version(ctx: &Ctx<'_>) -> ApiResult<Response> {
 }
 
 /// Read a form body (POST) with a size limit.
-async fn read_form(req: &mut Request) -> ApiResult<Vec<(String, String)>> {
+pub(crate) async fn read_form(req: &mut Request) -> ApiResult<Vec<(String, String)>> {
     Ok(form_decode(&read_body_text(req).await?))
 }
 
-/// A JSON request body for the service APIs (`request_invalid` when malformed).
-pub(crate) async fn read_json_body(req: &mut Request) -> ApiResult<serde_json::Value> {
-    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::RequestInvalid, format!("body unreadable: {e}")))?;
-    if body.len() > MAX_BODY {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
-    }
-    let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| {
-        let mut err = ApiError::new(ErrorCode::RequestInvalid, format!("json: {e}"));
-        err.fields = Some([("body".to_string(), "must be a JSON object".to_string())].into_iter().collect());
-        err
-    })?;
-    if !v.is_object() {
-        let mut err = ApiError::new(ErrorCode::RequestInvalid, "json not an object");
-        err.fields = Some([("body".to_string(), "must be a JSON object".to_string())].into_iter().collect());
-        return Err(err);
-    }
-    Ok(v)
+/// How a JSON request body is read: size limit, the code of a malformed body, whether an empty
+/// body means `{}`, whether it must be an object, and what `fields.body` tells the caller.
+pub(crate) struct JsonBody {
+    limit: usize,
+    code: ErrorCode,
+    empty_is_object: bool,
+    object: bool,
+    hint: &'static str,
 }
 
-/// A JSON body of up to 4 MB (backups).
-async fn read_json_body_large(req: &mut Request) -> ApiResult<serde_json::Value> {
-    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::RequestInvalid, format!("body unreadable: {e}")))?;
-    if body.len() > 4 * 1024 * 1024 {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
-    }
-    serde_json::from_str::<serde_json::Value>(&body).ok().filter(serde_json::Value::is_object).ok_or_else(|| {
-        let mut err = ApiError::new(ErrorCode::RequestInvalid, "json");
-        err.fields = Some([("body".to_string(), "must be a JSON object (a snapshot from GET /lti/backup)".to_string())].into_iter().collect());
-        err
-    })
-}
+/// Service APIs: a JSON object (`request_invalid`).
+pub(crate) const JSON_API: JsonBody = JsonBody { limit: MAX_BODY, code: ErrorCode::RequestInvalid, empty_is_object: false, object: true, hint: "must be a JSON object" };
+/// Optional bodies (key rotation steps): empty means `{}`.
+const JSON_OPTIONAL: JsonBody = JsonBody { empty_is_object: true, ..JSON_API };
+/// Backups: up to 4 MB.
+const JSON_BACKUP: JsonBody = JsonBody { limit: 4 * 1024 * 1024, hint: "must be a JSON object (a snapshot from GET /lti/backup)", ..JSON_API };
+/// Registrations: any JSON (the registration validator names what is wrong).
+const JSON_REGISTRATION: JsonBody = JsonBody { code: ErrorCode::RegistrationInvalid, object: false, hint: "must be valid JSON", ..JSON_API };
 
-async fn read_json_body_or_empty(req: &mut Request) -> ApiResult<serde_json::Value> {
-    let body = req.text().await.unwrap_or_default();
-    if body.trim().is_empty() {
+/// Read a JSON request body as `how` says.
+pub(crate) async fn read_json(req: &mut Request, how: &JsonBody) -> ApiResult<serde_json::Value> {
+    let body = req.text().await.map_err(|e| ApiError::new(how.code, format!("body unreadable: {e}")))?;
+    if how.empty_is_object && body.trim().is_empty() {
         return Ok(serde_json::json!({}));
     }
-    if body.len() > MAX_BODY {
+    if body.len() > how.limit {
         return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
     }
-    serde_json::from_str::<serde_json::Value>(&body).ok().filter(serde_json::Value::is_object).ok_or_else(|| {
-        let mut err = ApiError::new(ErrorCode::RequestInvalid, "json");
-        err.fields = Some([("body".to_string(), "must be a JSON object".to_string())].into_iter().collect());
-        err
-    })
-}
-
-/// A form body (picker posts).
-pub(crate) async fn read_form_body(req: &mut Request) -> ApiResult<Vec<(String, String)>> {
-    read_form(req).await
-}
-
-async fn read_json(req: &mut Request) -> ApiResult<serde_json::Value> {
-    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::RegistrationInvalid, format!("body unreadable: {e}")))?;
-    if body.len() > MAX_BODY {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
+    let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| ApiError::new(how.code, format!("json: {e}")).with_field("body", how.hint))?;
+    if how.object && !v.is_object() {
+        return Err(ApiError::new(how.code, "json not an object").with_field("body", how.hint));
     }
-    serde_json::from_str(&body).map_err(|e| {
-        let mut err = ApiError::new(ErrorCode::RegistrationInvalid, format!("json: {e}"));
-        err.fields = Some([("body".to_string(), "must be valid JSON".to_string())].into_iter().collect());
-        err
-    })
+    Ok(v)
 }
 
 // ------------------------------------------------------------------ login
@@ -521,11 +496,9 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             // No cookie came back, but the login stored the binding secret in platform
             // storage: park the session and let the launch page read the secret back.
             let platform_origin = lti_core::url::HttpUrl::parse(&reg.auth_login_url).map(|u| u.origin()).unwrap_or_default();
-            return park_for_storage(ctx, &store, claims, consumed.record().cookie_hash.clone(), launch.module.path, target, &platform_origin, &cookie_name, t).await;
+            return park_for_storage(ctx, &store, claims, consumed.record().cookie_hash.clone(), target, &platform_origin, &cookie_name, t).await;
         }
     }
-    let signer = keys::signer(ctx.env, &ctx.cfg).await?;
-    let token = claims.sign(&signer).await.map_err(|e| ApiError::internal(e.0))?;
     log::info(
         &ctx.cid,
         "launch",
@@ -535,14 +508,7 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             "user_id_source": launch.user_id_source.as_str(),
         }),
     );
-    let location = format!("{}{}/ks/{}", ctx.cfg.base(), launch.module.path, token);
-    let clear_cookie = format!("{cookie_name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=None; Partitioned");
-    Ok(Response::empty()?.with_status(303).with_headers(headers(&[
-        ("location", &location),
-        ("set-cookie", &clear_cookie),
-        ("cache-control", "no-store"),
-        ("referrer-policy", "no-referrer"),
-    ])))
+    session_redirect(ctx, &claims, Some(&cookie_name)).await
 }
 
 /// Sign a session and send the browser to its module page (303, no referrer, no cache).
@@ -579,7 +545,6 @@ async fn read_body_text(req: &mut Request) -> ApiResult<String> {
 struct PendingSession {
     claims: SessionClaims,
     cookie_hash: String,
-    module_path: String,
     exp: i64,
 }
 
@@ -592,14 +557,13 @@ async fn park_for_storage(
     store: &StateStore<'_>,
     claims: SessionClaims,
     cookie_hash: String,
-    module_path: &str,
     target: &str,
     platform_origin: &str,
     key: &str,
     t: i64,
 ) -> ApiResult<Response> {
     let continuation = b64url_encode(&random_bytes::<24>().map_err(|e| ApiError::internal(e.0))?);
-    let pending = PendingSession { claims, cookie_hash, module_path: module_path.to_string(), exp: t + PENDING_SECS };
+    let pending = PendingSession { claims, cookie_hash, exp: t + PENDING_SECS };
     let text = serde_json::to_string(&pending).map_err(|e| ApiError::internal(e.to_string()))?;
     store.put(&format!("pending:{continuation}"), text, t + PENDING_SECS, t).await?;
     let config = serde_json::json!({"target": target, "origin": platform_origin, "key": key});
@@ -638,15 +602,8 @@ async fn launch_storage(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response>
         return Err(ApiError::new(ErrorCode::StateCookieMismatch, "platform storage value does not match this launch"));
     };
     pending.claims.binding = binding.as_str().to_string();
-    let signer = keys::signer(ctx.env, &ctx.cfg).await?;
-    let token = pending.claims.sign(&signer).await.map_err(|e| ApiError::internal(e.0))?;
     log::info(&ctx.cid, "launch", serde_json::json!({"registration": pending.claims.platform_id, "module": pending.claims.module, "binding": binding.as_str()}));
-    let location = format!("{}{}/ks/{}", ctx.cfg.base(), pending.module_path, token);
-    Ok(Response::empty()?.with_status(303).with_headers(headers(&[
-        ("location", &location),
-        ("cache-control", "no-store"),
-        ("referrer-policy", "no-referrer"),
-    ])))
+    session_redirect(ctx, &pending.claims, None).await
 }
 
 // ------------------------------------------------------------------ tool keys, config, sessions
@@ -701,11 +658,11 @@ pub(crate) async fn verify_session_token(env: &Env, cfg: &Config, token: &str) -
 async fn keys_list(ctx: &Ctx<'_>) -> ApiResult<Response> {
     let ring = keys::ring(ctx.env).await?;
     let list: Vec<serde_json::Value> = ring.keys.iter().map(keys::key_view).collect();
-    json_response(&serde_json::json!({"success": true, "data": {"keys": list, "jwksMaxAge": ctx.cfg.jwks_max_age}}), 200)
+    ok_json(serde_json::json!({"keys": list, "jwksMaxAge": ctx.cfg.jwks_max_age}), 200)
 }
 
 async fn keys_step(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
-    let body = read_json_body_or_empty(req).await?;
+    let body = read_json(req, &JSON_OPTIONAL).await?;
     let flag = |k: &str| body.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
     let max_age = ctx.cfg.jwks_max_age;
     // Retired keys stay published long enough for every JWKS cache and every token signed
@@ -720,9 +677,7 @@ async fn keys_step(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
                 Some(v) => match v.as_i64() {
                     Some(o) if o >= min_overlap || (flag("force") && o >= 0) => o.min(30 * 86_400),
                     _ => {
-                        let mut e = ApiError::new(ErrorCode::RequestInvalid, "overlapSeconds");
-                        e.fields = Some([("overlapSeconds".to_string(), format!("whole seconds, at least {min_overlap} (the key set cache time plus token lifetimes)"))].into_iter().collect());
-                        return Err(e);
+                        return Err(ApiError::new(ErrorCode::RequestInvalid, "overlapSeconds").with_field("overlapSeconds", format!("whole seconds, at least {min_overlap} (the key set cache time plus token lifetimes)")));
                     }
                 },
             };
@@ -732,14 +687,13 @@ async fn keys_step(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     };
     let result = keys::rotate(ctx.env, &op).await?;
     log::info(&ctx.cid, "tool_key_rotation", serde_json::json!({"step": ctx.path, "result": result}));
-    json_response(&serde_json::json!({"success": true, "data": result}), status)
+    ok_json(result, status)
 }
 
 async fn session_introspect(ctx: &Ctx<'_>, req: &Request) -> ApiResult<Response> {
-    let auth = req.headers().get("authorization").ok().flatten().unwrap_or_default();
-    let token = auth.strip_prefix("Bearer ").ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
-    let claims = verify_token(ctx, token.trim()).await?;
-    json_response(&serde_json::json!({"success": true, "data": claims}), 200)
+    let token = bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
+    let claims = verify_token(ctx, &token).await?;
+    ok_json(serde_json::to_value(claims).map_err(|e| ApiError::internal(e.to_string()))?, 200)
 }
 
 async fn module_page(ctx: &Ctx<'_>, module: &'static modules::Module, token: &str) -> ApiResult<Response> {
@@ -752,20 +706,25 @@ async fn module_page(ctx: &Ctx<'_>, module: &'static modules::Module, token: &st
 
 // ------------------------------------------------------------------ admin
 
+/// The `Authorization: Bearer` token, if any.
+pub(crate) fn bearer(req: &Request) -> Option<String> {
+    let auth = req.headers().get("authorization").ok().flatten()?;
+    let t = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer "))?.trim().to_string();
+    (!t.is_empty()).then_some(t)
+}
+
 fn admin(ctx: &Ctx<'_>, req: &Request) -> ApiResult<()> {
-    let expected = ctx.cfg.admin_token.as_deref().ok_or_else(|| ApiError::new(ErrorCode::AdminUnauthorized, "LTI_ADMIN_TOKEN not configured"))?;
-    let auth = req.headers().get("authorization").ok().flatten().unwrap_or_default();
-    let given = auth.strip_prefix("Bearer ").unwrap_or_default().trim();
-    // Compare digests in constant time (lengths leak nothing either).
-    let ok: bool = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into();
-    if given.is_empty() || !ok {
+    if ctx.cfg.admin_token.is_none() {
+        return Err(ApiError::new(ErrorCode::AdminUnauthorized, "LTI_ADMIN_TOKEN not configured"));
+    }
+    if !bearer(req).is_some_and(|t| ctx.cfg.is_admin(&t)) {
         return Err(ApiError::new(ErrorCode::AdminUnauthorized, "bad or missing admin bearer token"));
     }
     Ok(())
 }
 
 async fn platform_upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
-    let body = read_json(req).await?;
+    let body = read_json(req, &JSON_REGISTRATION).await?;
     let input = RegistrationInput::new(&body).map_err(|e| {
         let mut err = ApiError::coded(&e);
         err.fields = Some(e.fields.clone());
@@ -785,9 +744,7 @@ async fn platform_upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response
     // An LTI 1.1 consumer key names one registration; its secret is stored encrypted only.
     if !reg.lti11_consumer_key.is_empty() {
         if let Some(other) = registry.by_consumer_key(&reg.lti11_consumer_key).await?.filter(|o| o.id != reg.id) {
-            let mut err = ApiError::new(ErrorCode::RegistrationInvalid, "consumer key taken");
-            err.fields = Some([("lti11ConsumerKey".to_string(), format!("already used by registration {}", other.id))].into_iter().collect());
-            return Err(err);
+            return Err(ApiError::new(ErrorCode::RegistrationInvalid, "consumer key taken").with_field("lti11ConsumerKey", format!("already used by registration {}", other.id)));
         }
     }
     if let Some(plain) = reg.lti11_secret_new.take() {
@@ -795,17 +752,17 @@ async fn platform_upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response
     }
     registry.save(&reg).await?;
     log::info(&ctx.cid, "registration_saved", serde_json::json!({"id": reg.id, "updated": existing.is_some()}));
-    json_response(&serde_json::json!({"success": true, "data": reg.public_json()}), if existing.is_some() { 200 } else { 201 })
+    ok_json(reg.public_json(), if existing.is_some() { 200 } else { 201 })
 }
 
 async fn platform_one(ctx: &Ctx<'_>, id: &str) -> ApiResult<Response> {
     let registry = Registry::new(ctx.env);
     if ctx.method == Method::Delete {
         if registry.delete(id).await? {
-            return json_response(&serde_json::json!({"success": true, "data": {"id": id, "deleted": true}}), 200);
+            return ok_json(serde_json::json!({"id": id, "deleted": true}), 200);
         }
     } else if let Some(reg) = registry.get(id).await? {
-        return json_response(&serde_json::json!({"success": true, "data": reg.public_json()}), 200);
+        return ok_json(reg.public_json(), 200);
     }
     Err(ApiError::new(ErrorCode::NotFound, "registration not found"))
 }

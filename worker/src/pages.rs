@@ -67,20 +67,26 @@ pub const DEMO_ENTRIES: &[(&str, &str, u32)] = &[
     ("1_cellwall", "The plant cell wall", 187),
 ];
 
+/// The `lti.contentSelected` button of one picker entry (handled by the module script).
+fn select_button(base: &str, id: &str, title: &str, secs: u32) -> String {
+    let url = format!("{base}/browseandembed/index/media/entryid/{id}");
+    format!(
+        "<button type=\"button\" data-entry-id=\"{}\" data-title=\"{}\" data-url=\"{}\" data-duration=\"{secs}\">Select</button>",
+        esc(id),
+        esc(title),
+        esc(&url)
+    )
+}
+
+/// Title and `m:ss` duration of one picker entry.
+fn entry_label(title: &str, secs: u32) -> String {
+    format!("{} <span class=\"muted\">{}:{:02}</span>", esc(title), secs / 60, secs % 60)
+}
+
 fn picker(base: &str) -> String {
     let mut out = String::from("<h2>Choose a video to embed</h2><ul class=\"entries\">");
     for (id, title, secs) in DEMO_ENTRIES {
-        let url = format!("{base}/browseandembed/index/media/entryid/{id}");
-        out.push_str(&format!(
-            "<li><span>{} <span class=\"muted\">{}:{:02}</span></span> <button type=\"button\" data-entry-id=\"{}\" data-title=\"{}\" \
-data-url=\"{}\" data-duration=\"{secs}\">Select</button></li>",
-            esc(title),
-            secs / 60,
-            secs % 60,
-            esc(id),
-            esc(title),
-            esc(&url)
-        ));
+        out.push_str(&format!("<li><span>{}</span> {}</li>", entry_label(title, *secs), select_button(base, id, title, *secs)));
     }
     out.push_str("</ul>");
     out
@@ -93,17 +99,11 @@ fn deep_link_picker(base: &str, token: &str, multiple: bool) -> String {
     let kind = if multiple { "checkbox" } else { "radio" };
     let mut out = String::from("<h2>Choose media to add to the course</h2><form method=\"post\" action=\"/lti/deep-link\" id=\"deep-link-form\"><ul class=\"entries\">");
     for (id, title, secs) in DEMO_ENTRIES {
-        let url = format!("{base}/browseandembed/index/media/entryid/{id}");
         out.push_str(&format!(
-            "<li><label><input type=\"{kind}\" name=\"entry\" value=\"{}\"> {} <span class=\"muted\">{}:{:02}</span></label> \
-<button type=\"button\" data-entry-id=\"{}\" data-title=\"{}\" data-url=\"{}\" data-duration=\"{secs}\">Select</button></li>",
+            "<li><label><input type=\"{kind}\" name=\"entry\" value=\"{}\"> {}</label> {}</li>",
             esc(id),
-            esc(title),
-            secs / 60,
-            secs % 60,
-            esc(id),
-            esc(title),
-            esc(&url)
+            entry_label(title, *secs),
+            select_button(base, id, title, *secs)
         ));
     }
     out.push_str(&format!(
@@ -248,26 +248,8 @@ f.submit()});",
     )
 }
 
-/// The answer to the picker's form: an auto-submitting form that posts the signed
-/// `LtiDeepLinkingResponse` (field `JWT`) to the LMS, with a button when scripts do not run.
-pub fn deep_link_return_page(nonce: &str, return_url: &str, jwt: &str, items: usize) -> String {
-    shell(
-        "Returning to the course",
-        "",
-        &format!(
-            "<h1>Adding {items} item{} to the course…</h1><form method=\"post\" action=\"{}\" id=\"deep-link-return\">\
-<input type=\"hidden\" name=\"JWT\" value=\"{}\"><button type=\"submit\">Continue</button></form>\
-<script nonce=\"{}\">document.getElementById('deep-link-return').submit();</script>",
-            if items == 1 { "" } else { "s" },
-            esc(return_url),
-            esc(jwt),
-            esc(nonce)
-        ),
-    )
-}
-
-/// An auto-submitting form posting `fields` to `action` (LTI 1.1 ContentItemSelection), with a
-/// button when scripts do not run.
+/// An auto-submitting form posting `fields` to `action` (the `JWT` of a Deep Linking response,
+/// or the fields of an LTI 1.1 ContentItemSelection), with a button when scripts do not run.
 pub fn auto_post_page(nonce: &str, action: &str, fields: &[(String, String)], items: usize) -> String {
     let inputs: String = fields
         .iter()

@@ -42,6 +42,11 @@ enum Local {
 }
 
 fn local_put(key: &str, value: &str, exp: i64, now: i64) {
+    local_insert(key, Some(value), exp, now);
+}
+
+/// Remember a record (`Some`) or a tombstone (`None`) in this isolate until `exp`.
+fn local_insert(key: &str, value: Option<&str>, exp: i64, now: i64) {
     LOCAL.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() >= LOCAL_STATES {
@@ -50,7 +55,7 @@ fn local_put(key: &str, value: &str, exp: i64, now: i64) {
                 m.clear();
             }
         }
-        m.insert(key.to_string(), (exp, Some(value.to_string())));
+        m.insert(key.to_string(), (exp, value.map(str::to_string)));
     });
 }
 
@@ -144,12 +149,7 @@ impl<'a> StateStore<'a> {
                 if seen {
                     return Ok(false);
                 }
-                local_put(key, "used", exp, now);
-                LOCAL.with(|m| {
-                    if let Some((_, slot)) = m.borrow_mut().get_mut(key) {
-                        *slot = None;
-                    }
-                });
+                local_insert(key, None, exp, now);
                 let kv = self.env.kv(KV_BINDING)?;
                 if kv.get(key).text().await?.is_some() {
                     return Ok(false);

@@ -54,6 +54,7 @@ d = json.load(sys.stdin)
 rows = [("RS256 verify, WebCrypto (key cached)", d["webcrypto_verify_us"], d["webcrypto_verify_n"]),
         ("RS256 verify, pure-Rust rsa in wasm", d["pure_rust_verify_us"], d["pure_rust_verify_n"]),
         ("RS256 sign, WebCrypto", d["webcrypto_sign_us"], d["webcrypto_sign_n"]),
+        ("ES256 sign (session tokens), WebCrypto", d["webcrypto_es256_sign_us"], d["webcrypto_sign_n"]),
         ("private JWK import, WebCrypto", d["webcrypto_private_jwk_import_us"], 200)]
 print("| operation | µs per op | iterations |")
 print("|---|---:|---:|")

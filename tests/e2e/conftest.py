@@ -18,6 +18,7 @@ Function scope: `tenant` (a fresh registration with a unique client id on the kv
 """
 from __future__ import annotations
 
+import json
 import secrets
 import typing as t
 from pathlib import Path
@@ -71,6 +72,19 @@ def worker_unconfigured(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[
 @pytest.fixture(scope="session")
 def worker_rotation(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
     yield from _worker("rotation", tmp_path_factory, "kv")
+
+
+OPERATOR_KID = "operator-key-1"
+
+
+@pytest.fixture(scope="session")
+def worker_operator_key(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Worker]:
+    """A worker given one RSA key by its operator (LTI_TOOL_PRIVATE_JWK): no key ring."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = dict(json.loads(RSAAlgorithm.to_jwk(key)), kid=OPERATOR_KID)
+    yield from _worker("operator-key", tmp_path_factory, "kv", vars={"LTI_TOOL_PRIVATE_JWK": json.dumps(jwk)})
 
 
 @pytest.fixture(scope="session")

@@ -215,6 +215,9 @@ class Worker:
     # PUBLIC_BASE_URL when it is not `base` (a worker "behind a proxy"): the session issuer and
     # the origin of the worker's redirects; requests still go to `base`
     public_base: t.Optional[str] = None
+    # how its sessions are signed: ES256 with the key ring's session key; RS256 when the operator
+    # supplies one RSA key (LTI_TOOL_PRIVATE_JWK)
+    session_alg: str = "ES256"
 
     @property
     def public(self) -> str:
@@ -261,14 +264,18 @@ class Worker:
         return header, claims
 
     def verify_session(self, token: str) -> t.Dict[str, t.Any]:
-        """Verify a session JWT against GET /lti/jwks with PyJWT (RS256, iss, aud)."""
+        """Verify a session JWT against GET /lti/jwks with PyJWT, as a tool app would: the
+        expected alg only (ES256 from the key ring; RS256 with an operator-supplied RSA key),
+        the published key of that type named by kid, iss, aud."""
+        alg = self.session_alg
         header = jwt.get_unverified_header(token)
-        assert header.get("alg") == "RS256", header
+        assert header.get("alg") == alg, header
         keys = self.jwks()["keys"]
         match = [k for k in keys if k.get("kid") == header.get("kid")]
         assert match, f"session token kid {header.get('kid')!r} not in /lti/jwks {keys}"
+        assert match[0]["alg"] == alg and match[0]["kty"] == ("EC" if alg == "ES256" else "RSA"), match[0]
         key = jwt.PyJWK(match[0]).key
-        claims = jwt.decode(token, key, algorithms=["RS256"], audience=SESSION_AUDIENCE,
+        claims = jwt.decode(token, key, algorithms=[alg], audience=SESSION_AUDIENCE,
                             issuer=self.public, options={"require": ["exp", "iat", "iss", "aud", "sub"]})
         assert 0 < claims["exp"] - claims["iat"] <= 3600, claims
         return claims
@@ -309,7 +316,8 @@ def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured:
     proc.wait_ready(base + "/version")
     public = worker_vars["PUBLIC_BASE_URL"].rstrip("/")
     return Worker(kind=kind, base=base, admin_token=admin_token, log=log, proc=proc,
-                  public_base=public if public != base else None)
+                  public_base=public if public != base else None,
+                  session_alg="RS256" if "LTI_TOOL_PRIVATE_JWK" in worker_vars else "ES256")
 
 
 # ------------------------------------------------------------------------------------------------

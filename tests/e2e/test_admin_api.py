@@ -67,10 +67,17 @@ def test_config(worker: Worker) -> None:
 def test_tool_jwks_and_kaf_alias(worker: Worker) -> None:
     jwks = worker.jwks()
     assert jwks["keys"], jwks
+    kinds = []
     for k in jwks["keys"]:
-        assert k["kty"] == "RSA" and k["alg"] == "RS256" and k["use"] == "sig"
-        assert k["n"] and k["e"] and k["kid"]
-        assert "d" not in k and "p" not in k, "private key material published"
+        assert k["use"] == "sig" and k["kid"], k
+        if k["kty"] == "RSA":  # what platforms verify: client assertions, deep-linking responses
+            assert k["alg"] == "RS256" and k["n"] and k["e"], k
+        else:  # the session key
+            assert (k["kty"], k["crv"], k["alg"]) == ("EC", "P-256", "ES256") and k["x"] and k["y"], k
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(k), "private key material published"
+        kinds.append(k["alg"])
+    assert sorted(kinds) == ["ES256", "RS256"], kinds
+    assert len({k["kid"] for k in jwks["keys"]}) == len(jwks["keys"]), "kids are unique"
     r = http("GET", worker.url("/hosted/index/lti-advantage-key-set"))
     assert r.status_code == 200, describe(r)
     assert r.json() == jwks

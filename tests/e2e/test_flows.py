@@ -2,17 +2,19 @@
 with the session JWT verified against the worker's /lti/jwks."""
 from __future__ import annotations
 
+import base64
 import html
+import json
 import re
 import typing as t
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ltihelpers import (CLAIM, JSON, MODULE_PATHS, ROLE_ADMIN_INST, ROLE_CUSTOM, ROLE_GUEST_INST,
                         ROLE_INSTRUCTOR, ROLE_LEARNER, ROLE_TA, LIS, Launched, Platform, Tenant,
-                        Worker, assert_error, assert_ok, describe, http, parse_launch,
+                        Worker, assert_error, assert_ok, call, describe, http, parse_launch,
                         parse_state_cookie, post_launch, unique)
 
 
@@ -235,6 +237,18 @@ def test_session_token_signed_by_another_key(tenant: Tenant) -> None:
                         headers={"kid": kid} if kid else None)
     url = tenant.worker.base + launched.module_path + "/ks/" + forged
     assert_error(http("GET", url, headers=JSON), 401, "session_invalid")
+    # the same with a P-256 key of the attacker's under the real session kid (ES256)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    forged_es = jwt.encode(dict(launched.claims, role="admin"), ec_key, algorithm="ES256",
+                           headers={"kid": kid, "typ": "lti-edge-session+jwt"} if kid else None)
+    url = tenant.worker.base + launched.module_path + "/ks/" + forged_es
+    assert_error(http("GET", url, headers=JSON), 401, "session_invalid")
+    assert_error(call(tenant.worker, "GET", "/lti/session", forged_es), 401, "session_invalid")
+    # and the real token with its algorithm swapped to the RSA family, or to none
+    head, body, sig = launched.token.split(".")
+    for alg in ("RS256", "none", "HS256"):
+        h = base64.urlsafe_b64encode(json.dumps({"alg": alg, "kid": kid}).encode()).rstrip(b"=").decode()
+        assert_error(call(tenant.worker, "GET", "/lti/session", f"{h}.{body}.{sig}"), 401, "session_invalid")
 
 
 def test_browser_path_from_lms_home(worker: Worker, platform: Platform) -> None:

@@ -45,6 +45,13 @@ def dl_response(t_: Tenant, launched: Launched) -> str:
     return assert_ok(call(t_.worker, "POST", "/lti/deep-link", launched.token, json={"contents": [ITEM]}))["jwt"]
 
 
+def session_kid(listing: t.Dict[str, t.Any], kid: str) -> str:
+    """The ES256 session key created with ring key `kid` (the admin listing's sessionKid)."""
+    (entry,) = [k for k in listing["keys"] if k["kid"] == kid]
+    assert entry.get("sessionKid"), entry
+    return entry["sessionKid"]
+
+
 def kid_of(token: str) -> str:
     return jwt.get_unverified_header(token)["kid"]
 
@@ -101,7 +108,9 @@ def test_rotation_lifecycle(rot: Tenant) -> None:
 
     # signed with the current key before anything happens
     dl = dl_session(rot)
-    assert kid_of(dl.token) == k1, "session tokens are signed with the current key"
+    s1 = session_kid(start, k1)
+    assert kid_of(dl.token) == s1, "session tokens are signed with the current key's session key"
+    assert jwt.get_unverified_header(dl.token)["alg"] == "ES256"
     before = dl_response(rot, dl)
     assert kid_of(before) == k1
     verifies(rot, before)
@@ -114,6 +123,8 @@ def test_rotation_lifecycle(rot: Tenant) -> None:
     assert {k1, k2} <= jwks_kids(w)
     listing = keys(w)
     assert by_status(listing, "current") == [k1] and by_status(listing, "next") == [k2]
+    s2 = session_kid(listing, k2)
+    assert s2 not in (s1, k1, k2) and {s1, s2} <= jwks_kids(w), "the next session key is published with it"
     assert_error(step(w, "next"), 409, "key_next_exists")
     assert kid_of(dl_response(rot, dl)) == k1, "a next key does not sign yet"
     assert_error(step(w, "promote"), 409, "key_next_too_new")  # published less than jwksMaxAge ago
@@ -130,7 +141,7 @@ def test_rotation_lifecycle(rot: Tenant) -> None:
     assert by_status(listing, "next") == []
     retired = next(k for k in listing["keys"] if k["kid"] == k1)
     assert retired.get("retireAt"), retired
-    assert {k1, k2} <= jwks_kids(w)
+    assert {k1, k2, s1, s2} <= jwks_kids(w)
     kaf = http("GET", w.url("/hosted/index/lti-advantage-key-set"))
     assert kaf.status_code == 200 and {k["kid"] for k in kaf.json()["keys"]} == jwks_kids(w)
 
@@ -142,19 +153,20 @@ def test_rotation_lifecycle(rot: Tenant) -> None:
     verifies(rot, after)
     assert platform_accepts(rot, after)
     fresh = dl_session(rot)
-    assert kid_of(fresh.token) == k2
+    assert kid_of(fresh.token) == s2, "new sessions use the promoted key's session key"
     assert_error(step(w, "promote", {"force": True}), 409, "key_no_next")
 
     # retire: nothing is past its retireAt yet; the named key goes now with force
     assert assert_ok(step(w, "retire"))["removed"] == []
     assert k1 in jwks_kids(w)
     assert assert_ok(step(w, "retire", {"kid": k1, "force": True}))["removed"] == [k1]
-    assert k1 not in jwks_kids(w) and k2 in jwks_kids(w)
+    assert not {k1, s1} & jwks_kids(w) and {k2, s2} <= jwks_kids(w), "a key and its session key go together"
     assert k1 not in [k["kid"] for k in keys(w)["keys"]]
     with pytest.raises(AssertionError):
         verifies(rot, before)  # its kid is gone from /lti/jwks
     assert not platform_accepts(rot, before), "the platform no longer finds the retired key"
     assert_error(call(w, "GET", "/lti/session", dl.token), 401, "session_invalid")
+    assert_ok(call(w, "GET", "/lti/session", fresh.token))
     assert platform_accepts(rot, after)
 
     # the current key is never retired
@@ -169,7 +181,21 @@ def test_rotation_lifecycle(rot: Tenant) -> None:
     assert k2 not in jwks_kids(w), "a retired key past its retireAt is no longer published"
     assert assert_ok(step(w, "retire"))["removed"] == [k2]
     assert [k["kid"] for k in keys(w)["keys"]] == [k3]
-    assert jwks_kids(w) == {k3}
+    assert jwks_kids(w) == {k3, session_kid(keys(w), k3)}
     r = http("GET", w.url("/lti/jwks"))
     assert re.search(r"max-age=\d+", r.headers.get("Cache-Control", "")), r.headers
     assert platform_accepts(rot, dl_response(rot, dl_session(rot)))
+
+
+def test_operator_key_signs_everything_rs256(worker_operator_key: Worker, make_tenant: t.Any) -> None:
+    """With LTI_TOOL_PRIVATE_JWK there is no key ring: that one RSA key is published and signs
+    sessions (RS256) as well as what platforms verify; rotation is the operator's."""
+    from conftest import OPERATOR_KID
+    w = worker_operator_key
+    jwks = w.jwks()["keys"]
+    assert [(k["kid"], k["kty"], k["alg"]) for k in jwks] == [(OPERATOR_KID, "RSA", "RS256")], jwks
+    tenant = make_tenant(on=w)
+    launched = tenant.launch()  # verify_session: RS256 under the operator's kid
+    assert jwt.get_unverified_header(launched.token)["kid"] == OPERATOR_KID
+    assert assert_ok(call(w, "GET", "/lti/session", launched.token))["sub"] == launched.claims["sub"]
+    assert_error(step(w, "next"), 400, "request_invalid")

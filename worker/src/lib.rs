@@ -513,7 +513,7 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
 
 /// Sign a session and send the browser to its module page (303, no referrer, no cache).
 async fn session_redirect(ctx: &Ctx<'_>, claims: &SessionClaims, clear_cookie: Option<&str>) -> ApiResult<Response> {
-    let signer = keys::signer(ctx.env, &ctx.cfg).await?;
+    let signer = keys::session_signer(ctx.env, &ctx.cfg).await?;
     let token = claims.sign(&signer).await.map_err(|e| ApiError::internal(e.0))?;
     let module = modules::by_code(&claims.module).ok_or_else(|| ApiError::internal("session module"))?;
     let location = format!("{}{}/ks/{}", ctx.cfg.base(), module.path, token);

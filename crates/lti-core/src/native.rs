@@ -1,5 +1,6 @@
-//! Native crypto provider (feature `native`): `jsonwebtoken` verifies, `rsa` generates keys
-//! and signs. For tests and tools; the worker uses WebCrypto through the same traits.
+//! Native crypto provider (feature `native`): `jsonwebtoken` (ring) verifies RS256 and ES256 and
+//! signs ES256, `rsa` generates RSA keys and signs RS256. For tests and tools; the worker uses
+//! WebCrypto through the same traits.
 
 use rsa::pkcs1v15::{Signature, SigningKey};
 use rsa::signature::{SignatureEncoding, Signer};
@@ -7,9 +8,9 @@ use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 use sha2::Sha256;
 
-use crate::crypto::{CryptoError, Rs256Signer, Rs256Verifier};
-use crate::encoding::b64url_encode;
-use crate::jwk::RsaPublicJwk;
+use crate::crypto::{CryptoError, Es256Verifier, JwsAlg, JwsSigner, Rs256Signer, Rs256Verifier};
+use crate::encoding::{b64_lenient_decode, b64url_decode, b64url_encode};
+use crate::jwk::{EcPublicJwk, RsaPublicJwk};
 
 /// Verifies with `jsonwebtoken` (ring).
 #[derive(Debug, Default, Clone, Copy)]
@@ -20,6 +21,55 @@ impl Rs256Verifier for NativeVerifier {
         let dk = jsonwebtoken::DecodingKey::from_rsa_raw_components(key.n(), key.e());
         jsonwebtoken::crypto::verify(&b64url_encode(signature), message, &dk, jsonwebtoken::Algorithm::RS256)
             .map_err(|e| CryptoError(e.to_string()))
+    }
+}
+
+impl Es256Verifier for NativeVerifier {
+    async fn verify_es256(&self, key: &EcPublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
+        let dk = jsonwebtoken::DecodingKey::from_ec_components(&b64url_encode(key.x()), &b64url_encode(key.y()))
+            .map_err(|e| CryptoError(e.to_string()))?;
+        jsonwebtoken::crypto::verify(&b64url_encode(signature), message, &dk, jsonwebtoken::Algorithm::ES256)
+            .map_err(|e| CryptoError(e.to_string()))
+    }
+}
+
+/// A P-256 private key that signs ES256 with `jsonwebtoken` (ring).
+pub struct NativeEcSigner {
+    kid: String,
+    key: jsonwebtoken::EncodingKey,
+}
+
+impl std::fmt::Debug for NativeEcSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeEcSigner").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+impl NativeEcSigner {
+    /// From a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) holding a P-256 key.
+    pub fn from_pkcs8_pem(kid: &str, pem: &str) -> Result<Self, CryptoError> {
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = b64_lenient_decode(&body).ok_or_else(|| CryptoError("PEM body is not base64".into()))?;
+        let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
+        let signer = Self { kid: kid.to_string(), key };
+        // ring parses the key when it signs: fail here, not on first use.
+        jsonwebtoken::crypto::sign(b"probe", &signer.key, jsonwebtoken::Algorithm::ES256).map_err(|e| CryptoError(e.to_string()))?;
+        Ok(signer)
+    }
+}
+
+impl JwsSigner for NativeEcSigner {
+    fn alg(&self) -> JwsAlg {
+        JwsAlg::Es256
+    }
+
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let sig = jsonwebtoken::crypto::sign(message, &self.key, jsonwebtoken::Algorithm::ES256).map_err(|e| CryptoError(e.to_string()))?;
+        b64url_decode(&sig).ok_or_else(|| CryptoError("signature encoding".into()))
     }
 }
 
@@ -72,5 +122,19 @@ impl Rs256Signer for NativeSigner {
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let sig: Signature = self.key.try_sign(message).map_err(|e| CryptoError(e.to_string()))?;
         Ok(sig.to_vec())
+    }
+}
+
+impl JwsSigner for NativeSigner {
+    fn alg(&self) -> JwsAlg {
+        JwsAlg::Rs256
+    }
+
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Rs256Signer::sign(self, message).await
     }
 }

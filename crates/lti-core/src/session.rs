@@ -1,16 +1,17 @@
-//! The tool session: a short-lived RS256 JWT, signed with the tool's current key, scoped to
-//! user, role, category, resource link, module and platform — the edge's equivalent of KAF's
-//! KS. The tool app verifies it against the tool JWKS (`/lti/jwks`); it travels in the module
-//! URL path (`<module>/ks/<token>`), so no third-party cookie is needed.
+//! The tool session: a short-lived JWT, signed with the tool's current session key (ES256; RS256
+//! when the operator supplies a single RSA key), scoped to user, role, category, resource link,
+//! module and platform — the edge's equivalent of KAF's KS. The tool app verifies it against
+//! the tool JWKS (`/lti/jwks`); it travels in the module URL path (`<module>/ks/<token>`), so
+//! no third-party cookie is needed.
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{CryptoError, Rs256Signer, Rs256Verifier};
+use crate::crypto::{CryptoError, Es256Verifier, JwsAlg, JwsSigner, Rs256Verifier};
 use crate::deep_linking::DeepLinkSettings;
 use crate::services::ServiceGrants;
 use crate::error::SessionError;
 use crate::jwk::JwkSet;
-use crate::jws::{sign_rs256, CompactJws};
+use crate::jws::{sign_jws, CompactJws};
 use crate::launch::Launch;
 
 /// Audience of session tokens.
@@ -113,10 +114,10 @@ impl SessionClaims {
         }
     }
 
-    /// Sign into a compact JWS.
-    pub async fn sign<S: Rs256Signer + ?Sized>(&self, signer: &S) -> Result<String, CryptoError> {
+    /// Sign into a compact JWS with the signer's algorithm.
+    pub async fn sign<S: JwsSigner + ?Sized>(&self, signer: &S) -> Result<String, CryptoError> {
         let v = serde_json::to_value(self).map_err(|e| CryptoError(e.to_string()))?;
-        sign_rs256(signer, SESSION_TYP, &v).await
+        sign_jws(signer, SESSION_TYP, &v).await
     }
 }
 
@@ -124,18 +125,31 @@ fn default_version() -> String {
     "1.3.0".into()
 }
 
-/// Verify a session token: signature under a tool key, `iss`, `aud`, expiry (no leeway: we
-/// issued it with our own clock), lifetime bound.
-pub async fn verify_session<V: Rs256Verifier>(
+/// Verify a session token: `alg` ES256 or RS256, the signature under the tool key of that type
+/// named by `kid` (an ES256 header never reaches an RSA key or the other way round), `iss`,
+/// `aud`, expiry (no leeway: we issued it with our own clock), lifetime bound.
+pub async fn verify_session<V: Rs256Verifier + Es256Verifier>(
     token: &str,
     tool_keys: &JwkSet,
     crypto: &V,
     issuer: &str,
     now: i64,
 ) -> Result<SessionClaims, SessionError> {
-    let jws = CompactJws::parse(token).map_err(|e| SessionError(e.to_string()))?;
-    let key = tool_keys.find(jws.kid()).ok_or_else(|| SessionError("unknown kid".into()))?;
-    match crypto.verify(key, jws.signing_input(), jws.signature()).await {
+    let jws = CompactJws::parse_allowing(token, &[JwsAlg::Es256, JwsAlg::Rs256]).map_err(|e| SessionError(e.to_string()))?;
+    let verdict = match jws.alg() {
+        JwsAlg::Es256 => {
+            let key = tool_keys.find_ec(jws.kid()).ok_or_else(|| SessionError("unknown kid".into()))?;
+            if jws.signature().len() != 64 {
+                return Err(SessionError("bad signature".into()));
+            }
+            crypto.verify_es256(key, jws.signing_input(), jws.signature()).await
+        }
+        JwsAlg::Rs256 => {
+            let key = tool_keys.find(jws.kid()).ok_or_else(|| SessionError("unknown kid".into()))?;
+            crypto.verify(key, jws.signing_input(), jws.signature()).await
+        }
+    };
+    match verdict {
         Ok(true) => {}
         Ok(false) => return Err(SessionError("bad signature".into())),
         Err(e) => return Err(SessionError(e.0)),

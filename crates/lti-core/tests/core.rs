@@ -4,15 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use lti_core::crypto::Rs256Verifier;
+use lti_core::crypto::{Es256Verifier, Rs256Verifier};
 use lti_core::error::{
     AccessError, ClaimsError, Coded, ErrorCode, LoginError, SignatureError, StateError, TokenError,
 };
-use lti_core::jwk::{JwkSet, RsaPublicJwk};
+use lti_core::jwk::{EcPublicJwk, JwkSet, RsaPublicJwk};
 use lti_core::jws::sign_rs256;
 use lti_core::error::LaunchError;
 use lti_core::launch::{category_id, Launch, MessageType, UnverifiedLaunch};
-use lti_core::native::{NativeSigner, NativeVerifier};
+use lti_core::native::{NativeEcSigner, NativeSigner, NativeVerifier};
 use lti_core::registration::{DeploymentPolicy, Registration, RegistrationInput};
 use lti_core::roles::{resolve_role, ToolRole};
 use lti_core::session::{verify_session, SessionClaims};
@@ -30,6 +30,8 @@ const STRANGER_PEM: &str = include_str!("../fixtures/stranger_key.pem");
 const PLATFORM_JWKS: &str = include_str!("../fixtures/platform_jwks.json");
 const PADDED_JWKS: &str = include_str!("../fixtures/platform_jwks_padded.json");
 const VECTORS: &str = include_str!("../fixtures/rs256_vectors.json");
+const ES256_VECTORS: &str = include_str!("../fixtures/es256_vectors.json");
+const SESSION_PEM: &str = include_str!("../fixtures/tool_session_key_p256.pem");
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
     pollster::block_on(f)
@@ -692,6 +694,69 @@ fn session_round_trip_and_rejections() {
     assert_eq!(long.exp - long.iat, 3600, "lifetime capped at one hour");
 }
 
+fn es256_fixture() -> (Value, EcPublicJwk) {
+    let doc: Value = serde_json::from_str(ES256_VECTORS).unwrap();
+    let key = EcPublicJwk::from_jwk(&doc["jwk"]).unwrap();
+    (doc, key)
+}
+
+#[test]
+fn es256_session_round_trip_and_no_algorithm_confusion() {
+    let launch = launch_with(&reg(), |_| {}).unwrap();
+    let (_, ec_public) = es256_fixture();
+    let ec = NativeEcSigner::from_pkcs8_pem(ec_public.kid(), SESSION_PEM).unwrap();
+    let rsa = NativeSigner::from_pkcs8_pem("tool-rsa-1", STRANGER_PEM).unwrap();
+    let tool_keys = JwkSet::from_keys(vec![rsa.public_jwk().clone()]).with_ec(vec![ec_public.clone()]);
+    let claims = SessionClaims::for_launch(&launch, TOOL, "cookie", NOW, 3600, "jti-es".into());
+    let token = block(claims.sign(&ec)).unwrap();
+    let header: Value = serde_json::from_slice(&lti_core::encoding::b64url_decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("ES256"), Some(ec_public.kid())));
+    assert_eq!(lti_core::encoding::b64url_decode(token.rsplit('.').next().unwrap()).unwrap().len(), 64, "r || s");
+    assert_eq!(block(verify_session(&token, &tool_keys, &NativeVerifier, TOOL, NOW + 1)).unwrap(), claims);
+    // RS256 sessions (an operator-supplied RSA key) still verify.
+    let rs_token = block(claims.sign(&rsa)).unwrap();
+    assert_eq!(block(verify_session(&rs_token, &tool_keys, &NativeVerifier, TOOL, NOW + 1)).unwrap(), claims);
+    // An ES256 header naming the RSA kid (or the other way round) finds no key of its type.
+    let swap = |tok: &str, alg: &str, kid: &str| {
+        let rest = tok.split_once('.').unwrap().1;
+        let h = lti_core::encoding::b64url_encode(json!({"alg": alg, "typ": "lti-edge-session+jwt", "kid": kid}).to_string().as_bytes());
+        format!("{h}.{rest}")
+    };
+    assert!(block(verify_session(&swap(&token, "ES256", "tool-rsa-1"), &tool_keys, &NativeVerifier, TOOL, NOW)).is_err());
+    assert!(block(verify_session(&swap(&rs_token, "RS256", ec_public.kid()), &tool_keys, &NativeVerifier, TOOL, NOW)).is_err());
+    // Other algorithms and a tampered signature.
+    for alg in ["ES384", "HS256", "none", "PS256"] {
+        assert!(block(verify_session(&swap(&token, alg, ec_public.kid()), &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "{alg}");
+    }
+    let mut tampered = token.clone();
+    tampered.insert(token.len() - 5, 'A');
+    assert!(block(verify_session(&tampered, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "tampered");
+    // Without the EC key in the set, an ES256 session does not verify.
+    let rsa_only = JwkSet::from_keys(vec![rsa.public_jwk().clone()]);
+    assert!(block(verify_session(&token, &rsa_only, &NativeVerifier, TOOL, NOW)).is_err(), "unknown kid");
+    // The published set carries both, each with its alg.
+    let doc = tool_keys.to_json();
+    let algs: Vec<&str> = doc["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    assert_eq!(algs, ["RS256", "ES256"]);
+    assert_eq!(EcPublicJwk::from_jwk(&doc["keys"][1]).unwrap(), ec_public);
+}
+
+#[test]
+fn ec_jwk_parsing_refuses_what_is_not_p256_es256() {
+    let (doc, key) = es256_fixture();
+    let mut v = doc["jwk"].clone();
+    assert_eq!(EcPublicJwk::from_jwk(&v).unwrap(), key);
+    for (field, value) in [("crv", json!("P-384")), ("kty", json!("RSA")), ("alg", json!("ES384")), ("use", json!("enc")), ("x", json!("AAAA")), ("y", json!(5))] {
+        let saved = v[field].clone();
+        v[field] = value;
+        assert!(EcPublicJwk::from_jwk(&v).is_err(), "{field}");
+        v[field] = saved;
+    }
+    // A platform's set never yields EC keys: platforms sign RS256.
+    let set = JwkSet::parse(json!({"keys": [doc["jwk"].clone()]}).to_string().as_bytes()).unwrap();
+    assert_eq!((set.keys().len(), set.ec_keys().len(), set.skipped()), (0, 0, 1));
+}
+
 // ---------------------------------------------------------------- crypto vectors shared with the worker
 
 #[test]
@@ -704,6 +769,19 @@ fn rs256_vectors_pass_on_the_native_provider() {
         let sig = lti_core::encoding::b64url_decode(v["signature"].as_str().unwrap()).unwrap();
         let got = block(NativeVerifier.verify(&key, v["message"].as_str().unwrap().as_bytes(), &sig)).unwrap_or(false);
         assert_eq!(got, v["valid"].as_bool().unwrap(), "vector {name}");
+    }
+}
+
+#[test]
+fn es256_vectors_pass_on_the_native_provider() {
+    let (doc, key) = es256_fixture();
+    let vectors = doc["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 6);
+    for (i, v) in vectors.iter().enumerate() {
+        let message = lti_core::encoding::b64url_decode(v["message"].as_str().unwrap()).unwrap();
+        let sig = lti_core::encoding::b64url_decode(v["signature"].as_str().unwrap()).unwrap();
+        let got = block(NativeVerifier.verify_es256(&key, &message, &sig)).unwrap_or(false);
+        assert_eq!(got, v["valid"].as_bool().unwrap(), "vector {i}");
     }
 }
 

@@ -1,9 +1,12 @@
 //! Runs `lti-core`'s RS256 test vectors through the WebCrypto provider and through the
-//! pure-Rust `rsa` crate *inside workerd*, and times both:
+//! pure-Rust `rsa` crate *inside workerd*, and its ES256 vectors (the tool's session keys)
+//! through WebCrypto, and times them:
 //!
-//! * `GET /vectors` — every vector on both providers, with the expected and actual result;
+//! * `GET /vectors` — every vector on both providers, with the expected and actual result, plus
+//!   ES256: the vectors, and a WebCrypto-generated P-256 key signing a session that WebCrypto
+//!   verifies (and refuses once tampered);
 //! * `GET /bench?verify=N&rust=M&sign=K` — µs per RS256 verify (WebCrypto, key cached),
-//!   per verify in pure-Rust wasm, per WebCrypto sign, and per JWK import; `&dl=N&dl_rust=M`
+//!   per verify in pure-Rust wasm, per WebCrypto sign (RS256 and ES256), and per JWK import; `&dl=N&dl_rust=M`
 //!   times a whole Deep Linking response (items checked, claims built, RS256-signed) through
 //!   WebCrypto and through pure-Rust `rsa` in wasm, as responses per second.
 //!
@@ -11,10 +14,10 @@
 
 #![forbid(unsafe_code)]
 
-use lti_core::crypto::{CryptoError, Rs256Signer, Rs256Verifier};
+use lti_core::crypto::{CryptoError, Es256Verifier, JwsSigner, Rs256Signer, Rs256Verifier};
 use lti_core::encoding::b64url_decode;
-use lti_core::jwk::RsaPublicJwk;
-use lti_webcrypto::{generate_rsa_jwk, WebCryptoSigner, WebCryptoVerifier};
+use lti_core::jwk::{EcPublicJwk, RsaPublicJwk};
+use lti_webcrypto::{generate_ec_jwk, generate_rsa_jwk, WebCryptoEcSigner, WebCryptoSigner, WebCryptoVerifier};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::signature::Verifier;
 use rsa::{BigUint, RsaPublicKey};
@@ -23,6 +26,41 @@ use sha2::Sha256;
 use worker::{event, Context, Env, Request, Response, Result};
 
 const VECTORS: &str = include_str!("../../lti-core/fixtures/rs256_vectors.json");
+const ES256_VECTORS: &str = include_str!("../../lti-core/fixtures/es256_vectors.json");
+
+/// The ES256 vectors through WebCrypto, then a fresh P-256 key: sign, verify, tamper.
+async fn run_es256() -> (Vec<Value>, bool) {
+    let mut out = Vec::new();
+    let mut all = true;
+    let doc: Value = serde_json::from_str(ES256_VECTORS).unwrap_or_default();
+    let key = doc.get("jwk").and_then(|j| EcPublicJwk::from_jwk(j).ok());
+    let vectors = doc.get("vectors").and_then(Value::as_array).cloned().unwrap_or_default();
+    for (i, v) in vectors.iter().enumerate() {
+        let field = |k: &str| v.get(k).and_then(Value::as_str).and_then(b64url_decode);
+        let (Some(key), Some(message), Some(sig), Some(valid)) = (&key, field("message"), field("signature"), v.get("valid").and_then(Value::as_bool)) else {
+            all = false;
+            continue;
+        };
+        let got = WebCryptoVerifier.verify_es256(key, &message, &sig).await.unwrap_or(false);
+        all &= got == valid;
+        out.push(json!({"name": format!("es256-{i}"), "expected": valid, "got": got}));
+    }
+    let round_trip = async {
+        let jwk = generate_ec_jwk().await.ok()?;
+        let signer = WebCryptoEcSigner::import("check", &jwk).await.ok()?;
+        let s = |k: &str| jwk.get(k).and_then(Value::as_str).and_then(b64url_decode);
+        let public = EcPublicJwk::from_components("check", &s("x")?, &s("y")?).ok()?;
+        let sig = JwsSigner::sign(&signer, b"header.payload").await.ok()?;
+        let good = WebCryptoVerifier.verify_es256(&public, b"header.payload", &sig).await.ok()?;
+        let bad = WebCryptoVerifier.verify_es256(&public, b"header.payloaD", &sig).await.ok()?;
+        Some(sig.len() == 64 && good && !bad)
+    };
+    let rt = round_trip.await.unwrap_or(false);
+    all &= rt;
+    out.push(json!({"name": "es256-generate-sign-verify", "expected": true, "got": rt}));
+    let nonempty = out.len() > 1;
+    (out, all && nonempty)
+}
 
 /// RS256 with the pure-Rust `rsa` crate (what a worker would pay without WebCrypto).
 struct PureRust;
@@ -150,7 +188,8 @@ async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
         "/vectors" => {
             let (web, web_ok) = run_vectors(&WebCryptoVerifier).await;
             let (rust, rust_ok) = run_vectors(&PureRust).await;
-            Response::from_json(&json!({"webcrypto": web, "pure_rust": rust, "all_pass": web_ok && rust_ok}))
+            let (es, es_ok) = run_es256().await;
+            Response::from_json(&json!({"webcrypto": web, "pure_rust": rust, "es256_webcrypto": es, "all_pass": web_ok && rust_ok && es_ok}))
         }
         "/bench" => {
             let vs = vectors();
@@ -164,9 +203,16 @@ async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
             let signer = WebCryptoSigner::import("bench", &jwk).await.map_err(|e| worker::Error::RustError(e.0))?;
             let t0 = now_ms();
             for _ in 0..n_sign {
-                let _ = signer.sign(b"header.payload").await;
+                let _ = Rs256Signer::sign(&signer, b"header.payload").await;
             }
             let sign_us = (now_ms() - t0) * 1000.0 / f64::from(n_sign.max(1));
+            let ec_jwk = generate_ec_jwk().await.map_err(|e| worker::Error::RustError(e.0))?;
+            let ec_signer = WebCryptoEcSigner::import("bench-ec", &ec_jwk).await.map_err(|e| worker::Error::RustError(e.0))?;
+            let t0 = now_ms();
+            for _ in 0..n_sign {
+                let _ = JwsSigner::sign(&ec_signer, b"header.payload").await;
+            }
+            let es256_sign_us = (now_ms() - t0) * 1000.0 / f64::from(n_sign.max(1));
             let t0 = now_ms();
             let n_import = 200u32;
             for _ in 0..n_import {
@@ -184,6 +230,7 @@ async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
                 "webcrypto_verify_us": web_us, "webcrypto_verify_n": n_web,
                 "pure_rust_verify_us": rust_us, "pure_rust_verify_n": n_rust,
                 "webcrypto_sign_us": sign_us, "webcrypto_sign_n": n_sign,
+                "webcrypto_es256_sign_us": es256_sign_us,
                 "webcrypto_private_jwk_import_us": import_us,
             }))
         }

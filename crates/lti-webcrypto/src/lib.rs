@@ -2,8 +2,9 @@
 //!
 //! The core's crypto traits implemented with the runtime's WebCrypto (`globalThis.crypto.subtle`,
 //! native BoringSSL inside workerd: tens of µs per RS256 verify, where the pure-Rust `rsa` crate
-//! compiled to wasm takes about a millisecond). Also RSA-2048 key generation, AES-256-GCM for
-//! keys at rest, and random bytes. Imported `CryptoKey`s are cached per isolate.
+//! compiled to wasm takes about a millisecond). ES256 (P-256) signing and verification for the
+//! tool's session tokens. Also RSA-2048 and P-256 key generation, AES-256-GCM for keys at rest,
+//! and random bytes. Imported `CryptoKey`s are cached per isolate.
 //!
 //! Works wherever `globalThis.crypto` exists (workerd, browsers, Node ≥ 19); the check worker
 //! in `crates/lti-webcrypto-check` runs the core's RS256 vectors through it inside workerd.
@@ -14,13 +15,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use lti_core::crypto::{CryptoError, Rs256Signer, Rs256Verifier};
-use lti_core::jwk::RsaPublicJwk;
+use lti_core::crypto::{CryptoError, Es256Verifier, JwsAlg, JwsSigner, Rs256Signer, Rs256Verifier};
+use lti_core::jwk::{EcPublicJwk, RsaPublicJwk};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Crypto, CryptoKey, SubtleCrypto};
 
 const RSA: &str = "RSASSA-PKCS1-v1_5";
+const ECDSA: &str = "ECDSA";
 const MAX_CACHED_KEYS: usize = 256;
 
 thread_local! {
@@ -63,6 +65,14 @@ fn obj(pairs: &[(&str, JsValue)]) -> Object {
 
 fn rsa_params() -> Object {
     obj(&[("name", RSA.into()), ("hash", "SHA-256".into())])
+}
+
+fn ec_import_params() -> Object {
+    obj(&[("name", ECDSA.into()), ("namedCurve", "P-256".into())])
+}
+
+fn ec_sign_params() -> Object {
+    obj(&[("name", ECDSA.into()), ("hash", "SHA-256".into())])
 }
 
 fn usages(u: &[&str]) -> JsValue {
@@ -110,6 +120,36 @@ impl Rs256Verifier for WebCryptoVerifier {
     }
 }
 
+async fn verify_key_ec(key: &EcPublicJwk) -> Result<CryptoKey, CryptoError> {
+    let mut cache_key = b"ec:".to_vec();
+    cache_key.extend_from_slice(key.x());
+    cache_key.extend_from_slice(key.y());
+    if let Some(k) = VERIFY_KEYS.with(|c| c.borrow().get(&cache_key).cloned()) {
+        return Ok(k);
+    }
+    let jwk = json_object(&key.to_jwk())?;
+    let k: CryptoKey = call(subtle()?.import_key_with_object("jwk", &jwk, &ec_import_params(), false, &usages(&["verify"])))
+        .await?
+        .dyn_into()
+        .map_err(|_| CryptoError("importKey".into()))?;
+    VERIFY_KEYS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_CACHED_KEYS {
+            c.clear();
+        }
+        c.insert(cache_key, k.clone());
+    });
+    Ok(k)
+}
+
+impl Es256Verifier for WebCryptoVerifier {
+    async fn verify_es256(&self, key: &EcPublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
+        let k = verify_key_ec(key).await?;
+        let ok = call(subtle()?.verify_with_object_and_buffer_source_and_buffer_source(&ec_sign_params(), &k, &bytes(signature), &bytes(message))).await?;
+        Ok(ok.as_bool().unwrap_or(false))
+    }
+}
+
 /// The tool's current private key, imported for signing.
 #[derive(Clone)]
 pub struct WebCryptoSigner {
@@ -140,6 +180,68 @@ impl Rs256Signer for WebCryptoSigner {
     }
 }
 
+impl JwsSigner for WebCryptoSigner {
+    fn alg(&self) -> JwsAlg {
+        JwsAlg::Rs256
+    }
+
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Rs256Signer::sign(self, message).await
+    }
+}
+
+/// The tool's current session key (P-256), imported for ES256 signing.
+#[derive(Clone)]
+pub struct WebCryptoEcSigner {
+    kid: String,
+    key: CryptoKey,
+}
+
+impl WebCryptoEcSigner {
+    /// Import a private P-256 JWK (as produced by [`generate_ec_jwk`]).
+    pub async fn import(kid: &str, private_jwk: &serde_json::Value) -> Result<Self, CryptoError> {
+        let jwk = json_object(private_jwk)?;
+        let key: CryptoKey = call(subtle()?.import_key_with_object("jwk", &jwk, &ec_import_params(), false, &usages(&["sign"])))
+            .await?
+            .dyn_into()
+            .map_err(|_| CryptoError("importKey".into()))?;
+        Ok(Self { kid: kid.to_string(), key })
+    }
+}
+
+impl JwsSigner for WebCryptoEcSigner {
+    fn alg(&self) -> JwsAlg {
+        JwsAlg::Es256
+    }
+
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// WebCrypto's ECDSA signature is already the IEEE P1363 `r || s` form JWS uses.
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let sig = call(subtle()?.sign_with_object_and_buffer_source(&ec_sign_params(), &self.key, &bytes(message))).await?;
+        Ok(Uint8Array::new(&sig).to_vec())
+    }
+}
+
+/// Generate a P-256 key pair; returns the private JWK (which contains `x` and `y`).
+pub async fn generate_ec_jwk() -> Result<serde_json::Value, CryptoError> {
+    let pair = call(subtle()?.generate_key_with_object(&ec_import_params(), true, &usages(&["sign", "verify"]))).await?;
+    export_private(&pair).await
+}
+
+async fn export_private(pair: &JsValue) -> Result<serde_json::Value, CryptoError> {
+    let private: CryptoKey = Reflect::get(pair, &"privateKey".into()).map_err(js_err)?.dyn_into().map_err(|_| CryptoError("keypair".into()))?;
+    let jwk = call(subtle()?.export_key("jwk", &private)).await?;
+    let text = js_sys::JSON::stringify(&jwk).map_err(js_err)?.as_string().unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| CryptoError(e.to_string()))
+}
+
 /// Generate an RSA-2048 key pair; returns the private JWK (which contains `n` and `e`).
 pub async fn generate_rsa_jwk() -> Result<serde_json::Value, CryptoError> {
     let params = obj(&[
@@ -149,10 +251,7 @@ pub async fn generate_rsa_jwk() -> Result<serde_json::Value, CryptoError> {
         ("hash", "SHA-256".into()),
     ]);
     let pair = call(subtle()?.generate_key_with_object(&params, true, &usages(&["sign", "verify"]))).await?;
-    let private: CryptoKey = Reflect::get(&pair, &"privateKey".into()).map_err(js_err)?.dyn_into().map_err(|_| CryptoError("keypair".into()))?;
-    let jwk = call(subtle()?.export_key("jwk", &private)).await?;
-    let text = js_sys::JSON::stringify(&jwk).map_err(js_err)?.as_string().unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| CryptoError(e.to_string()))
+    export_private(&pair).await
 }
 
 async fn aes_key(raw: &[u8; 32], usage: &str) -> Result<CryptoKey, CryptoError> {

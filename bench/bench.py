@@ -227,6 +227,7 @@ class Batch:
     wall_ms: float
     results: t.List[t.Dict[str, t.Any]]
     expect: int
+    cpu_s: t.Optional[float] = None  # CPU (user + system) of the server's processes during the batch
 
     @property
     def errors(self) -> int:
@@ -241,6 +242,9 @@ class Batch:
             return float("nan")
         return lat[max(0, math.ceil(p / 100.0 * len(lat)) - 1)]
 
+    def cpu_ms_each(self) -> t.Optional[float]:
+        return self.cpu_s * 1000.0 / len(self.results) if self.cpu_s is not None and self.results else None
+
     def first_error(self) -> str:
         for r in self.results:
             if r["status"] != self.expect:
@@ -252,7 +256,28 @@ class Batch:
 _job_no = 0
 
 
-def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, expect: int) -> Batch:
+def group_cpu(pgid: int) -> t.Optional[float]:
+    """CPU seconds (user + system, this process and its reaped children) of every process in the
+    process group `pgid` — a server under test with all its workers and helpers (workerd and
+    Miniflare's node; gunicorn's master and workers; node)."""
+    if pgid <= 0:
+        return None
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(f[2]) == pgid:  # fields after "(comm)": state ppid pgrp session ... utime(11) stime(12) cutime cstime
+            total += sum(int(x) for x in f[11:15]) / tick
+    return total
+
+
+def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, expect: int,
+          pgid: int = 0) -> Batch:
     global _job_no
     _job_no += 1
     job = RUN_DIR / f"job-{_job_no}.json"
@@ -260,6 +285,7 @@ def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, 
     deadline_ms = int(max(120_000, len(requests_) * 250))  # bounded: at most 250 ms a request on average
     job.write_text(json.dumps({"origin": origin, "concurrency": concurrency, "deadlineMs": deadline_ms,
                                "expectStatus": expect, "requests": requests_}))
+    cpu_before = group_cpu(pgid)
     try:
         proc = subprocess.run(["node", str(BENCH / "driver.mjs"), str(job), str(out)], cwd=str(BENCH),
                               env=CHILD_ENV, stdin=subprocess.DEVNULL, capture_output=True,
@@ -270,7 +296,9 @@ def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, 
     finally:
         job.unlink(missing_ok=True)
         out.unlink(missing_ok=True)
-    return Batch(wall_ms=data["wallMs"], results=data["results"], expect=expect)
+    cpu_after = group_cpu(pgid)
+    cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
+    return Batch(wall_ms=data["wallMs"], results=data["results"], expect=expect, cpu_s=cpu)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -296,6 +324,7 @@ class Target:
     issuer: str
     floor_path: str = "/ready"  # a no-op GET: the server's (and dev proxy's) own per-request cost
     notes: t.List[str] = field(default_factory=list)
+    pgid: int = 0  # the server's process group, for its CPU time
 
 
 @dataclass
@@ -427,18 +456,19 @@ def measure(tg: Target, jwks_base: str) -> t.List[Row]:
         row = Row(tg, conc)
         first, users = next_users(N)
         say(f"{tg.name} [{tg.store}] C={conc}: {N} logins")
-        row.logins = drive(tg.origin, login_requests(tg, users), conc, 302)
+        row.logins = drive(tg.origin, login_requests(tg, users), conc, 302, pgid=tg.pgid)
         prepared = prepare(tg, row.logins, first, users)
         say(f"{tg.name} [{tg.store}] C={conc}: {len(prepared)} launches")
         before = jwks_count(jwks_base)
-        row.launches = drive(tg.origin, [p.request for p in prepared], conc, tg.launch_ok)
+        row.launches = drive(tg.origin, [p.request for p in prepared], conc, tg.launch_ok, pgid=tg.pgid)
         row.jwks_fetches = jwks_count(jwks_base) - before
         if len(prepared) < N:
             row.failure = f"{N - len(prepared)} logins gave no usable state/nonce: {row.logins.first_error()}"
         if row.launches.errors:
             say(f"  launch errors: {row.launches.errors}; first: {row.launches.first_error()}")
         say(f"{tg.name} [{tg.store}] C={conc}: {N} no-op GET {tg.floor_path}")
-        row.floor = drive(tg.origin, [{"method": "GET", "path": tg.floor_path, "headers": {}}] * N, conc, 200)
+        row.floor = drive(tg.origin, [{"method": "GET", "path": tg.floor_path, "headers": {}}] * N, conc, 200,
+                          pgid=tg.pgid)
         rows.append(row)
     return rows
 
@@ -470,7 +500,7 @@ def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare"
                  "LTI_ADMIN_TOKEN": admin, "ALLOW_HTTP_LOOPBACK": "true", "NONCE_STORE": store}
     if runtime == "miniflare":
         # In-memory KV/DO, like the peers' in-memory or cookie state (BENCH_PERSIST=1: on disk).
-        cmd = ["node", str(SERVE_WORKERD), "--port", str(EDGE_PORT)]
+        cmd = ["node", str(SERVE_WORKERD), "--port", str(EDGE_PORT), "--direct"]
         if os.environ.get("BENCH_PERSIST") == "1":
             cmd += ["--persist", str(persist)]
         for k, v in variables.items():
@@ -483,7 +513,7 @@ def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare"
             cmd += ["--var", f"{k}:{v}"]
     proc = Proc(f"worker-{store}", cmd, env=env)
     tg = Target(key, name, store_name, base, "/lti/login", "/lti/launch", 303, base + MY_MEDIA, issuer,
-                floor_path="/version")
+                floor_path="/version", pgid=proc.popen.pid)
     try:
         proc.wait_ready(base + "/version")
         say(f"worker ({store}) ready: {http('GET', base + '/version').text.strip()[:200]}")
@@ -513,6 +543,7 @@ def run_pylti1p3(issuer: str, jwks_base: str) -> t.List[Row]:
     tg = Target("pylti1p3", "pylti1p3 2.0.0 (Flask)", "cookie session", base, "/login", "/launch", 303,
                 launch_url, issuer)
     proc = Proc("pylti1p3", cmd, env=env)
+    tg.pgid = proc.popen.pid
     try:
         proc.wait_ready(base + "/ready")
         return measure(tg, jwks_base)
@@ -532,6 +563,7 @@ def run_ltijs(issuer: str, jwks_base: str) -> t.List[Row]:
                 for c in CONCURRENCIES]
     cmd = ["node", str(BENCH / "peers" / "ltijs_app.js"), str(port), issuer, CLIENT_ID, DEPLOYMENT_ID]
     proc = Proc("ltijs", cmd, cwd=BENCH)
+    tg.pgid = proc.popen.pid
     try:
         proc.wait_ready(base + "/ready")
         return measure(tg, jwks_base)
@@ -560,9 +592,11 @@ def table(headers: t.List[str], rows: t.List[t.List[str]]) -> str:
 
 def batch_cells(b: t.Optional[Batch], failure: str) -> t.List[str]:
     if b is None:
-        return ["n/a", "n/a", "n/a", "n/a"]
+        return ["n/a", "n/a", "n/a", "n/a", "n/a"]
+    cpu = b.cpu_ms_each()
     # requests that could not even be prepared (a failed login) count as errors too
-    return [f"{b.rate():.0f}", f"{b.pct(50):.2f}", f"{b.pct(99):.2f}", str(b.errors + max(0, N - len(b.results)))]
+    return [f"{b.rate():.0f}", f"{b.pct(50):.2f}", f"{b.pct(99):.2f}", "n/a" if cpu is None else f"{cpu:.2f}",
+            str(b.errors + max(0, N - len(b.results)))]
 
 
 def machine() -> str:
@@ -625,17 +659,17 @@ def main() -> int:
           f"(anything else running on these {os.cpu_count()} cores skews every number)")
     print()
     print("Launch: POST id_token+state (RS256, fresh nonce, the login's cookies), success = redirect")
-    print(table(["implementation", "store", "concurrency", "launches/s", "p50 ms", "p99 ms", "errors"],
+    print(table(["implementation", "store", "concurrency", "launches/s", "p50 ms", "p99 ms", "server CPU ms each", "errors"],
                 [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(r.launches, r.failure)]
                  for r in rows]))
     print()
     print("Login (OIDC initiation): GET /login → 302 to the platform's /auth with state and nonce")
-    print(table(["implementation", "store", "concurrency", "logins/s", "p50 ms", "p99 ms", "errors"],
+    print(table(["implementation", "store", "concurrency", "logins/s", "p50 ms", "p99 ms", "server CPU ms each", "errors"],
                 [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(r.logins, r.failure)]
                  for r in rows]))
     print()
     print("Floor: a no-op GET (worker /version, peers /ready) on the same server and client")
-    print(table(["implementation", "store", "concurrency", "requests/s", "p50 ms", "p99 ms", "errors"],
+    print(table(["implementation", "store", "concurrency", "requests/s", "p50 ms", "p99 ms", "server CPU ms each", "errors"],
                 [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(r.floor, r.failure)]
                  for r in rows]))
     print()

@@ -2,10 +2,14 @@
 // inspector on, drives N distinct login + launch pairs (tokens signed here with the platform
 // fixture key), records a CPU profile of the worker's isolate during the launches only and prints
 // the functions with the most self time (wasm functions by name when the build keeps names).
+// It also prints the CPU time the workerd process spent per launch (from /proc, every isolate
+// and Miniflare's KV/DO simulations included). PROFILE_CPU_ONLY=1 skips the profiler (no
+// inspector overhead): only the /proc numbers.
 // Not a test and not the benchmark (`npm run bench`); a tool for finding the next thing to cut.
 //   node bench/profile.mjs [N=1500] [C=8]      (env NONCE_STORE=kv|durable, PROFILE_OUT=file.cpuprofile)
 import { createServer } from 'node:http';
 import { createSign, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +31,10 @@ const issuer = `http://127.0.0.1:${jwksServer.address().port}`;
 
 const port = 18890 + Math.floor(Math.random() * 50);
 const inspectorPort = port + 100;
-const base = `http://127.0.0.1:${port}`;
+// PROFILE_DIRECT=1: requests go to a socket of the worker itself (Miniflare's unsafeDirectSockets),
+// skipping Miniflare's entry worker — a dev-tool hop the deployed runtime does not have.
+const direct = process.env.PROFILE_DIRECT === '1';
+const base = `http://127.0.0.1:${direct ? port + 1 : port}`;
 const admin = `adm_${randomBytes(18).toString('base64url')}`;
 const build = path.join(root, 'worker', 'build');
 const mf = new Miniflare(convertV4MiniflareOptions({
@@ -44,6 +51,7 @@ const mf = new Miniflare(convertV4MiniflareOptions({
   host: '127.0.0.1',
   port,
   inspectorPort,
+  ...(direct ? { unsafeDirectSockets: [{ host: '127.0.0.1', port: port + 1 }] } : {}),
 }));
 await mf.ready;
 
@@ -83,6 +91,33 @@ if (!reg.ok) throw new Error(`register ${reg.status} ${await reg.text()}`);
 const warm = await Promise.all(Array.from({ length: 50 }, (_, i) => login(1e6 + i)));
 await lanes(warm, launch);
 
+// CPU seconds (user + system) of the workerd processes Miniflare started.
+const workerdPids = () => execFileSync('pgrep', ['-P', String(process.pid), 'workerd']).toString().trim().split(/\s+/).filter(Boolean);
+const cpuOf = (pids) => pids.reduce((sum, pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return sum + (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}, 0);
+if (process.env.PROFILE_CPU_ONLY === '1') {
+  const prepared = [];
+  await lanes(Array.from({ length: N }, (_, i) => i), async (i) => { prepared[i] = await login(i); });
+  const pids = workerdPids();
+  const c0 = cpuOf(pids);
+  const t0 = performance.now();
+  await lanes(prepared, launch);
+  const wall = performance.now() - t0;
+  const cpu = cpuOf(pids) - c0;
+  const f0 = cpuOf(pids);
+  const t1 = performance.now();
+  await lanes(Array.from({ length: N }), async () => { await (await fetch(`${base}/version`)).arrayBuffer(); });
+  const fwall = performance.now() - t1;
+  const fcpu = cpuOf(pids) - f0;
+  console.log(`floor: ${N} GET /version in ${(fwall / 1000).toFixed(2)} s = ${(N / fwall * 1000).toFixed(0)}/s; workerd CPU ${(fcpu * 1e6 / N).toFixed(0)} µs per request`);
+  await mf.dispose();
+  jwksServer.close();
+  console.log(`${N} ${profileLogins ? 'logins' : 'launches'} at C=${C} in ${(wall / 1000).toFixed(2)} s = ${(N / wall * 1000).toFixed(0)}/s; workerd CPU ${(cpu * 1e6 / N).toFixed(0)} µs per launch (${pids.length} process)`);
+  process.exit(0);
+}
+
 // The user worker's inspector target (Miniflare names it after the worker; internal services are not listed).
 const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
 const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
@@ -92,13 +127,16 @@ const pending = new Map();
 ws.onmessage = (m) => { const d = JSON.parse(m.data); if (d.id && pending.has(d.id)) { pending.get(d.id)(d); pending.delete(d.id); } };
 const cdp = (method, params = {}) => new Promise((r) => { const k = ++id; pending.set(k, r); ws.send(JSON.stringify({ id: k, method, params })); });
 
+// PROFILE_WHAT=login profiles the logins (OIDC initiation) instead of the launches.
+const profileLogins = process.env.PROFILE_WHAT === 'login';
 const prepared = [];
-await lanes(Array.from({ length: N }, (_, i) => i), async (i) => { prepared[i] = await login(i); });
+if (!profileLogins) await lanes(Array.from({ length: N }, (_, i) => i), async (i) => { prepared[i] = await login(i); });
 await cdp('Profiler.enable');
 await cdp('Profiler.setSamplingInterval', { interval: 100 });
 await cdp('Profiler.start');
 const t0 = performance.now();
-await lanes(prepared, launch);
+if (profileLogins) await lanes(Array.from({ length: N }, (_, i) => i), async (i) => { prepared[i] = await login(i); });
+else await lanes(prepared, launch);
 const wall = performance.now() - t0;
 const { result } = await cdp('Profiler.stop');
 ws.close();
@@ -120,7 +158,7 @@ for (const node of profile.nodes) {
   const key = `${name}  ${node.callFrame.url ? path.basename(node.callFrame.url) : ''}`.trim();
   self.set(key, (self.get(key) || 0) + us);
 }
-console.log(`${N} launches at C=${C} in ${(wall / 1000).toFixed(2)} s = ${(N / wall * 1000).toFixed(0)}/s (profiler on)`);
+console.log(`${N} ${profileLogins ? 'logins' : 'launches'} at C=${C} in ${(wall / 1000).toFixed(2)} s = ${(N / wall * 1000).toFixed(0)}/s (profiler on)`);
 console.log(`worker isolate busy ${(total / N).toFixed(0)} µs per launch, idle ${(idle / N).toFixed(0)} µs per launch`);
 console.log('| self µs per launch | share | function |\n|---:|---:|---|');
 for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP || 30))) {

@@ -3,7 +3,7 @@
 // nothing asserts on timings.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -92,14 +92,17 @@ export async function startLms(toolUrl) {
 /**
  * The real worker (the release build in worker/build) in workerd via `wrangler dev --local`, with
  * fresh local state and secrets. Returns null when the build is missing (run `npm test`, which
- * builds it first).
+ * builds it first). `hostname` is the name in its public URL (`url`); it always listens on
+ * 127.0.0.1 (`direct`, for calls from the test). `localhost` puts it on another site than the
+ * other loopback origins (sites of IP addresses are the address itself).
  */
-export async function startWorker() {
+export async function startWorker({ hostname = '127.0.0.1' } = {}) {
   const wrangler = join(ROOT, 'node_modules/.bin/wrangler');
   if (!existsSync(join(ROOT, 'worker/build/index.js')) || !existsSync(wrangler)) return null;
   const port = await freePort();
   const inspector = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${hostname}:${port}`;
+  const direct = `http://127.0.0.1:${port}`;
   const state = mkdtempSync(join(tmpdir(), 'lti-edge-browser-'));
   const admin = `adm_${randomBytes(18).toString('base64url')}`;
   const child = spawn(wrangler, ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
@@ -109,13 +112,14 @@ export async function startWorker() {
     cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, LTI_EDGE_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', DO_NOT_TRACK: '1', CI: 'true', NO_COLOR: '1' },
   });
-  await waitFor(async () => { try { return (await fetch(`${url}/version`)).ok; } catch { return false; } }, { timeout: 60_000, interval: 250, what: 'the worker in workerd' });
+  await waitFor(async () => { try { return (await fetch(`${direct}/version`)).ok; } catch { return false; } }, { timeout: 60_000, interval: 250, what: 'the worker in workerd' });
   return {
     url,
+    direct,
     admin,
     /** Register the local LMS at `lms` (client id lti-edge-local, deployment local-deployment-1). */
     register: async (lms) => {
-      const r = await fetch(`${url}/lti/platforms`, {
+      const r = await fetch(`${direct}/lti/platforms`, {
         method: 'POST',
         headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
         body: JSON.stringify({ issuer: lms, lti13ClientId: 'lti-edge-local', name: 'Local LMS', lti13PlatformOidcAuthUrl: `${lms}/auth`,
@@ -132,6 +136,34 @@ export async function startWorker() {
 
 export function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/**
+ * Chromium with a fresh profile whose content settings block every cookie of `origins` (exact
+ * origins such as `http://localhost:8787`): first- and third-party, partitioned (CHIPS) cookies
+ * included — what a browser that blocks a site's cookies does. Blocking third-party cookies alone
+ * does not do that: Chromium still stores and sends `Partitioned` cookies in a cross-site iframe.
+ * Returns the persistent context; `newPage()` is like `newPage` below.
+ */
+export async function launchCookieBlockingBrowser(origins, { viewport = { width: 1280, height: 900 } } = {}) {
+  const profile = mkdtempSync(join(tmpdir(), 'lti-edge-profile-'));
+  mkdirSync(join(profile, 'Default'));
+  const cookies = Object.fromEntries(origins.map((o) => [`${o},*`, { setting: 2 }]));
+  writeFileSync(join(profile, 'Default', 'Preferences'), JSON.stringify({ profile: { content_settings: { exceptions: { cookies } } } }));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport });
+  return {
+    context,
+    newPage: async () => {
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(`${e.name}: ${e.message}`));
+      return { page, errors, close: () => page.close() };
+    },
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A fresh page that records page errors; `errors` must stay empty in every test. */

@@ -17,6 +17,10 @@ The LTI work goes through the library:
 * Assignment and Grade Services: ``service_connector.AssignmentsGradesService`` (line items, scores,
   results; in-memory storage; the library's bearer token check, per-operation scopes).
 
+A course page that embeds the tool through the embed kit (``/embed-host``, the kit's module and
+wasm served from ``web/pkg`` at ``/kit/``): the kit answers LTI Platform Storage for the launch's
+``lti_storage_target`` (``_parent`` or a named frame); ``kit=0`` embeds a plain iframe instead.
+
 LTI 1.1 beside it (issue 5): a Basic Outcomes service (``POST /outcomes/<course id>``, IMS POX XML)
 whose OAuth 1.0a signatures are checked by PyPI ``oauthlib`` (``SignatureOnlyEndpoint`` with a
 ``RequestValidator`` over the consumers registered through ``/__control/lti11-consumer``) plus the
@@ -1432,6 +1436,70 @@ def auto_post_form(action: str, fields: t.Dict[str, str]) -> bytes:
             f"<noscript><button type=submit>Continue</button></noscript></form></body></html>").encode()
 
 
+# The embed kit (web/pkg, built from crates/lti-embed), served same-origin at /kit/ for the
+# course page that embeds the tool through it (/embed-host). --kit-dir overrides the folder.
+KIT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                       "web", "pkg")
+KIT_FILES = {"lti_embed.js": "text/javascript; charset=utf-8", "lti_embed_bg.wasm": "application/wasm"}
+EMBED_HOST_PARAMS = ("course", "user", "role", "placement", "lti_storage_target", "kit")
+
+EMBED_HOST_SCRIPT = """
+const cfg = JSON.parse(document.getElementById('lms-embed').textContent);
+const { default: init, Embed } = await import('/kit/lti_embed.js');
+await init();
+const options = { url: cfg.url, allowedOrigins: [cfg.toolOrigin], title: cfg.title };
+if (cfg.storageFrame) options.storageFrame = cfg.storageFrame;
+const embed = new Embed(document.getElementById('tool-slot'), options);
+const events = [];
+for (const ev of ['resize', 'message', 'dropped']) embed.on(ev, (detail) => events.push({ event: ev, detail }));
+window.lms = { embed, events };
+document.body.dataset.ready = 'true';
+"""
+
+
+def embed_host_page(query: t.Dict[str, str]) -> bytes:
+    """GET /embed-host?course=..&user=..&role=..&placement=..[&lti_storage_target=..][&kit=0]: a
+    course page that embeds the tool through the embed kit (served from /kit/): the kit's Embed
+    loads the tool's OIDC login initiation (with ``lti_storage_target`` when given) in its iframe
+    and answers LTI Platform Storage (``lti.capabilities``, ``lti.put_data``, ``lti.get_data``)
+    for the tool's origin — in this window for ``_parent``, in a hidden frame of that name
+    otherwise. ``kit=0``: a plain iframe and no script, so nobody answers storage. The page sets
+    ``data-ready`` on <body> once the tool frame exists; ``window.lms`` = {embed, events}."""
+    unknown = sorted(k for k in query if k not in EMBED_HOST_PARAMS)
+    if unknown:
+        raise BadRequest("invalid_request", f"unknown parameter(s): {', '.join(unknown)}")
+    kit = query.get("kit", "1") not in ("0", "false", "no")
+    target = query.get("lti_storage_target") or None
+    choice = {k: query[k] for k in ("course", "user", "role", "placement") if query.get(k)}
+    if target:
+        choice["lti_storage_target"] = target
+    info = create_launch(choice)
+    spec = info["spec"]
+    placement = spec["placement"]
+    title = PLACEMENTS[placement][0]
+    c = spec["course"] or {"label": "Site", "title": ""}
+    storage = ("none" if not target else ("this window (_parent)" if target == "_parent"
+                                          else f"frame {target}")) + (" · embed kit" if kit else " · no embed kit")
+    head = (f"<div class=card><h2>{html.escape(c['label'] + ' ' + c['title'])} &middot; {html.escape(title)}</h2>"
+            f"<p class=meta>Signed in as <b>{html.escape(spec['user']['name'])}</b> &middot; platform storage: "
+            f"<code id=storage-mode>{html.escape(storage)}</code></p>")
+    if kit:
+        cfg = {"url": info["login_url"], "toolOrigin": origin_of(spec["tool_url"]), "title": title,
+               "storageFrame": target if target and target != "_parent" else None}
+        data = json.dumps(cfg).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        body = (head + "<div id=tool-slot></div></div>"
+                f"<script type=application/json id=lms-embed>{data}</script>"
+                f"<script type=module>{EMBED_HOST_SCRIPT}</script>")
+    else:
+        name = "lti-tool-" + secrets.token_hex(6)
+        body = (head + f"<div id=tool-slot><iframe class=tool name='{name}' title='{html.escape(title)}' "
+                f"src='{html.escape(info['login_url'])}'></iframe></div></div>")
+    out = page("Local LMS", body)
+    if not kit:
+        out = out.replace(b"<body>", b"<body data-ready=true>", 1)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # HTTP
 # --------------------------------------------------------------------------------------------
@@ -1530,6 +1598,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.handle_token(form)
             elif path == "/deep-link-return" and method == "POST":
                 self.handle_deep_link_return(form)
+            elif path == "/embed-host" and method == "GET":
+                self.send(200, embed_host_page(query), "text/html; charset=utf-8")
+            elif path.startswith("/kit/") and method == "GET":
+                self.handle_kit(path[len("/kit/"):])
             elif path == "/launch-return":
                 self.send(200, page("Back in the LMS", "<div class=card><h1>Back in the LMS</h1>"
                                     "<p>The tool returned control to the course.</p></div>"),
@@ -1563,6 +1635,16 @@ class Handler(BaseHTTPRequestHandler):
         info = create_launch({k: v for k, v in params.items() if v != ""})
         self.send(302, b"", "text/plain; charset=utf-8",
                   {"Location": info["login_url"], "Referrer-Policy": "no-referrer"})
+
+    def handle_kit(self, name: str) -> None:
+        """GET /kit/<file>: the embed kit's module and wasm (only those two files)."""
+        ctype = KIT_FILES.get(name)
+        file = os.path.join(KIT_DIR, name)
+        if ctype is None or not os.path.isfile(file):
+            self.send_json(404, {"error": "not_found", "error_description": f"no kit file {name!r} (build web/pkg)"})
+            return
+        with open(file, "rb") as f:
+            self.send(200, f.read(), ctype, {"X-Content-Type-Options": "nosniff"})
 
     def handle_jwks(self) -> None:
         STATE.bump("jwks")
@@ -1956,7 +2038,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: t.Optional[t.List[str]] = None) -> None:
-    global STATE
+    global STATE, KIT_DIR
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=9001)
@@ -1966,7 +2048,10 @@ def main(argv: t.Optional[t.List[str]] = None) -> None:
     ap.add_argument("--kaf-paths", action="store_true",
                     help="start launches at the tool's KAF login alias /hosted/index/oidc-init")
     ap.add_argument("--quiet", action="store_true", help="no access log")
+    ap.add_argument("--kit-dir", default=None, help=f"the embed kit served at /kit/ (default {KIT_DIR})")
     args = ap.parse_args(argv)
+    if args.kit_dir:
+        KIT_DIR = args.kit_dir
     issuer = f"http://{args.host}:{args.port}"
     STATE = PlatformState(issuer, args.tool_url, args.client_id, args.deployment_id, args.kaf_paths)
     Handler.quiet = args.quiet

@@ -91,14 +91,13 @@ fn json_object(v: &serde_json::Value) -> Result<Object, CryptoError> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WebCryptoVerifier;
 
-async fn verify_key(key: &RsaPublicJwk) -> Result<CryptoKey, CryptoError> {
-    let mut cache_key = key.n().to_vec();
-    cache_key.extend_from_slice(key.e());
+/// A public key imported for verification, cached per isolate by its key material.
+async fn verify_key(cache_key: Vec<u8>, jwk: &serde_json::Value, params: &Object) -> Result<CryptoKey, CryptoError> {
     if let Some(k) = VERIFY_KEYS.with(|c| c.borrow().get(&cache_key).cloned()) {
         return Ok(k);
     }
-    let jwk = json_object(&key.to_jwk())?;
-    let k: CryptoKey = call(subtle()?.import_key_with_object("jwk", &jwk, &rsa_params(), false, &usages(&["verify"])))
+    let jwk = json_object(jwk)?;
+    let k: CryptoKey = call(subtle()?.import_key_with_object("jwk", &jwk, params, false, &usages(&["verify"])))
         .await?
         .dyn_into()
         .map_err(|_| CryptoError("importKey".into()))?;
@@ -114,37 +113,17 @@ async fn verify_key(key: &RsaPublicJwk) -> Result<CryptoKey, CryptoError> {
 
 impl Rs256Verifier for WebCryptoVerifier {
     async fn verify(&self, key: &RsaPublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
-        let k = verify_key(key).await?;
+        let cache_key = [b"rsa:", key.n(), b":", key.e()].concat();
+        let k = verify_key(cache_key, &key.to_jwk(), &rsa_params()).await?;
         let ok = call(subtle()?.verify_with_str_and_buffer_source_and_buffer_source(RSA, &k, &bytes(signature), &bytes(message))).await?;
         Ok(ok.as_bool().unwrap_or(false))
     }
 }
 
-async fn verify_key_ec(key: &EcPublicJwk) -> Result<CryptoKey, CryptoError> {
-    let mut cache_key = b"ec:".to_vec();
-    cache_key.extend_from_slice(key.x());
-    cache_key.extend_from_slice(key.y());
-    if let Some(k) = VERIFY_KEYS.with(|c| c.borrow().get(&cache_key).cloned()) {
-        return Ok(k);
-    }
-    let jwk = json_object(&key.to_jwk())?;
-    let k: CryptoKey = call(subtle()?.import_key_with_object("jwk", &jwk, &ec_import_params(), false, &usages(&["verify"])))
-        .await?
-        .dyn_into()
-        .map_err(|_| CryptoError("importKey".into()))?;
-    VERIFY_KEYS.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= MAX_CACHED_KEYS {
-            c.clear();
-        }
-        c.insert(cache_key, k.clone());
-    });
-    Ok(k)
-}
-
 impl Es256Verifier for WebCryptoVerifier {
     async fn verify_es256(&self, key: &EcPublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
-        let k = verify_key_ec(key).await?;
+        let cache_key = [&b"ec:"[..], key.x(), key.y()].concat();
+        let k = verify_key(cache_key, &key.to_jwk(), &ec_import_params()).await?;
         let ok = call(subtle()?.verify_with_object_and_buffer_source_and_buffer_source(&ec_sign_params(), &k, &bytes(signature), &bytes(message))).await?;
         Ok(ok.as_bool().unwrap_or(false))
     }

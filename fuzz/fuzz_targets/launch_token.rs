@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
     let key = StateKey::derive("fuzz-secret-fuzz-secret-fuzz-secret");
     let _ = StateHandle::verify(&text, &key, NOW);
     let _ = JwkSet::parse(data);
+    // The tool's own tokens: sessions parse with ES256 or RS256, and EC keys from JSON.
+    let _ = lti_core::jws::CompactJws::parse_allowing(&text, &[lti_core::crypto::JwsAlg::Es256, lti_core::crypto::JwsAlg::Rs256]);
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = lti_core::jwk::EcPublicJwk::from_jwk(&v);
         if let Ok(input) = RegistrationInput::new(&v) {
             let _ = input.validate("id", None, "now", true);
         }

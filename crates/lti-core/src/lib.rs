@@ -44,6 +44,7 @@ pub mod crypto;
 pub mod deep_linking;
 pub mod encoding;
 pub mod error;
+pub mod json;
 pub mod jwk;
 pub mod jwks_cache;
 pub mod jws;

@@ -10,11 +10,11 @@
 //!
 //! Which window sent a message and whether its origin is allowed is the browser module's
 //! job (it checks before calling [`parse`]); this module never sees an unchecked sender.
+//!
+//! Messages are read and written with [`crate::json`] (size- and depth-limited, no serde), so
+//! the browser module that embeds this parser stays small.
 
-use std::collections::BTreeMap;
-
-use serde_json::{json, Map, Value};
-
+use crate::json::{self, Object, Value};
 use crate::url::HttpUrl;
 
 /// Largest message accepted (serialised JSON).
@@ -43,7 +43,7 @@ impl Height {
     /// Parse a number, `"NNpx"`, `"NN"`, `"NN%"` or `"max"`.
     pub fn parse(v: &Value) -> Option<Self> {
         let h = match v {
-            Value::Number(n) => Height::Px(n.as_f64()?),
+            Value::Number(n) => Height::Px(*n),
             Value::String(s) => {
                 let s = s.trim();
                 if s.eq_ignore_ascii_case("max") {
@@ -76,11 +76,11 @@ impl Height {
     }
 }
 
-/// A JSON number written as text (`"640"`, `" 12.5 "`). Uses serde_json's number parser, which
-/// the crate already carries, instead of `f64::from_str` (≈ 14 KB gzipped less in the browser
-/// module); JSON syntax, so `"+5"`, `".5"` and `"5."` are refused.
+/// A JSON number written as text (`"640"`, `" 12.5 "`). Uses the JSON reader's number parser
+/// instead of `f64::from_str` (≈ 14 KB gzipped less in the browser module); JSON syntax, so
+/// `"+5"`, `".5"` and `"5."` are refused.
 fn number(s: &str) -> Option<f64> {
-    serde_json::from_str::<Value>(s.trim()).ok()?.as_f64()
+    json::parse_number(s.trim())
 }
 
 /// Where a tool wants to navigate.
@@ -114,16 +114,15 @@ pub struct ContentEntry {
 impl ContentEntry {
     /// As the JSON object handed to host code (camelCase).
     pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("entryId".into(), json!(self.entry_id));
+        let mut m = Object::new().with("entryId", self.entry_id.as_str());
         for (k, v) in [("url", &self.url), ("title", &self.title), ("thumbnailUrl", &self.thumbnail_url)] {
             if let Some(v) = v {
-                m.insert(k.into(), json!(v));
+                m.insert(k, v.as_str().into());
             }
         }
         for (k, v) in [("duration", self.duration), ("width", self.width), ("height", self.height)] {
             if let Some(v) = v {
-                m.insert(k.into(), json!(v));
+                m.insert(k, v.into());
             }
         }
         Value::Object(m)
@@ -217,11 +216,11 @@ pub struct Envelope {
     /// Typed content.
     pub message: ToolMessage,
     /// The raw object (for generic handlers).
-    pub raw: Map<String, Value>,
+    pub raw: Object,
 }
 
 /// Why a message was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Rejected {
     /// Silently dropped (counted): not JSON, not an object, too large, no subject, a reply.
     Dropped(&'static str),
@@ -236,11 +235,17 @@ pub enum Rejected {
     },
 }
 
-fn opt_str(m: &Map<String, Value>, keys: &[&str], max: usize) -> Result<Option<String>, &'static str> {
+/// Characters (Unicode scalar values) in `s`, as the length limits here count them (what
+/// `s.chars().count()` returns, without its large vectorised loop in the browser module).
+pub fn char_count(s: &str) -> usize {
+    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
+}
+
+fn opt_str(m: &Object, keys: &[&str], max: usize) -> Result<Option<String>, &'static str> {
     for k in keys {
-        match m.get(*k) {
+        match m.get(k) {
             None | Some(Value::Null) => continue,
-            Some(Value::String(s)) if s.chars().count() <= max => return Ok(Some(s.clone())),
+            Some(Value::String(s)) if char_count(s) <= max => return Ok(Some(s.clone())),
             Some(Value::String(_)) => return Err("text too long"),
             Some(_) => return Err("expected a string"),
         }
@@ -248,23 +253,27 @@ fn opt_str(m: &Map<String, Value>, keys: &[&str], max: usize) -> Result<Option<S
     Ok(None)
 }
 
-fn opt_num(m: &Map<String, Value>, keys: &[&str]) -> Result<Option<f64>, &'static str> {
+fn opt_num(m: &Object, keys: &[&str]) -> Result<Option<f64>, &'static str> {
     for k in keys {
-        match m.get(*k) {
+        let n = match m.get(k) {
             None | Some(Value::Null) => continue,
-            Some(Value::Number(n)) => return Ok(n.as_f64().filter(|f| f.is_finite() && *f >= 0.0)),
-            Some(Value::String(s)) => return Ok(number(s).filter(|f| f.is_finite() && *f >= 0.0)),
+            Some(Value::Number(n)) => Some(*n),
+            Some(Value::String(s)) => number(s),
             Some(_) => return Err("expected a number"),
-        }
+        };
+        return Ok(n.filter(|f| f.is_finite() && *f >= 0.0));
     }
     Ok(None)
 }
 
 fn entry(v: &Value) -> Result<ContentEntry, &'static str> {
-    let m = v.as_object().ok_or("entry must be an object")?;
+    entry_fields(v.as_object().ok_or("entry must be an object")?)
+}
+
+fn entry_fields(m: &Object) -> Result<ContentEntry, &'static str> {
     let entry_id = match m.get("entryId").or_else(|| m.get("entry_id")).or_else(|| m.get("id")) {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 255 => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+        Some(n @ Value::Number(_)) => json::to_string(n),
         _ => return Err("entry needs an entryId"),
     };
     let url = opt_str(m, &["url"], 2048)?;
@@ -283,12 +292,12 @@ fn entry(v: &Value) -> Result<ContentEntry, &'static str> {
     })
 }
 
-/// Parse `data` that arrived as a string (JSON text).
+/// Parse `data` that arrived as a string (JSON text, at most [`MAX_MESSAGE_BYTES`]).
 pub fn parse_str(data: &str) -> Result<Envelope, Rejected> {
-    if data.len() > MAX_MESSAGE_BYTES {
-        return Err(Rejected::Dropped("too large"));
-    }
-    let v: Value = serde_json::from_str(data).map_err(|_| Rejected::Dropped("not JSON"))?;
+    let v = json::parse(data, MAX_MESSAGE_BYTES).map_err(|e| match e {
+        json::ParseError::TooLarge => Rejected::Dropped("too large"),
+        json::ParseError::TooDeep | json::ParseError::Invalid => Rejected::Dropped("not JSON"),
+    })?;
     parse(v)
 }
 
@@ -303,83 +312,90 @@ pub fn parse(v: Value) -> Result<Envelope, Rejected> {
         return Err(Rejected::Dropped("a reply"));
     }
     let message_id = raw.get("message_id").filter(|v| matches!(v, Value::String(_) | Value::Number(_))).cloned();
-    let bad = |reason: &'static str| Rejected::BadRequest { subject: subject.clone(), message_id: message_id.clone(), reason };
-    let message = match subject.as_str() {
-        "lti.frameResize" => ToolMessage::FrameResize(raw.get("height").and_then(Height::parse).ok_or_else(|| bad("height must be a number, NNpx, NN% or max"))?),
-        "lti.navigation" => {
-            if let Some(Value::String(loc)) = raw.get("location") {
-                ToolMessage::Navigation(Navigation::Location(loc.chars().take(200).collect()))
-            } else {
-                match raw.get("path").or_else(|| raw.get("url")).or_else(|| raw.get("data")) {
-                    Some(Value::String(p)) if p.len() <= 2048 => ToolMessage::Navigation(Navigation::Path(p.clone())),
-                    _ => return Err(bad("navigation needs location or path")),
-                }
-            }
-        }
-        "lti.contentSelected" => {
-            let src = raw.get("entries").or_else(|| raw.get("entry")).or_else(|| raw.get("data")).cloned().unwrap_or_else(|| Value::Object(raw.clone()));
-            let entries = match src {
-                Value::Array(a) if !a.is_empty() && a.len() <= 50 => a.iter().map(entry).collect::<Result<Vec<_>, _>>(),
-                v @ Value::Object(_) => entry(&v).map(|e| vec![e]),
-                _ => Err("contentSelected needs one entry or 1-50 entries"),
-            };
-            ToolMessage::ContentSelected(entries.map_err(bad)?)
-        }
+    match message(&subject, message_id.is_some(), &raw) {
+        Ok(message) => Ok(Envelope { subject, message_id, message, raw }),
+        Err(reason) => Err(Rejected::BadRequest { subject, message_id, reason }),
+    }
+}
+
+/// Text of at most `max` characters that is not blank.
+fn text(v: Option<&Value>, max: usize) -> Option<&String> {
+    match v {
+        Some(Value::String(s)) if !s.trim().is_empty() && char_count(s) <= max => Some(s),
+        _ => None,
+    }
+}
+
+/// The typed content of a message with a (non-reply) subject, or why its payload is bad.
+fn message(subject: &str, has_id: bool, raw: &Object) -> Result<ToolMessage, &'static str> {
+    static NO_FIELDS: Object = Object::new();
+    Ok(match subject {
+        "lti.frameResize" => ToolMessage::FrameResize(raw.get("height").and_then(Height::parse).ok_or("height must be a number, NNpx, NN% or max")?),
+        "lti.navigation" => ToolMessage::Navigation(match raw.get("location") {
+            Some(Value::String(loc)) => Navigation::Location(loc.chars().take(200).collect()),
+            _ => match raw.get("path").or_else(|| raw.get("url")).or_else(|| raw.get("data")) {
+                Some(Value::String(p)) if p.len() <= 2048 => Navigation::Path(p.clone()),
+                _ => return Err("navigation needs location or path"),
+            },
+        }),
+        "lti.contentSelected" => ToolMessage::ContentSelected(match raw.get("entries").or_else(|| raw.get("entry")).or_else(|| raw.get("data")) {
+            Some(Value::Array(a)) if !a.is_empty() && a.len() <= 50 => a.iter().map(entry).collect::<Result<Vec<_>, _>>()?,
+            Some(Value::Object(o)) => vec![entry_fields(o)?],
+            // The message itself carries the entry's fields.
+            None => vec![entry_fields(raw)?],
+            Some(_) => return Err("contentSelected needs one entry or 1-50 entries"),
+        }),
         "lti.hideModuleHeader" => ToolMessage::HideModuleHeader,
         "lti.scrollToTop" => ToolMessage::ScrollToTop,
         "lti.fetchWindowSize" => ToolMessage::FetchWindowSize,
         "lti.enableScrollEvents" => ToolMessage::EnableScrollEvents,
         "lti.showModuleNavigation" => match raw.get("show") {
             Some(Value::Bool(b)) => ToolMessage::ShowModuleNavigation(*b),
-            _ => return Err(bad("show must be true or false")),
+            _ => return Err("show must be true or false"),
         },
         "lti.showAlert" | "lti.screenReaderAlert" => {
             let body = match raw.get("body") {
-                Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_ALERT_CHARS => s.clone(),
-                Some(Value::Object(o)) => match o.get("text") {
-                    Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_ALERT_CHARS => s.clone(),
-                    _ => return Err(bad("alert body must be text")),
-                },
-                _ => return Err(bad("alert body must be non-empty text")),
+                Some(Value::Object(o)) => text(o.get("text"), MAX_ALERT_CHARS).ok_or("alert body must be text")?,
+                b => text(b, MAX_ALERT_CHARS).ok_or("alert body must be non-empty text")?,
             };
-            let alert_type = opt_str(&raw, &["alertType"], 20).map_err(bad)?;
+            let alert_type = opt_str(raw, &["alertType"], 20)?;
             if let Some(t) = &alert_type {
                 if !matches!(t.as_str(), "success" | "warning" | "error" | "info") {
-                    return Err(bad("alertType must be success, warning, error or info"));
+                    return Err("alertType must be success, warning, error or info");
                 }
             }
-            ToolMessage::Alert { screen_reader: subject == "lti.screenReaderAlert", body, alert_type, title: opt_str(&raw, &["title"], 200).map_err(bad)? }
+            ToolMessage::Alert { screen_reader: subject == "lti.screenReaderAlert", body: body.clone(), alert_type, title: opt_str(raw, &["title"], 200)? }
         }
-        "lti.setUnloadMessage" => ToolMessage::SetUnloadMessage(opt_str(&raw, &["message"], MAX_ALERT_CHARS).map_err(bad)?),
+        "lti.setUnloadMessage" => ToolMessage::SetUnloadMessage(opt_str(raw, &["message"], MAX_ALERT_CHARS)?),
         "lti.removeUnloadMessage" => ToolMessage::RemoveUnloadMessage,
         "lti.close" => ToolMessage::Close,
         "requestFullWindowLaunch" | "lti.requestFullWindowLaunch" => {
             let (url, opts) = match raw.get("data") {
-                Some(Value::String(u)) => (u.clone(), Map::new()),
+                Some(Value::String(u)) => (u, &NO_FIELDS),
                 Some(Value::Object(o)) => match o.get("url") {
-                    Some(Value::String(u)) => (u.clone(), o.clone()),
-                    _ => return Err(bad("data.url is required")),
+                    Some(Value::String(u)) => (u, o),
+                    _ => return Err("data.url is required"),
                 },
-                _ => return Err(bad("data must be a URL or {url, launchType}")),
+                _ => return Err("data must be a URL or {url, launchType}"),
             };
-            HttpUrl::parse(&url).map_err(|_| bad("url must be an absolute http(s) URL"))?;
+            HttpUrl::parse(url).map_err(|_| "url must be an absolute http(s) URL")?;
             let launch_type = match opts.get("launchType").and_then(Value::as_str) {
                 None | Some("same_window") => LaunchType::SameWindow,
                 Some("new_window") => LaunchType::NewWindow,
                 Some("popup") => LaunchType::Popup,
-                Some(_) => return Err(bad("launchType must be same_window, new_window or popup")),
+                Some(_) => return Err("launchType must be same_window, new_window or popup"),
             };
-            let lo = opts.get("launchOptions").and_then(Value::as_object).cloned().unwrap_or_default();
-            ToolMessage::RequestFullWindowLaunch { url, launch_type, width: opt_num(&lo, &["width"]).map_err(bad)?, height: opt_num(&lo, &["height"]).map_err(bad)? }
+            let lo = opts.get("launchOptions").and_then(Value::as_object).unwrap_or(&NO_FIELDS);
+            ToolMessage::RequestFullWindowLaunch { url: url.clone(), launch_type, width: opt_num(lo, &["width"])?, height: opt_num(lo, &["height"])? }
         }
         "lti.capabilities" => ToolMessage::Capabilities,
         "lti.put_data" | "lti.get_data" => {
-            if message_id.is_none() {
-                return Err(bad("message_id is required"));
+            if !has_id {
+                return Err("message_id is required");
             }
             let key = match raw.get("key") {
-                Some(Value::String(k)) if !k.is_empty() && k.chars().count() <= MAX_KEY_CHARS => k.clone(),
-                _ => return Err(bad("key must be a non-empty string")),
+                Some(Value::String(k)) if !k.is_empty() && char_count(k) <= MAX_KEY_CHARS => k.clone(),
+                _ => return Err("key must be a non-empty string"),
             };
             if subject == "lti.get_data" {
                 ToolMessage::GetData { key }
@@ -388,32 +404,35 @@ pub fn parse(v: Value) -> Result<Envelope, Rejected> {
                     None | Some(Value::Null) => None,
                     Some(Value::String(s)) if s.is_empty() => None,
                     Some(Value::String(s)) => Some(s.clone()),
-                    Some(_) => return Err(bad("value must be a string")),
+                    Some(_) => return Err("value must be a string"),
                 };
                 ToolMessage::PutData { key, value }
             }
         }
         _ => ToolMessage::Other,
-    };
-    Ok(Envelope { subject, message_id, message, raw })
+    })
 }
 
 /// A reply: `{subject: "<subject>.response", message_id, ...fields}`.
 pub fn reply(subject: &str, message_id: Option<&Value>, fields: Value) -> Value {
     let mut m = match fields {
         Value::Object(m) => m,
-        _ => Map::new(),
+        _ => Object::new(),
     };
-    m.insert("subject".into(), json!(format!("{subject}.response")));
+    let mut reply_subject = String::with_capacity(subject.len() + 9);
+    reply_subject.push_str(subject);
+    reply_subject.push_str(".response");
+    m.insert("subject", Value::String(reply_subject));
     if let Some(id) = message_id {
-        m.insert("message_id".into(), id.clone());
+        m.insert("message_id", id.clone());
     }
     Value::Object(m)
 }
 
 /// An error reply: `{subject: "<subject>.response", message_id, error: {code, message}}`.
 pub fn reply_error(subject: &str, message_id: Option<&Value>, code: &str, message: &str) -> Value {
-    reply(subject, message_id, json!({ "error": { "code": code, "message": message } }))
+    let error = Object::new().with("code", code).with("message", message);
+    reply(subject, message_id, Object::new().with("error", error).into())
 }
 
 /// Why a storage request failed (LTI Client Side postMessages error codes).
@@ -443,39 +462,55 @@ impl StorageError {
 }
 
 /// Host-side LTI Platform Storage: values partitioned by the sender's origin, with quotas.
+///
+/// Kept in vectors searched linearly: a page has a few origins of at most
+/// [`MAX_KEYS_PER_ORIGIN`] keys each, and a tree map would add ~6 KB to the browser module.
 #[derive(Debug, Clone, Default)]
 pub struct PlatformStorage {
-    by_origin: BTreeMap<String, BTreeMap<String, String>>,
+    by_origin: Vec<(String, Vec<(String, String)>)>,
 }
 
 impl PlatformStorage {
+    fn origin(&self, origin: &str) -> Option<&Vec<(String, String)>> {
+        self.by_origin.iter().find(|(o, _)| o == origin).map(|(_, m)| m)
+    }
+
     /// Put (or clear with `None`) a value for `origin`.
     pub fn put(&mut self, origin: &str, key: &str, value: Option<&str>) -> Result<(), StorageError> {
         let Some(value) = value else {
-            if let Some(m) = self.by_origin.get_mut(origin) {
-                m.remove(key);
+            if let Some((_, m)) = self.by_origin.iter_mut().find(|(o, _)| o == origin) {
+                m.retain(|(k, _)| k != key);
             }
             return Ok(());
         };
-        if value.chars().count() > MAX_VALUE_CHARS {
+        if char_count(value) > MAX_VALUE_CHARS {
             return Err(StorageError::ValueTooLarge);
         }
-        let m = self.by_origin.entry(origin.to_string()).or_default();
-        if !m.contains_key(key) && m.len() >= MAX_KEYS_PER_ORIGIN {
-            return Err(StorageError::Exhausted);
+        let i = match self.by_origin.iter().position(|(o, _)| o == origin) {
+            Some(i) => i,
+            None => {
+                self.by_origin.push((origin.to_string(), Vec::new()));
+                self.by_origin.len() - 1
+            }
+        };
+        let Some((_, m)) = self.by_origin.get_mut(i) else { return Ok(()) }; // i is in range
+        let full = m.len() >= MAX_KEYS_PER_ORIGIN;
+        match m.iter_mut().find(|(k, _)| k == key) {
+            Some((_, v)) => *v = value.to_string(),
+            None if full => return Err(StorageError::Exhausted),
+            None => m.push((key.to_string(), value.to_string())),
         }
-        m.insert(key.to_string(), value.to_string());
         Ok(())
     }
 
     /// Get a value stored by `origin`.
     pub fn get(&self, origin: &str, key: &str) -> Option<&str> {
-        self.by_origin.get(origin)?.get(key).map(String::as_str)
+        self.origin(origin)?.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Keys stored by `origin`.
     pub fn len(&self, origin: &str) -> usize {
-        self.by_origin.get(origin).map_or(0, BTreeMap::len)
+        self.origin(origin).map_or(0, Vec::len)
     }
 
     /// Whether `origin` stores nothing.
@@ -510,11 +545,11 @@ pub fn capabilities(storage_frame: Option<&str>) -> Value {
     let list: Vec<Value> = SUPPORTED_SUBJECTS
         .iter()
         .map(|s| match (storage_frame, *s) {
-            (Some(f), "lti.put_data" | "lti.get_data") => json!({ "subject": s, "frame": f }),
-            _ => json!({ "subject": s }),
+            (Some(f), "lti.put_data" | "lti.get_data") => Object::new().with("subject", *s).with("frame", f).into(),
+            _ => Object::new().with("subject", *s).into(),
         })
         .collect();
-    json!({ "supported_messages": list })
+    Object::new().with("supported_messages", list).into()
 }
 
 #[cfg(test)]

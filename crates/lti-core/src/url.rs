@@ -57,7 +57,9 @@ impl HttpUrl {
         };
         let rest = rest.split('#').next().unwrap_or("");
         let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(auth_end);
+        // `find` returns a char boundary; the checked split keeps a panic path (and the
+        // formatting it drags into the browser module's wasm) out all the same.
+        let (authority, tail) = rest.split_at_checked(auth_end).unwrap_or((rest, ""));
         if authority.contains('@') {
             return Err(UrlError::Characters);
         }

@@ -6,9 +6,9 @@
 //! emit an event to host code, reply to the tool, scroll, announce. Nothing here touches the DOM,
 //! so every rule is tested natively.
 
+use lti_core::json::{Object, Value};
 use lti_core::messages::{self, Envelope, Height, LaunchType, Navigation, PlatformStorage, Rejected, ToolMessage};
 use lti_core::url::HttpUrl;
-use serde_json::{Map, Value};
 
 use crate::options::EmbedConfig;
 use crate::origin::{AllowList, AllowedOrigin};
@@ -181,25 +181,23 @@ pub struct HostCore {
     storage_frame: Option<String>,
 }
 
-/// A JSON object from pairs (in wasm, cheaper than the serde_json macro, which serialises
-/// every value through serde).
-pub(crate) fn obj(pairs: Vec<(&'static str, Value)>) -> Value {
-    let mut m = Map::new();
+/// A JSON object from pairs.
+pub(crate) fn obj<const N: usize>(pairs: [(&'static str, Value); N]) -> Value {
+    let mut m = Object::new();
     for (k, v) in pairs {
-        m.insert(k.to_string(), v);
+        m.insert(k, v);
     }
     Value::Object(m)
 }
 
 /// The `details` of a `dropped` event.
 pub fn dropped_detail(reason: &str, origin: Option<&str>, subject: Option<&str>) -> Value {
-    let mut m = Map::new();
-    m.insert("reason".into(), reason.into());
+    let mut m = Object::new().with("reason", reason);
     if let Some(o) = origin {
-        m.insert("origin".into(), o.into());
+        m.insert("origin", o.into());
     }
     if let Some(s) = subject {
-        m.insert("subject".into(), s.into());
+        m.insert("subject", s.into());
     }
     Value::Object(m)
 }
@@ -275,29 +273,27 @@ impl HostCore {
             ToolMessage::Navigation(nav) => effects.push(Effect::Emit(
                 Event::Navigation,
                 match nav {
-                    Navigation::Location(l) => obj(vec![("location", l.as_str().into())]),
-                    Navigation::Path(p) => obj(vec![("path", p.as_str().into())]),
+                    Navigation::Location(l) => obj([("location", l.as_str().into())]),
+                    Navigation::Path(p) => obj([("path", p.as_str().into())]),
                 },
             )),
             ToolMessage::ContentSelected(entries) => {
                 let list: Vec<Value> = entries.iter().map(|e| e.to_json()).collect();
                 let first = list.first().cloned().unwrap_or(Value::Null);
-                effects.push(Effect::Emit(Event::ContentSelected, obj(vec![("entries", Value::Array(list)), ("entry", first)])));
+                effects.push(Effect::Emit(Event::ContentSelected, obj([("entries", Value::Array(list)), ("entry", first)])));
             }
-            ToolMessage::HideModuleHeader => effects.push(Effect::Emit(Event::HideModuleHeader, Value::Object(Map::new()))),
+            ToolMessage::HideModuleHeader => effects.push(Effect::Emit(Event::HideModuleHeader, Value::Object(Object::new()))),
             ToolMessage::ScrollToTop => effects.push(Effect::ScrollToTop),
             ToolMessage::FetchWindowSize => effects.push(Effect::SendWindowSize { subject: envelope.subject.clone(), message_id: envelope.message_id.clone() }),
             ToolMessage::EnableScrollEvents => effects.push(Effect::EnableScrollEvents),
-            ToolMessage::ShowModuleNavigation(show) => effects.push(Effect::Emit(Event::ModuleNavigation, obj(vec![("show", Value::Bool(*show))]))),
+            ToolMessage::ShowModuleNavigation(show) => effects.push(Effect::Emit(Event::ModuleNavigation, obj([("show", Value::Bool(*show))]))),
             ToolMessage::Alert { screen_reader, body, alert_type, title } => {
-                let mut d = Map::new();
-                d.insert("body".into(), body.as_str().into());
-                d.insert("screenReader".into(), Value::Bool(*screen_reader));
+                let mut d = Object::new().with("body", body.as_str()).with("screenReader", *screen_reader);
                 if let Some(t) = alert_type {
-                    d.insert("alertType".into(), t.as_str().into());
+                    d.insert("alertType", t.as_str().into());
                 }
                 if let Some(t) = title {
-                    d.insert("title".into(), t.as_str().into());
+                    d.insert("title", t.as_str().into());
                 }
                 let d = Value::Object(d);
                 // Screen-reader alerts are always announced; visible alerts are the host's to
@@ -311,7 +307,7 @@ impl HostCore {
             ToolMessage::RemoveUnloadMessage => effects.push(Effect::SetUnloadMessage(None)),
             ToolMessage::Close => {
                 if env.listening.has(Event::Close) {
-                    effects.push(Effect::Emit(Event::Close, Value::Object(Map::new())));
+                    effects.push(Effect::Emit(Event::Close, Value::Object(Object::new())));
                 } else {
                     effects.push(unsupported(&envelope));
                 }
@@ -327,12 +323,10 @@ impl HostCore {
                         LaunchType::NewWindow => "new_window",
                         LaunchType::Popup => "popup",
                     };
-                    let mut d = Map::new();
-                    d.insert("url".into(), url.as_str().into());
-                    d.insert("launchType".into(), lt.into());
+                    let mut d = Object::new().with("url", url.as_str()).with("launchType", lt);
                     for (k, v) in [("width", width), ("height", height)] {
                         if let Some(v) = v {
-                            d.insert(k.into(), (*v).into());
+                            d.insert(k, (*v).into());
                         }
                     }
                     effects.push(Effect::Emit(Event::FullWindowLaunch, Value::Object(d)));
@@ -344,12 +338,12 @@ impl HostCore {
                 effects.push(Effect::Reply(messages::reply(subject, id, messages::capabilities(self.storage_frame.as_deref()))));
             }
             ToolMessage::PutData { key, value } => effects.push(Effect::Reply(match storage.put(from.as_str(), key, value.as_deref()) {
-                Ok(()) => messages::reply(subject, id, obj(vec![("key", key.as_str().into()), ("value", value.as_deref().map_or(Value::Null, Value::from))])),
+                Ok(()) => messages::reply(subject, id, obj([("key", key.as_str().into()), ("value", value.as_deref().map_or(Value::Null, Value::from))])),
                 Err(e) => messages::reply_error(subject, id, e.code(), e.message()),
             })),
             ToolMessage::GetData { key } => {
                 let value = storage.get(from.as_str(), key).map_or(Value::Null, Value::from);
-                effects.push(Effect::Reply(messages::reply(subject, id, obj(vec![("key", key.as_str().into()), ("value", value)]))));
+                effects.push(Effect::Reply(messages::reply(subject, id, obj([("key", key.as_str().into()), ("value", value)]))));
             }
             // A subject this host does not know: surfaced to host code as a generic message; a
             // tool that set a message_id expects an answer, so it is told it is unsupported.
@@ -363,13 +357,11 @@ impl HostCore {
         if !env.listening.has(Event::Message) {
             return Outcome { verdict: Verdict::Accepted, effects };
         }
-        let mut detail = Map::new();
-        detail.insert("subject".into(), subject.into());
-        detail.insert("origin".into(), from.as_str().into());
+        let mut detail = Object::new().with("subject", subject).with("origin", from.as_str());
         if let Some(id) = envelope.message_id {
-            detail.insert("messageId".into(), id);
+            detail.insert("messageId", id);
         }
-        detail.insert("data".into(), Value::Object(envelope.raw));
+        detail.insert("data", Value::Object(envelope.raw));
         effects.push(Effect::Emit(Event::Message, Value::Object(detail)));
         Outcome { verdict: Verdict::Accepted, effects }
     }
@@ -394,17 +386,17 @@ pub struct WindowSize {
 
 /// The `lti.fetchWindowSize` reply.
 pub fn window_size_reply(subject: &str, message_id: Option<&Value>, w: &WindowSize) -> Value {
-    let offset = obj(vec![("top", w.top.into()), ("left", w.left.into())]);
+    let offset = obj([("top", w.top.into()), ("left", w.left.into())]);
     messages::reply(
         subject,
         message_id,
-        obj(vec![("height", w.height.into()), ("width", w.width.into()), ("offset", offset), ("footer", w.footer.into()), ("scrollY", w.scroll_y.into())]),
+        obj([("height", w.height.into()), ("width", w.width.into()), ("offset", offset), ("footer", w.footer.into()), ("scrollY", w.scroll_y.into())]),
     )
 }
 
 /// The `lti.scroll` message sent after `lti.enableScrollEvents`.
 pub fn scroll_message(scroll_y: f64) -> Value {
-    obj(vec![("subject", "lti.scroll".into()), ("scrollY", scroll_y.into())])
+    obj([("subject", "lti.scroll".into()), ("scrollY", scroll_y.into())])
 }
 
 #[cfg(test)]

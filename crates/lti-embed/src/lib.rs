@@ -12,7 +12,9 @@
 //! - [`options`]: embed and tool-client options, validated.
 //! - [`host`]: what the host does with one message ([`host::HostCore::receive`] → effects).
 //! - [`tool`]: messages a tool sends and matching the host's replies ([`tool::ToolCore`]).
-//! - [`json`]: a small JSON writer (values handed to JavaScript).
+//!
+//! Messages, replies and event details are [`lti_core::json`] values: the core's small JSON
+//! reader and writer, so the wasm module links neither serde_json nor float formatting.
 //! - `Embed`, `ToolClient` (wasm32 only): the browser module over web-sys.
 //!
 //! ## Security
@@ -51,10 +53,18 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+/// serde_json's `json!` literal as an [`lti_core::json::Value`] (through its text), for tests.
+#[cfg(test)]
+macro_rules! json {
+    ($($t:tt)+) => {
+        lti_core::json::parse(&serde_json::json!($($t)+).to_string(), usize::MAX).expect("json! literal")
+    };
+}
+
 pub mod host;
-pub mod json;
 pub mod options;
 pub mod origin;
+mod text;
 pub mod tool;
 
 #[cfg(target_arch = "wasm32")]

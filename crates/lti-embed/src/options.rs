@@ -4,9 +4,10 @@
 //! hands them here, so every rule is checked natively. Unknown fields are refused (a typo such as
 //! `allowedOrigin` must not silently leave an embed without an allow-list).
 
-use serde_json::{Map, Value};
+use lti_core::json::{self, Object, Value};
 
 use crate::origin::{self, AllowList, OriginError};
+use crate::text;
 
 /// Default minimum iframe height, CSS pixels (KAF guide: tool pages need 800 px).
 pub const DEFAULT_MIN_HEIGHT: f64 = 800.0;
@@ -40,17 +41,14 @@ const SANDBOX_TOKENS: &[&str] = &[
 ];
 
 /// Why options were refused. The message names the option and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OptionsError {
     /// Not a JSON object.
-    #[error("options must be an object")]
     NotObject,
     /// A field this version does not know (a typo would otherwise go unnoticed).
-    #[error("options.{0} is not an option")]
     Unknown(String),
     /// A field breaks a rule (or has the wrong type).
-    #[error("options.{field}: {reason}")]
     Invalid {
         /// Option name.
         field: &'static str,
@@ -58,7 +56,6 @@ pub enum OptionsError {
         reason: &'static str,
     },
     /// An origin in a list cannot be used.
-    #[error("options.{field}[{index}]: {error}")]
     Origin {
         /// Option name.
         field: &'static str,
@@ -69,24 +66,53 @@ pub enum OptionsError {
     },
 }
 
+impl OptionsError {
+    /// What is wrong, as a sentence naming the option (also the `Display` text):
+    /// `options must be an object`, `options.<name> is not an option`,
+    /// `options.<field>: <reason>`, `options.<field>[<index>]: <why>`.
+    pub fn message(&self) -> String {
+        match self {
+            OptionsError::NotObject => "options must be an object".to_string(),
+            OptionsError::Unknown(name) => text::concat(&["options.", name, " is not an option"]),
+            OptionsError::Invalid { field, reason } => text::concat(&["options.", field, ": ", reason]),
+            OptionsError::Origin { field, index, error } => {
+                let mut s = text::concat(&["options.", field, "["]);
+                text::push_uint(&mut s, *index as u64);
+                s.push_str("]: ");
+                s.push_str(error.message());
+                s
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for OptionsError {}
+
 fn invalid(field: &'static str, reason: &'static str) -> OptionsError {
     OptionsError::Invalid { field, reason }
 }
 
-/// The options object, with unknown fields refused; `null` values count as absent.
-fn object<'a>(v: &'a Value, known: &[&str]) -> Result<&'a Map<String, Value>, OptionsError> {
+/// The options object, with unknown fields refused (the first in key order is named);
+/// `null` values count as absent.
+fn object<'a>(v: &'a Value, known: &[&str]) -> Result<&'a Object, OptionsError> {
     let m = v.as_object().ok_or(OptionsError::NotObject)?;
-    if let Some(k) = m.keys().find(|k| !known.contains(&k.as_str())) {
+    if let Some(k) = m.iter().map(|(k, _)| k).filter(|k| !known.contains(k)).min() {
         return Err(OptionsError::Unknown(k.chars().take(64).collect()));
     }
     Ok(m)
 }
 
-fn field<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+fn field<'a>(m: &'a Object, name: &str) -> Option<&'a Value> {
     m.get(name).filter(|v| !v.is_null())
 }
 
-fn string(m: &Map<String, Value>, name: &'static str) -> Result<Option<String>, OptionsError> {
+fn string(m: &Object, name: &'static str) -> Result<Option<String>, OptionsError> {
     match field(m, name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -94,10 +120,10 @@ fn string(m: &Map<String, Value>, name: &'static str) -> Result<Option<String>, 
     }
 }
 
-fn number(m: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, OptionsError> {
+fn number(m: &Object, name: &'static str) -> Result<Option<f64>, OptionsError> {
     match field(m, name) {
         None => Ok(None),
-        Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(|| invalid(name, "must be a number")),
+        Some(Value::Number(n)) => Ok(Some(*n)),
         Some(_) => Err(invalid(name, "must be a number")),
     }
 }
@@ -159,7 +185,7 @@ fn launch_url(field: &'static str, url: &str) -> Result<String, OptionsError> {
 }
 
 /// A height option in whole pixels (rounded up), between 0 and 100000.
-fn height(m: &Map<String, Value>, name: &'static str) -> Result<Option<f64>, OptionsError> {
+fn height(m: &Object, name: &'static str) -> Result<Option<f64>, OptionsError> {
     match number(m, name)? {
         Some(h) if !h.is_finite() || !(0.0..=MAX_CONFIG_HEIGHT).contains(&h) => Err(invalid(name, "must be a number of pixels between 0 and 100000")),
         h => Ok(h.map(f64::ceil)),
@@ -182,10 +208,17 @@ fn sandbox(v: Option<&Value>) -> Result<Option<String>, OptionsError> {
     if !list.contains(&"allow-same-origin") || !list.contains(&"allow-scripts") {
         return Err(invalid("sandbox", "must include allow-scripts and allow-same-origin (a \"null\" origin is always refused)"));
     }
-    Ok(Some(list.join(" ")))
+    let mut joined = String::with_capacity(tokens.len());
+    for t in list {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(t);
+    }
+    Ok(Some(joined))
 }
 
-fn text_attr(m: &Map<String, Value>, name: &'static str, default: &str) -> Result<String, OptionsError> {
+fn text_attr(m: &Object, name: &'static str, default: &str) -> Result<String, OptionsError> {
     match string(m, name)? {
         None => Ok(default.to_string()),
         Some(s) if s.len() <= 500 && !s.chars().any(char::is_control) => Ok(s),
@@ -193,7 +226,7 @@ fn text_attr(m: &Map<String, Value>, name: &'static str, default: &str) -> Resul
     }
 }
 
-fn frame_name(m: &Map<String, Value>, name: &'static str) -> Result<Option<String>, OptionsError> {
+fn frame_name(m: &Object, name: &'static str) -> Result<Option<String>, OptionsError> {
     match string(m, name)? {
         Some(n) if !valid_frame_name(&n) => Err(invalid(name, "must be 1-64 letters, digits, - or _, not starting with _")),
         n => Ok(n),
@@ -214,10 +247,26 @@ fn form(v: &Value) -> Result<Launch, OptionsError> {
     let mut fields = Vec::new();
     match field(m, "fields") {
         None => {}
-        Some(Value::Object(f)) if f.len() <= 200 => {
-            for (k, v) in f {
+        Some(Value::Object(f)) => {
+            // By name, each once (a repeated name in JSON text: its last value), so the hidden
+            // inputs come in a stable order whatever order the object had.
+            let mut by_name: Vec<(&str, &Value)> = Vec::new();
+            for (k, v) in f.iter() {
+                match by_name.binary_search_by(|(n, _)| (*n).cmp(k)) {
+                    Ok(i) => {
+                        if let Some(slot) = by_name.get_mut(i) {
+                            slot.1 = v;
+                        }
+                    }
+                    Err(i) => by_name.insert(i, (k, v)),
+                }
+                if by_name.len() > 200 {
+                    return Err(invalid("form.fields", "must be an object of at most 200 string fields"));
+                }
+            }
+            for (k, v) in by_name {
                 match v {
-                    Value::String(s) if !k.is_empty() && k.len() <= 200 => fields.push((k.clone(), s.clone())),
+                    Value::String(s) if !k.is_empty() && k.len() <= 200 => fields.push((k.to_string(), s.clone())),
                     _ => return Err(invalid("form.fields", "field names must be non-empty and values strings")),
                 }
             }
@@ -227,8 +276,8 @@ fn form(v: &Value) -> Result<Launch, OptionsError> {
     Ok(Launch::Form { action: launch_url("form.action", &action)?, method, fields })
 }
 
-fn parse_json(json: &str) -> Result<Value, OptionsError> {
-    serde_json::from_str(json).map_err(|_| OptionsError::NotObject)
+fn parse_json(text: &str) -> Result<Value, OptionsError> {
+    json::parse(text, usize::MAX).map_err(|_| OptionsError::NotObject)
 }
 
 impl EmbedConfig {
@@ -295,7 +344,7 @@ pub struct ToolConfig {
     pub timeout_ms: u32,
 }
 
-fn one_origin(m: &Map<String, Value>, name: &'static str) -> Result<Option<String>, OptionsError> {
+fn one_origin(m: &Object, name: &'static str) -> Result<Option<String>, OptionsError> {
     string(m, name)?.map(|o| origin::normalize(&o).map_err(|error| OptionsError::Origin { field: name, index: 0, error })).transpose()
 }
 
@@ -303,7 +352,7 @@ impl ToolConfig {
     /// Parse and validate tool-client options given as JSON (`null` or `{}` for defaults).
     pub fn from_json(json: &str) -> Result<Self, OptionsError> {
         let v = parse_json(json)?;
-        let empty = Map::new();
+        let empty = Object::new();
         let m = if v.is_null() { &empty } else { object(&v, &["hostOrigin", "storageTarget", "storageOrigin", "timeoutMs"])? };
         let storage_target = match string(m, "storageTarget")?.as_deref() {
             None | Some("_parent") => StorageTarget::Parent,

@@ -8,22 +8,38 @@
 use lti_core::url::HttpUrl;
 
 /// Why an origin cannot be configured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OriginError {
     /// `"null"`: an opaque origin cannot be verified.
-    #[error("\"null\" is not an origin that can be verified (sandbox without allow-same-origin?)")]
     Null,
     /// `"*"` or a pattern.
-    #[error("wildcards are not allowed: list each origin exactly")]
     Wildcard,
     /// Not `scheme://host[:port]`.
-    #[error("must be scheme://host[:port] with nothing after it")]
     Malformed,
     /// `http://` on a non-loopback host.
-    #[error("must use https:// (http:// only on 127.0.0.1, localhost or [::1])")]
     Insecure,
 }
+
+impl OriginError {
+    /// What is wrong, as a sentence (also the `Display` text).
+    pub fn message(self) -> &'static str {
+        match self {
+            OriginError::Null => "\"null\" is not an origin that can be verified (sandbox without allow-same-origin?)",
+            OriginError::Wildcard => "wildcards are not allowed: list each origin exactly",
+            OriginError::Malformed => "must be scheme://host[:port] with nothing after it",
+            OriginError::Insecure => "must use https:// (http:// only on 127.0.0.1, localhost or [::1])",
+        }
+    }
+}
+
+impl std::fmt::Display for OriginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for OriginError {}
 
 /// Normalise one configured origin to the browser's serialisation.
 pub fn normalize(input: &str) -> Result<String, OriginError> {

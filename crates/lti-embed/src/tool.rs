@@ -5,8 +5,8 @@
 //! [`ToolCore::settle`], which then requires the subject to be the request's subject +
 //! `.response` and the `message_id` to be one this client issued and has not settled yet.
 
+use lti_core::json::{self, Object, Value};
 use lti_core::messages::{self, Rejected};
-use serde_json::{Map, Value};
 
 use crate::host::obj;
 
@@ -54,6 +54,11 @@ impl ReplyError {
     pub fn new(code: &str, message: &str) -> Self {
         Self { code: code.to_string(), message: message.to_string() }
     }
+
+    /// `<code>: <message>`, the text of the JavaScript `Error` it becomes.
+    pub fn text(&self) -> String {
+        crate::text::concat(&[&self.code, ": ", &self.message])
+    }
 }
 
 /// A reply matched to its request.
@@ -91,18 +96,16 @@ impl ToolCore {
             return Err(ReplyError::new("error", "too many storage requests outstanding"));
         }
         self.counter += 1;
-        let id = format!("lti-embed-{}-{nonce:08x}", self.counter);
-        let mut m = Map::new();
-        m.insert("subject".into(), request.subject().into());
-        m.insert("message_id".into(), id.as_str().into());
+        let id = message_id(self.counter, nonce);
+        let mut m = Object::new().with("subject", request.subject()).with("message_id", id.as_str());
         match &request {
             Request::Capabilities => {}
             Request::PutData { key, value } => {
-                m.insert("key".into(), key.as_str().into());
-                m.insert("value".into(), value.as_deref().map_or(Value::Null, Value::from));
+                m.insert("key", key.as_str().into());
+                m.insert("value", value.as_deref().map_or(Value::Null, Value::from));
             }
             Request::GetData { key } => {
-                m.insert("key".into(), key.as_str().into());
+                m.insert("key", key.as_str().into());
             }
         }
         let msg = Value::Object(m);
@@ -121,10 +124,7 @@ impl ToolCore {
     /// Match a reply (already from the right window and origin). `None`: not a reply to an
     /// outstanding request of this client (ignored).
     pub fn settle(&mut self, text: &str) -> Option<Settled> {
-        if text.len() > messages::MAX_MESSAGE_BYTES {
-            return None;
-        }
-        let v: Value = serde_json::from_str(text).ok()?;
+        let v = json::parse(text, messages::MAX_MESSAGE_BYTES).ok()?;
         let m = v.as_object()?;
         let id = m.get("message_id")?.as_str()?;
         let subject = m.get("subject")?.as_str()?;
@@ -166,9 +166,19 @@ impl ToolCore {
     }
 }
 
+/// `lti-embed-<counter>-<nonce as 8 hex digits>`.
+fn message_id(counter: u64, nonce: u32) -> String {
+    let mut id = String::with_capacity(40);
+    id.push_str("lti-embed-");
+    crate::text::push_uint(&mut id, counter);
+    id.push('-');
+    crate::text::push_hex(&mut id, nonce, 8);
+    id
+}
+
 /// `lti.frameResize` for a height in CSS pixels (rounded up).
 pub fn frame_resize(height: f64) -> Option<Value> {
-    (height.is_finite() && height >= 0.0).then(|| obj(vec![("subject", "lti.frameResize".into()), ("height", height.ceil().into())]))
+    (height.is_finite() && height >= 0.0).then(|| obj([("subject", "lti.frameResize".into()), ("height", height.ceil().into())]))
 }
 
 /// `lti.contentSelected` for one entry object or an array of entries (KAF §6 fields:
@@ -176,8 +186,8 @@ pub fn frame_resize(height: f64) -> Option<Value> {
 /// the same parser the host uses.
 pub fn content_selected(entries: Value) -> Result<Value, ReplyError> {
     let msg = match entries {
-        v @ Value::Array(_) => obj(vec![("subject", "lti.contentSelected".into()), ("entries", v)]),
-        v => obj(vec![("subject", "lti.contentSelected".into()), ("entry", v)]),
+        v @ Value::Array(_) => obj([("subject", "lti.contentSelected".into()), ("entries", v)]),
+        v => obj([("subject", "lti.contentSelected".into()), ("entry", v)]),
     };
     check(msg)
 }
@@ -186,10 +196,10 @@ pub fn content_selected(entries: Value) -> Result<Value, ReplyError> {
 pub fn message(subject: &str, fields: Value) -> Result<Value, ReplyError> {
     let mut m = match fields {
         Value::Object(m) => m,
-        Value::Null => Map::new(),
+        Value::Null => Object::new(),
         _ => return Err(ReplyError::new("bad_request", "fields must be an object")),
     };
-    m.insert("subject".into(), subject.into());
+    m.insert("subject", subject.into());
     check(Value::Object(m))
 }
 

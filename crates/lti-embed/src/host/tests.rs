@@ -1,4 +1,4 @@
-use serde_json::json;
+use lti_core::json;
 
 use super::*;
 
@@ -18,7 +18,7 @@ fn env() -> Env {
 }
 
 fn recv(h: &HostCore, msg: Value, e: &Env, s: &mut PlatformStorage) -> Outcome {
-    recv_text(h, &msg.to_string(), e, s)
+    recv_text(h, &json::to_string(&msg), e, s)
 }
 
 fn recv_text(h: &HostCore, text: &str, e: &Env, s: &mut PlatformStorage) -> Outcome {
@@ -42,11 +42,11 @@ fn resize_clamped_to_min_and_max() {
     let mut s = PlatformStorage::default();
     let h = core(r#", "maxHeight": 3000"#);
     for (height, want) in [(json!(300), 800.0), (json!("1200px"), 1200.0), (json!(99999), 3000.0), (json!("50%"), 800.0), (json!("max"), 1000.0), (json!(1500.4), 1501.0)] {
-        let o = recv(&h, json!({"subject": "lti.frameResize", "height": height}), &env(), &mut s);
+        let o = recv(&h, Object::new().with("subject", "lti.frameResize").with("height", height.clone()).into(), &env(), &mut s);
         assert_eq!(o.verdict, Verdict::Accepted);
         let Some(Effect::Resize { height: asked, requested }) = o.effects.first() else { panic!("{:?}", o.effects) };
         assert_eq!(requested, &height);
-        assert_eq!(h.clamp(*asked, 1000.0), want, "{height}");
+        assert_eq!(h.clamp(*asked, 1000.0), want, "{height:?}");
         assert_eq!(h.clamp(*asked, 1000.0), asked.clamp(1000.0, 800.0, Some(3000.0)), "same as the core's Height::clamp");
         assert!(replies(&o).is_empty(), "a resize is not answered");
     }

@@ -110,3 +110,23 @@ fn tool_options() {
     assert!(matches!(ToolConfig::from_json(r#"{"storageTarget": "_top"}"#), Err(OptionsError::Invalid { field: "storageTarget", .. })));
     assert!(matches!(ToolConfig::from_json(r#"{"timeoutMs": 0}"#), Err(OptionsError::Invalid { field: "timeoutMs", .. })));
 }
+
+#[test]
+fn error_messages_name_the_option() {
+    assert_eq!(err("[1]").message(), "options must be an object");
+    assert_eq!(err(r#"{"url": "/x", "allowedOrigin": [], "zzz": 1}"#).message(), "options.allowedOrigin is not an option");
+    assert_eq!(err(r#"{"url": "/x", "allowedOrigins": ["https://t.example", "*"]}"#).message(), "options.allowedOrigins[1]: wildcards are not allowed: list each origin exactly");
+    assert_eq!(err(r#"{"url": "/x", "allowedOrigins": ["https://t.example"], "minHeight": "1"}"#).message(), "options.minHeight: must be a number");
+    for e in [err("[1]"), err(r#"{"url": "/x", "allowedOrigins": ["http://t.example"]}"#), err(r#"{"x": 1}"#)] {
+        assert_eq!(e.to_string(), e.message(), "Display is the same text");
+    }
+}
+
+#[test]
+fn form_fields_by_name_last_value_wins() {
+    let c = ok(r#"{"form": {"action": "/l", "fields": {"b": "1", "a": "2", "b": "3"}}, "allowedOrigins": ["https://t.example"]}"#);
+    assert_eq!(c.launch, Launch::Form { action: "/l".into(), method: "post", fields: vec![("a".into(), "2".into()), ("b".into(), "3".into())] });
+    let many: Vec<String> = (0..201).map(|i| format!(r#""f{i}": "v""#)).collect();
+    let json = format!(r#"{{"form": {{"action": "/l", "fields": {{{}}}}}, "allowedOrigins": ["https://t.example"]}}"#, many.join(","));
+    assert!(matches!(err(&json), OptionsError::Invalid { field: "form.fields", .. }));
+}

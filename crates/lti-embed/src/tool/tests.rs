@@ -1,6 +1,8 @@
-use serde_json::json;
-
 use super::*;
+
+fn text(v: &Value) -> String {
+    json::to_string(v)
+}
 
 fn put(core: &mut ToolCore, key: &str, value: Option<&str>) -> (String, Value) {
     core.request(Request::PutData { key: key.into(), value: value.map(String::from) }, 0xabc).unwrap()
@@ -27,12 +29,12 @@ fn settles_only_matching_replies() {
         json!({"subject": "lti.get_data.response", "message_id": id, "key": "another", "value": "x"}),
         json!({"subject": "lti.get_data.response", "key": "state"}),
     ] {
-        assert_eq!(c.settle(&stray.to_string()), None, "{stray}");
+        assert_eq!(c.settle(&text(&stray)), None, "{stray:?}");
     }
     assert_eq!(c.settle("not json"), None);
     let ok = json!({"subject": "lti.get_data.response", "message_id": id, "key": "state", "value": "abc"});
-    assert_eq!(c.settle(&ok.to_string()), Some(Settled { message_id: id.clone(), result: Ok(json!("abc")) }));
-    assert_eq!(c.settle(&ok.to_string()), None, "settled once");
+    assert_eq!(c.settle(&text(&ok)), Some(Settled { message_id: id.clone(), result: Ok(json!("abc")) }));
+    assert_eq!(c.settle(&text(&ok)), None, "settled once");
     assert_eq!(c.pending(), 0);
 }
 
@@ -40,13 +42,13 @@ fn settles_only_matching_replies() {
 fn errors_and_values() {
     let mut c = ToolCore::default();
     let (id, _) = put(&mut c, "k", Some("v"));
-    let r = c.settle(&json!({"subject": "lti.put_data.response", "message_id": id, "error": {"code": "storage_exhaustion", "message": "full"}}).to_string()).unwrap();
+    let r = c.settle(&text(&json!({"subject": "lti.put_data.response", "message_id": id, "error": {"code": "storage_exhaustion", "message": "full"}}))).unwrap();
     assert_eq!(r.result, Err(ReplyError::new("storage_exhaustion", "full")));
     let (id, _) = c.request(Request::GetData { key: "none".into() }, 1).unwrap();
-    let r = c.settle(&json!({"subject": "lti.get_data.response", "message_id": id, "key": "none", "value": null}).to_string()).unwrap();
+    let r = c.settle(&text(&json!({"subject": "lti.get_data.response", "message_id": id, "key": "none", "value": null}))).unwrap();
     assert_eq!(r.result, Ok(Value::Null));
     let (id, _) = c.request(Request::Capabilities, 1).unwrap();
-    let r = c.settle(&json!({"subject": "lti.capabilities.response", "message_id": id, "supported_messages": [{"subject": "lti.put_data"}]}).to_string()).unwrap();
+    let r = c.settle(&text(&json!({"subject": "lti.capabilities.response", "message_id": id, "supported_messages": [{"subject": "lti.put_data"}]}))).unwrap();
     assert_eq!(r.result, Ok(json!([{"subject": "lti.put_data"}])));
 }
 
@@ -64,7 +66,7 @@ fn timeouts_forget() {
     let (id, _) = put(&mut c, "k", None);
     assert!(c.forget(&id));
     assert!(!c.forget(&id));
-    assert_eq!(c.settle(&json!({"subject": "lti.put_data.response", "message_id": id, "key": "k"}).to_string()), None, "a late reply is ignored");
+    assert_eq!(c.settle(&text(&json!({"subject": "lti.put_data.response", "message_id": id, "key": "k"}))), None, "a late reply is ignored");
 }
 
 #[test]

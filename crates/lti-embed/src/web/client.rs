@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
-use serde_json::Value;
+use lti_core::json::{self, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, MessageEvent, ResizeObserver, Window};
@@ -58,7 +58,7 @@ thread_local! {
 }
 
 fn error_value(e: &ReplyError) -> JsValue {
-    let err = js_sys::Error::new(&format!("{}: {}", e.code, e.message));
+    let err = js_sys::Error::new(&e.text());
     let _ = Reflect::set(&err, &"code".into(), &JsValue::from_str(&e.code));
     err.into()
 }
@@ -229,7 +229,7 @@ impl ToolClient {
             Some(o) => dom::to_json_text(o).map_err(|_| JsError::new("options must be a plain object"))?,
             None => "null".into(),
         };
-        let cfg = ToolConfig::from_json(&json)?;
+        let cfg = ToolConfig::from_json(&json).map_err(|e| JsError::new(&e.message()))?;
         let host_origin = match cfg.host_origin {
             Some(o) => o,
             None => ancestor_origin(&window).ok_or_else(|| JsError::new("options.hostOrigin is required: this browser does not report the embedding page's origin"))?,
@@ -332,8 +332,8 @@ impl ToolClient {
     #[wasm_bindgen(js_name = contentSelected, skip_typescript)]
     pub fn content_selected(&self, entries: JsValue) -> Result<(), JsError> {
         let text = dom::to_json_text(&entries).map_err(|_| JsError::new("entries must be serialisable"))?;
-        let v: Value = serde_json::from_str(&text).map_err(|_| JsError::new("entries must be serialisable"))?;
-        let msg = tool::content_selected(v).map_err(|e| JsError::new(&format!("{}: {}", e.code, e.message)))?;
+        let v = json::parse(&text, usize::MAX).map_err(|_| JsError::new("entries must be serialisable"))?;
+        let msg = tool::content_selected(v).map_err(|e| JsError::new(&e.text()))?;
         self.inner.post_to_host(&msg)
     }
 
@@ -341,8 +341,8 @@ impl ToolClient {
     #[wasm_bindgen(skip_typescript)]
     pub fn send(&self, subject: &str, fields: JsValue) -> Result<(), JsError> {
         let text = dom::to_json_text(&fields).map_err(|_| JsError::new("fields must be serialisable"))?;
-        let v: Value = serde_json::from_str(&text).map_err(|_| JsError::new("fields must be serialisable"))?;
-        let msg = tool::message(subject, v).map_err(|e| JsError::new(&format!("{}: {}", e.code, e.message)))?;
+        let v = json::parse(&text, usize::MAX).map_err(|_| JsError::new("fields must be serialisable"))?;
+        let msg = tool::message(subject, v).map_err(|e| JsError::new(&e.text()))?;
         self.inner.post_to_host(&msg)
     }
 

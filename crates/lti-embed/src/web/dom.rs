@@ -1,8 +1,8 @@
 //! Small RAII wrappers over browser callbacks (gloo style) and the few JS calls the kit makes.
 
 use js_sys::{Function, JsString};
+use lti_core::json::{self, Value};
 use lti_core::messages::MAX_MESSAGE_BYTES;
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{EventTarget, Window};
@@ -107,7 +107,7 @@ pub fn post_via(relay: &Function, win: &JsValue, msg: &Value, origin: &str) -> R
 /// A JSON value as a fresh JS value: one `JSON.parse` of its text (own data properties only,
 /// so a `__proto__` key stays a plain key).
 pub fn to_js(v: &Value) -> JsValue {
-    js_sys::JSON::parse(&crate::json::to_string(v)).unwrap_or(JsValue::NULL)
+    js_sys::JSON::parse(&json::to_string(v)).unwrap_or(JsValue::NULL)
 }
 
 /// A JS value (options, an entry) as JSON text; `undefined` becomes `null`.

@@ -4,8 +4,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Reflect};
+use lti_core::json::{self, Value};
 use lti_core::messages::{Height, PlatformStorage};
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, HtmlFormElement, HtmlIFrameElement, HtmlInputElement, MessageEvent, Window};
@@ -13,6 +13,7 @@ use web_sys::{Document, Element, HtmlElement, HtmlFormElement, HtmlIFrameElement
 use super::dom::{self, FrameRequest, Listener};
 use crate::host::{self, dropped_detail, obj, Channel, Effect, Env, Event, HostCore, Listening, Verdict, WindowSize};
 use crate::options::{EmbedConfig, Launch};
+use crate::text;
 
 thread_local! {
     /// LTI Platform Storage of this page, shared by its embeds, partitioned by tool origin.
@@ -82,13 +83,30 @@ fn js_err(e: JsValue) -> JsError {
     JsError::new(&e.as_string().unwrap_or_else(|| "browser call failed".into()))
 }
 
+/// `<prefix><whole pixels>px`.
+fn px(prefix: &str, height: f64) -> String {
+    let mut s = String::with_capacity(prefix.len() + 8);
+    s.push_str(prefix);
+    text::push_uint(&mut s, u64::from(height as u32));
+    s.push_str("px");
+    s
+}
+
+fn event_named(name: &str) -> Result<Event, JsError> {
+    Event::from_name(name).ok_or_else(|| JsError::new(&text::concat(&["unknown event \"", name, "\""])))
+}
+
 fn unique_name(document: &Document) -> String {
     loop {
         let n = COUNTER.with(|c| {
             c.set(c.get().wrapping_add(1));
             c.get()
         });
-        let name = format!("lti-embed-{n}-{:06x}", (js_sys::Math::random() * 16_777_216.0) as u32);
+        let mut name = String::with_capacity(24);
+        name.push_str("lti-embed-");
+        text::push_uint(&mut name, u64::from(n));
+        name.push('-');
+        text::push_hex(&mut name, (js_sys::Math::random() * 16_777_216.0) as u32, 6);
         if !name_taken(document, &name) {
             return name;
         }
@@ -97,7 +115,7 @@ fn unique_name(document: &Document) -> String {
 
 fn name_taken(document: &Document, name: &str) -> bool {
     // Names are [A-Za-z0-9_-] (validated), so they are safe inside the selector.
-    document.query_selector(&format!("iframe[name=\"{name}\"]")).ok().flatten().is_some()
+    document.query_selector(&text::concat(&["iframe[name=\"", name, "\"]"])).ok().flatten().is_some()
         || LIVE.with(|l| l.borrow().iter().any(|e| e.name == name))
 }
 
@@ -158,7 +176,7 @@ impl Inner {
         }
         iframe.set_attribute("class", "lti-embed-frame").map_err(js_err)?;
         iframe
-            .set_attribute("style", &format!("display:block;width:100%;border:0;height:{}px", cfg.min_height as u32))
+            .set_attribute("style", &px("display:block;width:100%;border:0;height:", cfg.min_height))
             .map_err(js_err)?;
 
         // A polite live region for tool alerts (text only, never HTML).
@@ -420,7 +438,7 @@ impl Inner {
             }
         };
         let height = self.core.clamp(height, self.viewport());
-        if height == self.st.borrow().height || self.iframe.style().set_property("height", &format!("{}px", height as u32)).is_err() {
+        if height == self.st.borrow().height || self.iframe.style().set_property("height", &px("", height)).is_err() {
             return;
         }
         {
@@ -428,7 +446,7 @@ impl Inner {
             st.height = height;
             st.stats.layouts += 1;
         }
-        self.emit(Event::Resize, &obj(vec![("height", height.into()), ("requested", requested)]));
+        self.emit(Event::Resize, &obj([("height", height.into()), ("requested", requested)]));
     }
 
     fn send_scroll(&self) {
@@ -517,14 +535,14 @@ impl Embed {
     #[wasm_bindgen(constructor)]
     pub fn new(container: &Element, options: &EmbedOptionsJs) -> Result<Embed, JsError> {
         let json = dom::to_json_text(options).map_err(|_| JsError::new("options must be a plain object"))?;
-        let cfg = EmbedConfig::from_json(&json)?;
+        let cfg = EmbedConfig::from_json(&json).map_err(|e| JsError::new(&e.message()))?;
         Ok(Embed { inner: Inner::create(container, cfg)? })
     }
 
     /// Listen to an event.
     #[wasm_bindgen(skip_typescript)]
     pub fn on(&self, event: &str, listener: Function) -> Result<(), JsError> {
-        let e = Event::from_name(event).ok_or_else(|| JsError::new(&format!("unknown event \"{event}\"")))?;
+        let e = event_named(event)?;
         let mut st = self.inner.st.borrow_mut();
         if st.destroyed {
             return Err(JsError::new("this embed was destroyed"));
@@ -539,7 +557,7 @@ impl Embed {
     /// Stop listening (the same function that was passed to `on`).
     #[wasm_bindgen(skip_typescript)]
     pub fn off(&self, event: &str, listener: Function) -> Result<(), JsError> {
-        let e = Event::from_name(event).ok_or_else(|| JsError::new(&format!("unknown event \"{event}\"")))?;
+        let e = event_named(event)?;
         let mut st = self.inner.st.borrow_mut();
         st.callbacks.retain(|(k, f)| !(*k == e && Object::is(f, &listener)));
         let still = st.callbacks.iter().any(|(k, _)| *k == e);
@@ -551,7 +569,7 @@ impl Embed {
     #[wasm_bindgen(skip_typescript)]
     pub fn post(&self, message: JsValue) -> Result<(), JsError> {
         let text = dom::to_json_text(&message).map_err(|_| JsError::new("message must be serialisable"))?;
-        let msg: Value = serde_json::from_str(&text).map_err(|_| JsError::new("message must be serialisable"))?;
+        let msg = json::parse(&text, usize::MAX).map_err(|_| JsError::new("message must be serialisable"))?;
         if !msg.is_object() {
             return Err(JsError::new("message must be an object"));
         }
@@ -569,7 +587,7 @@ impl Embed {
     #[wasm_bindgen(skip_typescript)]
     pub fn stats(&self) -> JsValue {
         let s = self.inner.st.borrow().stats;
-        dom::to_js(&obj(vec![
+        dom::to_js(&obj([
             ("accepted", s.accepted.into()),
             ("dropped", s.dropped.into()),
             ("badRequests", s.bad_requests.into()),

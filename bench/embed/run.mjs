@@ -36,7 +36,7 @@ const glue = readFileSync(join(pkg, 'lti_embed.js'));
 const irDir = join(ROOT, 'node_modules/@iframe-resizer/parent');
 const sizes = [
   ['lti-embed wasm (wasm-opt -Oz)', wasm.length, gz(wasm)],
-  ['lti-embed JS glue (minified)', glue.length, gz(glue)],
+  ['lti-embed JS (API + loader, minified)', glue.length, gz(glue)],
   ['lti-embed total (host + tool side)', wasm.length + glue.length, gz(wasm) + gz(glue)],
 ];
 if (existsSync(irDir)) {

@@ -15,7 +15,8 @@
 //!
 //! Messages, replies and event details are [`lti_core::json`] values: the core's small JSON
 //! reader and writer, so the wasm module links neither serde_json nor float formatting.
-//! - `Embed`, `ToolClient` (wasm32 only): the browser module over web-sys.
+//! - [`k`] (wasm32 only): the browser module's core behind the JavaScript API in `js/kit.js`
+//!   (`Embed`, `ToolClient`), which performs the DOM work the core decides.
 //!
 //! ## Security
 //! - Every message is checked before it is read: the sender must be the embed's own iframe
@@ -71,7 +72,13 @@ pub mod tool;
 mod web;
 
 #[cfg(target_arch = "wasm32")]
-pub use web::{live_embeds, Embed, ToolClient};
+pub use web::k;
+
+/// std's dlmalloc is ~3 KB of the gzipped module; this coalescing free-list allocator does the
+/// same job for the kit's small, short-lived allocations (one message at a time) in a fraction.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> = lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
 /// Installs the panic hook (feature `panic-hook`) when the module is initialised.
 #[cfg(all(target_arch = "wasm32", feature = "panic-hook"))]

@@ -1,12 +1,12 @@
-//! The browser module in headless Chromium (wasm-bindgen-test): an `Embed` and a same-origin
-//! iframe whose script posts messages from the iframe's own realm, and a `ToolClient` against a
-//! scripted host. Cross-origin behaviour (other ports, other origins) is covered by the page
+//! The browser module in headless Chromium (wasm-bindgen-test): the JavaScript API
+//! (`js/kit.js`) over the wasm core (`lti_embed::k`), as the package ships it: an `Embed` and a
+//! same-origin iframe whose script posts messages from the iframe's own realm, and a
+//! `ToolClient` against a scripted host. Cross-origin behaviour (other ports, other origins) is covered by the page
 //! tests in tests/browser/.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
 use js_sys::{Array, Function, Promise, Reflect, JSON};
-use lti_embed::{live_embeds, Embed, ToolClient};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -76,6 +76,9 @@ export function scripted_host(mode) {
 }
 export function stop_scripted_host() { if (host) window.removeEventListener('message', host); host = null; }
 export function error_code(e) { return e && e.code; }
+export function construct(api, cls, a) { return new api[cls](a); }
+export function construct2(api, cls, a, b) { return new api[cls](a, b); }
+export function invoke(o, m, a, b) { return o[m](a, b); }
 "#)]
 extern "C" {
     fn post_from_frame(iframe: &HtmlIFrameElement, msg: &JsValue, origin: &str);
@@ -89,6 +92,91 @@ extern "C" {
     fn scripted_host(mode: &str);
     fn stop_scripted_host();
     fn error_code(e: &JsValue) -> JsValue;
+    #[wasm_bindgen(catch)]
+    fn construct(api: &JsValue, cls: &str, a: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn construct2(api: &JsValue, cls: &str, a: &JsValue, b: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    fn invoke(o: &JsValue, method: &str, a: &JsValue, b: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+#[wasm_bindgen(module = "/js/kit.js")]
+extern "C" {
+    /// The package's API over a core entry point.
+    fn kit(k: &JsValue) -> JsValue;
+}
+
+thread_local! {
+    /// `{Embed, ToolClient, liveEmbeds}` over this test module's core, built once.
+    static API: JsValue = {
+        let k = Closure::<dyn FnMut(u32, u32, f64, String, String) -> String>::new(|op, id, x, a: String, b: String| lti_embed::k(op, id, x, &a, &b));
+        let api = kit(k.as_ref());
+        k.forget();
+        api
+    };
+}
+
+fn api() -> JsValue {
+    API.with(JsValue::clone)
+}
+
+fn get(o: &JsValue, k: &str) -> JsValue {
+    Reflect::get(o, &k.into()).expect("property")
+}
+
+/// The API's `Embed`, driven from Rust.
+struct Embed(JsValue);
+
+impl Embed {
+    fn new(container: &Element, options: &JsValue) -> Result<Embed, JsValue> {
+        construct2(&api(), "Embed", container, options).map(Embed)
+    }
+    fn iframe(&self) -> HtmlIFrameElement {
+        get(&self.0, "iframe").unchecked_into()
+    }
+    fn height(&self) -> f64 {
+        get(&self.0, "height").as_f64().expect("height")
+    }
+    fn destroyed(&self) -> bool {
+        get(&self.0, "destroyed").as_bool().expect("destroyed")
+    }
+    fn stats(&self) -> JsValue {
+        invoke(&self.0, "stats", &JsValue::UNDEFINED, &JsValue::UNDEFINED).expect("stats")
+    }
+    fn on(&self, event: &str, listener: Function) -> Result<(), JsValue> {
+        invoke(&self.0, "on", &event.into(), &listener).map(|_| ())
+    }
+    fn destroy(&self) {
+        invoke(&self.0, "destroy", &JsValue::UNDEFINED, &JsValue::UNDEFINED).expect("destroy");
+    }
+}
+
+fn live_embeds() -> f64 {
+    invoke(&api(), "liveEmbeds", &JsValue::UNDEFINED, &JsValue::UNDEFINED).ok().and_then(|v| v.as_f64()).expect("liveEmbeds")
+}
+
+/// The API's `ToolClient`, driven from Rust.
+struct ToolClient(JsValue);
+
+impl ToolClient {
+    fn new(options: Option<JsValue>) -> Result<ToolClient, JsValue> {
+        construct(&api(), "ToolClient", &options.unwrap_or(JsValue::UNDEFINED)).map(ToolClient)
+    }
+    fn promise(&self, method: &str, a: &JsValue, b: &JsValue) -> Promise {
+        invoke(&self.0, method, a, b).expect("promise").unchecked_into()
+    }
+    fn put_data(&self, key: String, value: Option<String>) -> Promise {
+        self.promise("putData", &key.into(), &value.map_or(JsValue::NULL, JsValue::from))
+    }
+    fn get_data(&self, key: String) -> Promise {
+        self.promise("getData", &key.into(), &JsValue::UNDEFINED)
+    }
+    fn capabilities(&self) -> Promise {
+        self.promise("capabilities", &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+    }
+    fn destroy(&self) {
+        invoke(&self.0, "destroy", &JsValue::UNDEFINED, &JsValue::UNDEFINED).expect("destroy");
+    }
 }
 
 fn json(s: &str) -> JsValue {
@@ -267,7 +355,7 @@ async fn destroy_removes_every_listener() {
     post_from_frame(&iframe, &json(r#"{"subject": "lti.enableScrollEvents"}"#), &o);
     post_from_frame(&iframe, &json(r#"{"subject": "lti.setUnloadMessage"}"#), &o);
     assert!(until(|| stat(&e, "accepted") == 2.0).await);
-    assert_eq!(live_embeds(), live + 1);
+    assert_eq!(live_embeds(), live + 1.0);
     e.destroy();
     assert_eq!(count_listeners(), before, "message, scroll and beforeunload listeners all removed");
     assert_eq!(live_embeds(), live);

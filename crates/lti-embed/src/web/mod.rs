@@ -1,147 +1,105 @@
-//! The browser module: `Embed` (host pages) and `ToolClient` (tool pages), over web-sys.
+//! The browser module's core: the state and decisions behind the JavaScript API in
+//! `js/kit.js`, reached through one entry point, [`k`].
+//!
+//! The JavaScript side performs (DOM, listeners, frames, timers, posting); this side decides.
+//! For each message the JS side has already compared the sender with the embed's own iframe
+//! window; here the origin is checked against the exact allow-list (`ORIGIN`) before the JS
+//! side reads `event.data`, then the text is size-limited, parsed and acted on (`DATA`), and
+//! the effects come back as JSON: emit, reply (to the sender's window at its exact origin),
+//! request a frame, set the height, announce, warn before unload. One export taking and
+//! returning strings keeps the module's glue small: no web-sys bindings, closures or exported
+//! classes in the wasm.
+//!
+//! Results: `""` nothing to do, `"!text"` an error the JS side throws, `"1"` go on, otherwise
+//! JSON (a list of effects, or a result object).
 
 mod client;
-mod dom;
 mod embed;
 
-pub use client::ToolClient;
-pub use embed::{live_embeds, Embed};
-
+use lti_core::json::{self, Value};
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-/** Options of `new Embed(container, options)`. Give `url` or `form`. */
-export interface EmbedOptions {
-  /** Launch URL loaded in the iframe with GET: an LMS launch or OIDC login-initiation URL
-   *  (absolute https, http on loopback, or a path on this page's origin). */
-  url?: string;
-  /** A form submitted into the iframe (its target is the embed's frame name). */
-  form?: LaunchForm;
-  /** The tool's exact origins, e.g. `["https://tool.example.com"]`. No wildcards, no "null". */
-  allowedOrigins: string[];
-  /** Frame name, unique on the page (default: generated). `[A-Za-z0-9_-]{1,64}`. */
-  name?: string;
-  /** iframe title for screen readers (default "Learning tool"). */
-  title?: string;
-  /** Minimum height in px (default 800). */
-  minHeight?: number;
-  /** Maximum height in px (default: none). */
-  maxHeight?: number;
-  /** iframe `allow` (default "autoplay; fullscreen; encrypted-media; picture-in-picture"). */
-  allow?: string;
-  /** iframe `sandbox` tokens; must keep allow-scripts and allow-same-origin. `false`: no
-   *  sandbox attribute. Default: allow-scripts allow-same-origin allow-forms allow-popups
-   *  allow-popups-to-escape-sandbox. */
-  sandbox?: string | boolean;
-  /** Name of a hidden storage frame the tool may post platform-storage requests into
-   *  (`lti_storage_target`); announced in `lti.capabilities`. */
-  storageFrame?: string;
+/// Operations (the same numbers are in `js/kit.js`).
+pub(crate) mod op {
+    pub const OPEN: u32 = 1;
+    pub const LISTEN: u32 = 2;
+    pub const IGNORED: u32 = 3;
+    pub const ORIGIN: u32 = 4;
+    pub const DATA: u32 = 5;
+    pub const BAD_DATA: u32 = 6;
+    pub const LAYOUT: u32 = 7;
+    pub const SCROLLED: u32 = 8;
+    pub const SCROLL_FRAME: u32 = 9;
+    pub const SIZE: u32 = 10;
+    pub const POST: u32 = 11;
+    pub const STATS: u32 = 12;
+    pub const UNSENT: u32 = 13;
+    pub const CLOSE: u32 = 14;
+    pub const T_OPEN: u32 = 20;
+    pub const T_ORIGIN: u32 = 21;
+    pub const T_DATA: u32 = 22;
+    pub const T_HEIGHT: u32 = 23;
+    pub const T_SELECTED: u32 = 24;
+    pub const T_SEND: u32 = 25;
+    pub const T_CAPS: u32 = 26;
+    pub const T_GET: u32 = 27;
+    pub const T_PUT: u32 = 28;
+    pub const T_CLEAR: u32 = 29;
+    pub const T_FORGET: u32 = 30;
+    pub const T_CLOSE: u32 = 31;
 }
 
-export interface LaunchForm {
-  action: string;
-  /** "post" (default) or "get". */
-  method?: "post" | "get";
-  fields?: Record<string, string>;
+/// The kit's one entry point: operation `op` on embed or client `id` (0: none yet), with a
+/// number `x` and two strings (see `js/kit.js` for what each operation passes).
+#[wasm_bindgen(skip_typescript)]
+pub fn k(op: u32, id: u32, x: f64, a: &str, b: &str) -> String {
+    if op < op::T_OPEN {
+        embed::run(op, id, x, a)
+    } else {
+        client::run(op, id, x, a, b)
+    }
 }
 
-/** A content entry (KAF guide §6). */
-export interface ContentEntry {
-  entryId: string;
-  url?: string;
-  title?: string;
-  thumbnailUrl?: string;
-  duration?: number;
-  width?: number;
-  height?: number;
+/// `"!" + text`: an error the JS side throws as an `Error`.
+fn error(text: &str) -> String {
+    let mut s = String::with_capacity(text.len() + 1);
+    s.push('!');
+    s.push_str(text);
+    s
 }
 
-export interface ResizeDetail { height: number; requested: number | string; }
-export interface ContentSelectedDetail { entries: ContentEntry[]; entry: ContentEntry; }
-export type NavigationDetail = { location: string } | { path: string };
-export interface ModuleNavigationDetail { show: boolean; }
-export interface AlertDetail {
-  body: string;
-  alertType?: "success" | "warning" | "error" | "info";
-  title?: string;
-  screenReader: boolean;
-}
-export interface FullWindowLaunchDetail {
-  url: string;
-  launchType: "same_window" | "new_window" | "popup";
-  width?: number;
-  height?: number;
-}
-export interface MessageDetail {
-  subject: string;
-  messageId?: string | number;
-  origin: string;
-  data: Record<string, unknown>;
-}
-export interface DroppedDetail { reason: string; origin?: string; subject?: string; }
-
-export interface EmbedEventMap {
-  resize: ResizeDetail;
-  contentSelected: ContentSelectedDetail;
-  navigation: NavigationDetail;
-  hideModuleHeader: Record<string, never>;
-  moduleNavigation: ModuleNavigationDetail;
-  alert: AlertDetail;
-  close: Record<string, never>;
-  fullWindowLaunch: FullWindowLaunchDetail;
-  message: MessageDetail;
-  dropped: DroppedDetail;
+/// A list of effects as JSON text (`""` when empty).
+fn effects(list: Vec<Value>) -> String {
+    if list.is_empty() {
+        String::new()
+    } else {
+        json::to_string(&Value::Array(list))
+    }
 }
 
-export interface EmbedStats {
-  /** Messages from this embed's iframe, allowed origin, parsed and acted on. */
-  accepted: number;
-  /** From this embed's iframe but refused: origin, not JSON/object, too large, no subject, a reply. */
-  dropped: number;
-  /** Known subject with a bad payload (answered `bad_request`). */
-  badRequests: number;
-  /** Posted to the page by another window (another embed, another frame): not read. */
-  ignored: number;
-  /** Replies sent to the tool. */
-  replies: number;
-  /** Height changes applied (at most one per animation frame). */
-  layouts: number;
+/// One effect: `[kind, ...args]`.
+fn fx<const N: usize>(kind: &'static str, args: [Value; N]) -> Value {
+    let mut v = Vec::with_capacity(N + 1);
+    v.push(kind.into());
+    v.extend(args);
+    Value::Array(v)
 }
 
-export interface Embed {
-  on<K extends keyof EmbedEventMap>(event: K, listener: (detail: EmbedEventMap[K]) => void): void;
-  off<K extends keyof EmbedEventMap>(event: K, listener: (detail: EmbedEventMap[K]) => void): void;
-  /** Post a message to the tool at the exact origin it last spoke from. */
-  post(message: Record<string, unknown>): void;
-  stats(): EmbedStats;
-}
+/// States by id (index + 1). A closed embed keeps its small state (its counters still
+/// answer); ids are never reused, so a stale id cannot reach another embed.
+struct Slots<T>(Vec<T>);
 
-/** Options of `new ToolClient(options)`. */
-export interface ToolClientOptions {
-  /** The host page's exact origin (default: `location.ancestorOrigins[0]`, where available). */
-  hostOrigin?: string;
-  /** `lti_storage_target` from the launch: "_parent" (default) or a frame name. */
-  storageTarget?: string;
-  /** The storage target's origin (default: hostOrigin). */
-  storageOrigin?: string;
-  /** Storage request timeout in ms (default 2000). */
-  timeoutMs?: number;
-}
+impl<T> Slots<T> {
+    const fn new() -> Self {
+        Self(Vec::new())
+    }
 
-/** An entry of the `lti.capabilities` answer. */
-export interface Capability { subject: string; frame?: string; }
+    fn insert(&mut self, v: T) -> u32 {
+        self.0.push(v);
+        u32::try_from(self.0.len()).unwrap_or(0)
+    }
 
-/** Rejections of storage requests carry the LTI error code. */
-export interface StorageError extends Error {
-  code: "unsupported_subject" | "bad_request" | "storage_exhaustion" | "timeout" | "error" | string;
+    fn get(&mut self, id: u32) -> Option<&mut T> {
+        self.0.get_mut((id as usize).checked_sub(1)?)
+    }
 }
-
-export interface ToolClient {
-  contentSelected(entries: ContentEntry | ContentEntry[]): void;
-  send(subject: string, fields?: Record<string, unknown>): void;
-  putData(key: string, value: string | null): Promise<void>;
-  getData(key: string): Promise<string | null>;
-  capabilities(): Promise<Capability[]>;
-}
-"#;

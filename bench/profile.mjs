@@ -12,10 +12,10 @@ import { createSign, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { Miniflare } from 'miniflare';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { root, workerOptions } from '../scripts/miniflare-options.mjs';
+
 const N = Number(process.argv[2] || 1500);
 const C = Number(process.argv[3] || 8);
 const fixtures = path.join(root, 'crates/lti-core/fixtures');
@@ -34,24 +34,14 @@ const inspectorPort = port + 100;
 // PROFILE_DIRECT=1: requests go to a socket of the worker itself (Miniflare's unsafeDirectSockets),
 // skipping Miniflare's entry worker — a dev-tool hop the deployed runtime does not have.
 const direct = process.env.PROFILE_DIRECT === '1';
-const base = `http://127.0.0.1:${direct ? port + 1 : port}`;
+const base = `http://127.0.0.1:${port}`;
 const admin = `adm_${randomBytes(18).toString('base64url')}`;
-const build = path.join(root, 'worker', 'build');
-const mf = new Miniflare(convertV4MiniflareOptions({
-  modules: [
-    { type: 'ESModule', path: path.join(build, 'index.js') },
-    { type: 'CompiledWasm', path: path.join(build, 'index_bg.wasm') },
-  ],
-  modulesRoot: build,
-  compatibilityDate: '2026-11-01',
-  kvNamespaces: ['LTI_KV'],
-  durableObjects: { LTI_DO: { className: 'LtiEdgeObject', useSQLite: true } },
+const mf = new Miniflare(workerOptions({
+  port,
+  direct,
+  inspectorPort,
   bindings: { PUBLIC_BASE_URL: base, LTI_ENCRYPTION_KEY: randomBytes(32).toString('base64url'), LTI_ADMIN_TOKEN: admin,
     ALLOW_HTTP_LOOPBACK: 'true', NONCE_STORE: process.env.NONCE_STORE || 'kv' },
-  host: '127.0.0.1',
-  port,
-  inspectorPort,
-  ...(direct ? { unsafeDirectSockets: [{ host: '127.0.0.1', port: port + 1 }] } : {}),
 }));
 await mf.ready;
 
@@ -114,7 +104,7 @@ if (process.env.PROFILE_CPU_ONLY === '1') {
   console.log(`floor: ${N} GET /version in ${(fwall / 1000).toFixed(2)} s = ${(N / fwall * 1000).toFixed(0)}/s; workerd CPU ${(fcpu * 1e6 / N).toFixed(0)} µs per request`);
   await mf.dispose();
   jwksServer.close();
-  console.log(`${N} ${profileLogins ? 'logins' : 'launches'} at C=${C} in ${(wall / 1000).toFixed(2)} s = ${(N / wall * 1000).toFixed(0)}/s; workerd CPU ${(cpu * 1e6 / N).toFixed(0)} µs per launch (${pids.length} process)`);
+  console.log(`${N} launches at C=${C} in ${(wall / 1000).toFixed(2)} s = ${(N / wall * 1000).toFixed(0)}/s; workerd CPU ${(cpu * 1e6 / N).toFixed(0)} µs per launch (${pids.length} process)`);
   process.exit(0);
 }
 

@@ -595,7 +595,7 @@ pub fn write_number(x: f64, out: &mut String) {
     let a = x.abs();
     // Whole numbers below 2^53 (every integer there is exact): their digits as they are.
     if a < 9_007_199_254_740_992.0 && a.trunc() == a {
-        push_u64(a as u64, out);
+        push_uint(out, a as u64);
         return;
     }
     let (d, point) = shortest(a);
@@ -623,11 +623,12 @@ pub fn write_number(x: f64, out: &mut String) {
         }
         let e = point - 1;
         out.push_str(if e < 0 { "e-" } else { "e+" });
-        push_u64(e.unsigned_abs(), out);
+        push_uint(out, e.unsigned_abs());
     }
 }
 
-fn push_u64(mut n: u64, out: &mut String) {
+/// Append `n` in decimal, without `core::fmt` (whose machinery the browser module avoids).
+pub fn push_uint(out: &mut String, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut len = 0;
     for slot in buf.iter_mut() {

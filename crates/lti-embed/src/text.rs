@@ -1,20 +1,7 @@
 //! Building short texts without `core::fmt` (whose machinery the browser module avoids).
 
-/// Append `n` in decimal.
-pub fn push_uint(out: &mut String, n: u64) {
-    let mut buf = [0u8; 20];
-    let mut len = 0;
-    let mut n = n;
-    for slot in buf.iter_mut() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.iter().take(len).rev().for_each(|&c| out.push(char::from(c)));
-}
+/// Append `n` in decimal (the core's JSON writer's own).
+pub use lti_core::json::push_uint;
 
 /// Append the low `digits` hex digits of `n`, zero-padded, lower case.
 pub fn push_hex(out: &mut String, n: u32, digits: u32) {

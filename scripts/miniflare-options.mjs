@@ -1,0 +1,31 @@
+// The Miniflare options that run the release worker (worker/build) in workerd with local KV and
+// Durable Objects — one place for scripts/serve-workerd.mjs (the benchmark's server) and
+// bench/profile.mjs.
+//   direct: the worker itself listens on `port` (Miniflare's `unsafeDirectSockets`), so requests
+//   skip Miniflare's entry worker (a JavaScript hop of the dev tool, ~0.3 ms of CPU a request
+//   here, that the deployed runtime does not have); Miniflare's own entry then takes a free port.
+import { convertV4MiniflareOptions } from "miniflare";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export function workerOptions({ port, bindings, direct = false, persist, inspectorPort }) {
+  const build = path.join(root, "worker", "build");
+  return convertV4MiniflareOptions({
+    modules: [
+      { type: "ESModule", path: path.join(build, "index.js") },
+      { type: "CompiledWasm", path: path.join(build, "index_bg.wasm") },
+    ],
+    modulesRoot: build,
+    compatibilityDate: "2026-11-01",
+    kvNamespaces: ["LTI_KV"],
+    durableObjects: { LTI_DO: { className: "LtiEdgeObject", useSQLite: true } },
+    bindings,
+    host: "127.0.0.1",
+    port: direct ? 0 : port,
+    ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port }] } : {}),
+    ...(inspectorPort ? { inspectorPort } : {}),
+    ...(persist ? { kvPersist: path.join(persist, "kv"), durableObjectsPersist: path.join(persist, "do") } : {}),
+  });
+}

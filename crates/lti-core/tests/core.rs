@@ -731,6 +731,13 @@ fn es256_session_round_trip_and_no_algorithm_confusion() {
     let mut tampered = token.clone();
     tampered.insert(token.len() - 5, 'A');
     assert!(block(verify_session(&tampered, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "tampered");
+    // A signature that is not the 64-byte r || s form (one byte more, or a DER-style prefix).
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    let raw = lti_core::encoding::b64url_decode(sig).unwrap();
+    for bad in [[raw.as_slice(), &[0]].concat(), [&[0x30, 0x44][..], raw.as_slice()].concat(), raw[..63].to_vec()] {
+        let forged = format!("{input}.{}", lti_core::encoding::b64url_encode(&bad));
+        assert!(block(verify_session(&forged, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "{} signature bytes", bad.len());
+    }
     // Without the EC key in the set, an ES256 session does not verify.
     let rsa_only = JwkSet::from_keys(vec![rsa.public_jwk().clone()]);
     assert!(block(verify_session(&token, &rsa_only, &NativeVerifier, TOOL, NOW)).is_err(), "unknown kid");

@@ -218,6 +218,10 @@ class Worker:
     # how its sessions are signed: ES256 with the key ring's session key; RS256 when the operator
     # supplies one RSA key (LTI_TOOL_PRIVATE_JWK)
     session_alg: str = "ES256"
+    # LTI_SERVICES_TOKEN: the tool app server's credential for /lti/ags/* and /lti/nrps/*
+    services_token: str = ""
+    # wrangler's --persist-to folder (local KV and Durable Object storage)
+    state_dir: t.Optional[Path] = None
 
     @property
     def public(self) -> str:
@@ -282,14 +286,18 @@ class Worker:
 
 
 def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured: bool = True,
-                 log_level: str = "warn", vars: t.Optional[t.Dict[str, str]] = None) -> Worker:
+                 log_level: str = "warn", vars: t.Optional[t.Dict[str, str]] = None,
+                 port: t.Optional[int] = None) -> Worker:
     """``vars``: more (or other) worker vars, e.g. {"PUBLIC_BASE_URL": "https://tool.example.test"}
-    for a worker whose public URL is not the address the tests reach it on."""
+    for a worker whose public URL is not the address the tests reach it on (or a fixed
+    LTI_ENCRYPTION_KEY / LTI_SERVICES_TOKEN). ``port``: listen there (a restart on the same
+    ``tmp`` and port finds the same stored state at the same URL)."""
     check_worker_build()
-    port = free_port()
+    port = port or free_port()
     inspector = free_port()
     base = f"http://127.0.0.1:{port}"
     admin_token = "adm_" + secrets.token_urlsafe(24)
+    services_token = "svc_" + secrets.token_urlsafe(24)
     persist = tmp / "state"
     persist.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -300,7 +308,8 @@ def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured:
         "PATH": f"{REPO / 'node_modules' / '.bin'}:{env.get('PATH', '')}",
         "NO_COLOR": "1", "FORCE_COLOR": "0", "CI": env.get("CI", "true"),
     })
-    worker_vars = {"PUBLIC_BASE_URL": base, "LTI_ADMIN_TOKEN": admin_token, "ALLOW_HTTP_LOOPBACK": "true"}
+    worker_vars = {"PUBLIC_BASE_URL": base, "LTI_ADMIN_TOKEN": admin_token, "ALLOW_HTTP_LOOPBACK": "true",
+                   "LTI_SERVICES_TOKEN": services_token}
     if configured:
         worker_vars["LTI_ENCRYPTION_KEY"] = secrets.token_urlsafe(48)
     if nonce_store:
@@ -317,7 +326,186 @@ def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured:
     public = worker_vars["PUBLIC_BASE_URL"].rstrip("/")
     return Worker(kind=kind, base=base, admin_token=admin_token, log=log, proc=proc,
                   public_base=public if public != base else None,
-                  session_alg="RS256" if "LTI_TOOL_PRIVATE_JWK" in worker_vars else "ES256")
+                  session_alg="RS256" if "LTI_TOOL_PRIVATE_JWK" in worker_vars else "ES256",
+                  services_token=worker_vars["LTI_SERVICES_TOKEN"], state_dir=persist)
+
+
+def store_footprint(worker: Worker) -> t.Dict[str, int]:
+    """What the worker has stored locally under its --persist-to folder (read-only SQLite
+    reads of miniflare's files): ``kv_keys`` (rows of every KV namespace), ``do_objects``
+    (Durable Object instances with storage) and ``do_rows`` (rows in their tables, SQL and
+    KV API alike). Expired KV rows still count (miniflare deletes them lazily)."""
+    import sqlite3
+    assert worker.state_dir is not None, "a worker started by start_worker"
+    out = {"kv_keys": 0, "do_objects": 0, "do_rows": 0}
+    for db in sorted(worker.state_dir.rglob("*.sqlite")):
+        parts = set(db.relative_to(worker.state_dir).parts)
+        kind = "kv" if "kv" in parts else "do" if "do" in parts else None
+        if kind is None:
+            continue
+        try:
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        except sqlite3.Error:
+            continue
+        try:
+            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            rows = 0
+            for table in tables:
+                if table.startswith("sqlite_") or (kind == "do" and table.startswith("_cf_METADATA")):
+                    continue
+                if kind == "kv" and table != "_mf_entries":
+                    continue
+                rows += con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+        except sqlite3.Error:
+            rows = 0
+        finally:
+            con.close()
+        if kind == "kv":
+            out["kv_keys"] += rows
+        elif rows:
+            out["do_objects"] += 1
+            out["do_rows"] += rows
+    return out
+
+
+def settled_footprint(worker: Worker, quiet_s: float = 1.0, deadline_s: float = 8.0) -> t.Dict[str, int]:
+    """store_footprint once it has stopped changing for ``quiet_s`` (background writes done),
+    or at the deadline."""
+    end = time.monotonic() + deadline_s
+    last = store_footprint(worker)
+    stable_since = time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.2)
+        now_ = store_footprint(worker)
+        if now_ != last:
+            last, stable_since = now_, time.monotonic()
+        elif time.monotonic() - stable_since >= quiet_s:
+            break
+    return last
+
+
+@dataclass
+class Streamed:
+    """What a raw-socket streaming request saw (``stream_request``)."""
+    status: t.Optional[int]
+    headers: t.Dict[str, str]
+    body: bytes
+    # the answer arrived while the client was still holding the rest of its body
+    answered_while_holding: bool
+    sent: int  # body bytes the client managed to send before it stopped
+
+    def json(self) -> t.Any:
+        return json.loads(self.body.decode("utf-8", "replace"))
+
+    def describe(self) -> str:
+        return (f"status {self.status}, answered while holding: {self.answered_while_holding}, "
+                f"sent {self.sent} bytes; headers {self.headers}; body {self.body[:600]!r}")
+
+
+def stream_request(base: str, method: str, path: str, headers: t.Optional[t.Dict[str, str]] = None,
+                   send_bytes: int = 1024 * 1024, hold_s: float = 10.0,
+                   content_type: str = "application/json") -> Streamed:
+    """A request over a raw socket whose body is sent chunked (Transfer-Encoding: chunked, no
+    Content-Length): ``send_bytes`` of body, then the client HOLDS (sends neither more data nor
+    the final chunk) and waits up to ``hold_s`` for the answer. A server that answers without
+    reading the whole body answers while the client holds; one that reads the whole body first
+    does not. After the hold the client ends the body and waits (bounded) for the answer anyway,
+    to report it. The body is a JSON-looking prefix and filler (never complete JSON)."""
+    u = urlparse(base)
+    host, port = u.hostname or "127.0.0.1", u.port or 80
+    sock = socket.create_connection((host, port), timeout=10)
+    try:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Transfer-Encoding: chunked",
+                 f"Content-Type: {content_type}", "Accept: application/json", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        sent = 0
+        piece = b'{"padding": "' + b"x" * (64 * 1024 - 13)
+        sock.settimeout(2)  # a server that does not read: stop sending, keep holding
+        try:
+            while sent < send_bytes:
+                chunk = piece if sent == 0 else b"x" * len(piece)
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                sent += len(chunk)
+        except (socket.timeout, OSError):
+            pass
+        raw = b""
+        held = True
+        end = time.monotonic() + hold_s
+        while time.monotonic() < end and b"\r\n\r\n" not in raw:
+            sock.settimeout(max(0.05, min(0.5, end - time.monotonic())))
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            raw += data
+        if b"\r\n\r\n" not in raw:
+            held = False
+            try:
+                sock.settimeout(2)
+                sock.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass
+        # read the rest of the answer (bounded)
+        end = time.monotonic() + (20 if not held else 5)
+        while time.monotonic() < end:
+            if b"\r\n\r\n" in raw:
+                head, _, rest = raw.partition(b"\r\n\r\n")
+                length = None
+                for line in head.split(b"\r\n")[1:]:
+                    k, _, v = line.decode("latin-1").partition(":")
+                    if k.strip().lower() == "content-length":
+                        length = int(v.strip())
+                if length is not None and len(rest) >= length:
+                    break
+            sock.settimeout(max(0.05, min(0.5, end - time.monotonic())))
+            try:
+                data = sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            raw += data
+    finally:
+        sock.close()
+    if b"\r\n\r\n" not in raw:
+        return Streamed(status=None, headers={}, body=raw, answered_while_holding=False, sent=sent)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    head_lines = head.decode("latin-1").split("\r\n")
+    try:
+        status: t.Optional[int] = int(head_lines[0].split()[1])
+    except (IndexError, ValueError):
+        status = None
+    hdrs: t.Dict[str, str] = {}
+    for line in head_lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    if hdrs.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    elif "content-length" in hdrs:
+        body = body[:int(hdrs["content-length"])]
+    return Streamed(status=status, headers=hdrs, body=body, answered_while_holding=held, sent=sent)
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size_line, _, rest = data.partition(b"\r\n")
+        try:
+            size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        except ValueError:
+            break
+        if size == 0:
+            break
+        out += rest[:size]
+        data = rest[size + 2:]
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -435,6 +623,41 @@ class Platform:
         r = http("POST", self.base + "/__control/roster", json={"course_id": course_id, **change})
         assert r.status_code == 200, describe(r)
         return r.json()
+
+    # -- hardening controls ------------------------------------------------------------------
+    def request_seq(self) -> int:
+        """The sequence number of the last request the LMS received (a mark for ``requests``)."""
+        return int(self.requests()["seq"])
+
+    def requests(self, since: int = 0, prefix: str = "") -> t.Dict[str, t.Any]:
+        """{"requests": [{seq, method, path (raw, as received), time}], "seq": last} of every
+        request the LMS received after ``since`` whose raw path starts with ``prefix``."""
+        r = http("GET", self.base + "/__control/requests?" + urlencode({"since": since, "prefix": prefix}))
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def paths_since(self, since: int, prefix: str = "") -> t.List[str]:
+        return [row["path"] for row in self.requests(since, prefix)["requests"]]
+
+    def rekey(self) -> t.Dict[str, t.Any]:
+        """Replace the platform's signing key, keeping its kid (POST /__control/rekey)."""
+        r = http("POST", self.base + "/__control/rekey")
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def jwks_control(self, **query: t.Any) -> t.Dict[str, t.Any]:
+        """POST /__control/jwks with ``hang`` (seconds each key-set request waits, until
+        released with hang=0), ``oversized`` (bytes of a chunked key set, 0 off), ``status``,
+        ``cache_control``."""
+        r = http("POST", self.base + "/__control/jwks?" + urlencode(query))
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def streams(self) -> t.List[t.Dict[str, t.Any]]:
+        """Chunked answers the LMS streamed (oversized faults): path, total, sent, complete, error."""
+        r = http("GET", self.base + "/__control/streams")
+        assert r.status_code == 200, describe(r)
+        return r.json()["streams"]
 
     # -- LTI 1.1 (Basic Outcomes) -----------------------------------------------------------
     def add_lti11_consumer(self, key: str, secret: str) -> t.List[str]:

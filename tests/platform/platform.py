@@ -164,6 +164,9 @@ ACCESS_TOKEN_TTL = 3600
 FAULT_KEYS = {"client_id", "token_statuses", "token_status", "service_401_once", "nrps_loop",
               "nrps_oversized", "nrps_malformed", "ags_malformed", "granted_scopes", "expires_in",
               "ags_status", "nrps_status",
+              # hardening: service answers streamed chunked (no Content-Length) padded to N bytes;
+              # the first NRPS page's rel="next" replaced by this URL
+              "service_oversized", "nrps_next",
               # LTI 1.1 Basic Outcomes (filtered by consumer_key, not client_id)
               "outcome_reply", "tamper_body", "consumer_key"}
 MAX_BODY = 1024 * 1024
@@ -198,6 +201,7 @@ class KeyPair:
             serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
         self.jwk = Registration.get_jwk(self.public_pem)
         self.kid: str = self.jwk["kid"]
+        self.thumbprint: str = self.jwk["kid"]  # differs from kid after /__control/rekey
 
 
 class PlatformState:
@@ -242,6 +246,18 @@ class PlatformState:
         self.outcomes: t.Dict[str, t.Dict[str, t.Any]] = {}
         self.outcome_requests: t.List[t.Dict[str, t.Any]] = []
         self.outcome_nonces: t.Dict[t.Tuple[str, str, str], float] = {}
+        # every request received (method, raw path as sent), for "the LMS got no request
+        # outside the container" assertions: GET /__control/requests?since=<seq>
+        self.request_log: t.List[t.Dict[str, t.Any]] = []
+        self.request_seq = 0
+        # key-set endpoint faults: hang (seconds each request waits before answering, until
+        # released) and oversized (a chunked key set of that many bytes, no Content-Length)
+        self.jwks_hang = 0.0
+        self.jwks_release = threading.Event()
+        self.jwks_release.set()
+        self.jwks_oversized = 0
+        # chunked answers streamed (oversized faults): how far each got
+        self.streams: t.List[t.Dict[str, t.Any]] = []
 
     # -- keys --------------------------------------------------------------------------------
     def signing_key(self) -> KeyPair:
@@ -256,6 +272,27 @@ class PlatformState:
             self.extra_published = ([old] + self.extra_published) if keep_old else []
             self.current = new
             return {"kid": new.kid, "previous_kid": old.kid, "published_kids": self.published_kids()}
+
+    def rekey_same_kid(self) -> t.Dict[str, t.Any]:
+        """A new RSA key published and used under the current kid (what lti-provider-mock does
+        on a restart): a tool that cached the old key by kid sees signature failures."""
+        new = KeyPair()
+        with self.lock:
+            old = self.current
+            new.kid = old.kid
+            new.jwk = dict(new.jwk, kid=old.kid)
+            self.previous = old
+            self.extra_published = []
+            self.current = new
+            return {"kid": new.kid, "previous_kid": old.kid, "published_kids": self.published_kids(),
+                    "same_kid": True}
+
+    def log_request(self, method: str, path: str) -> None:
+        with self.lock:
+            self.request_seq += 1
+            self.request_log.append({"seq": self.request_seq, "method": method, "path": path,
+                                     "time": time.time()})
+            del self.request_log[:-20000]
 
     def published_kids(self) -> t.List[str]:
         with self.lock:
@@ -440,6 +477,15 @@ class LocalPlatformConf(LTI1P3PlatformConfAbstract):
         )
         if kwargs.get("deep_linking"):
             registration.set_deeplink_launch_url(target)
+        if key.kid != key.thumbprint:
+            # /__control/rekey: the library names a key by its thumbprint; sign under the kid
+            # the platform kept instead (same claims handling as the library's signer)
+            def sign_same_kid(payload: t.Dict[str, t.Any], expiration: t.Optional[int] = None) -> str:
+                if expiration:
+                    issued = int(time.time())
+                    payload.update({"iat": issued, "exp": issued + int(expiration)})
+                return jwt.encode(payload, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+            registration.platform_encode_and_sign = sign_same_kid  # type: ignore[method-assign]
         self._registration = registration
         self._state = state
 
@@ -451,6 +497,10 @@ class LocalPlatformConf(LTI1P3PlatformConfAbstract):
         jwks = super().get_jwks()  # the current signing key, through the library
         with self._state.lock:
             extra = list(self._state.extra_published)
+            current = self._state.current
+        for k in jwks["keys"]:
+            if k.get("kid") == current.thumbprint:
+                k["kid"] = current.kid  # /__control/rekey keeps the old kid
         for old in extra:
             jwks["keys"].append(Registration.get_jwk(old.public_pem))
         return jwks
@@ -1306,6 +1356,11 @@ def set_faults(body: t.Any) -> t.Dict[str, t.Any]:
         raise BadRequest("invalid_request", "tamper_body must be true or false")
     if faults.get("consumer_key") is not None and not isinstance(faults["consumer_key"], str):
         raise BadRequest("invalid_request", "consumer_key must be a string")
+    if faults.get("service_oversized") is not None and not (
+            isinstance(faults["service_oversized"], int) and 0 <= faults["service_oversized"] <= 512 * 1024 * 1024):
+        raise BadRequest("invalid_request", "service_oversized must be a byte count")
+    if faults.get("nrps_next") is not None and not isinstance(faults["nrps_next"], str):
+        raise BadRequest("invalid_request", "nrps_next must be a URL string")
     with STATE.lock:
         STATE.faults = faults
         return dict(faults)
@@ -1327,6 +1382,13 @@ def sign_custom(body: t.Dict[str, t.Any]) -> str:
     if which not in keys or keys[which] is None:
         raise BadRequest("invalid_request", f"key must be one of current, stranger, previous (set): {which!r}")
     kp = t.cast(KeyPair, keys[which])
+    raw_header, raw_payload = body.get("raw_header"), body.get("raw_payload")
+    if raw_header is not None or raw_payload is not None:
+        # exact JSON texts (e.g. with duplicate keys, which dicts cannot carry), RS256 over them
+        if not isinstance(raw_header, str) or not isinstance(raw_payload, str):
+            raise BadRequest("invalid_request", "raw_header and raw_payload must both be strings")
+        signing = b64url(raw_header.encode()) + "." + b64url(raw_payload.encode())
+        return signing + "." + b64url(jwt.get_algorithm_by_name("RS256").sign(signing.encode(), kp.private_key))
     alg = header_in.get("alg", "RS256")
     header: t.Dict[str, t.Any] = {"alg": alg, "typ": "JWT", "kid": kp.kid}
     for name, value in header_in.items():
@@ -1529,6 +1591,49 @@ class Handler(BaseHTTPRequestHandler):
     def send_json(self, status: int, obj: t.Any, headers: t.Optional[t.Dict[str, str]] = None) -> None:
         self.send(status, json.dumps(obj).encode(), "application/json", headers)
 
+    def send_chunked(self, status: int, ctype: str, prefix: bytes, total: int, suffix: bytes,
+                     headers: t.Optional[t.Dict[str, str]] = None) -> None:
+        """An answer streamed with Transfer-Encoding: chunked and no Content-Length: ``prefix``,
+        ASCII ``x`` filler, ``suffix`` (together ``total`` bytes, so a reader that reads it all
+        gets valid JSON). Recorded in STATE.streams: sent bytes, whether the reader took it all
+        (complete) or went away first (error)."""
+        record: t.Dict[str, t.Any] = {"path": self.path, "total": total, "sent": 0, "complete": False,
+                                      "error": None, "time": time.time()}
+        with STATE.lock:
+            STATE.streams.append(record)
+            del STATE.streams[:-200]
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-store")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.close_connection = True
+        filler = max(0, total - len(prefix) - len(suffix))
+        piece = b"x" * 65536
+
+        def chunks() -> t.Iterator[bytes]:
+            yield prefix
+            left = filler
+            while left > 0:
+                n = min(left, len(piece))
+                yield piece[:n]
+                left -= n
+            yield suffix
+
+        try:
+            self.connection.settimeout(20)  # a reader that stopped reading: give up, bounded
+            for c in chunks():
+                if c:
+                    self.wfile.write(b"%x\r\n" % len(c) + c + b"\r\n")
+                    record["sent"] += len(c)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+            record["complete"] = True
+        except OSError as exc:
+            record["error"] = repr(exc)
+
     def wants_json(self) -> bool:
         return "application/json" in (self.headers.get("Accept") or "")
 
@@ -1574,6 +1679,7 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch("DELETE")
 
     def dispatch(self, method: str) -> None:
+        STATE.log_request(self.command, self.path)
         url = urlparse(self.path)
         path = url.path
         query = dict(parse_qsl(url.query, keep_blank_values=True))
@@ -1650,6 +1756,14 @@ class Handler(BaseHTTPRequestHandler):
         STATE.bump("jwks")
         with STATE.lock:
             status, cache_control = STATE.jwks_status, STATE.jwks_cache_control
+            hang, oversized = STATE.jwks_hang, STATE.jwks_oversized
+        if hang > 0:
+            STATE.jwks_release.wait(timeout=hang)  # until released or the hang is over
+        if oversized and status == 200:
+            body = json.dumps(LocalPlatformConf(state=STATE).get_jwks()).encode()
+            self.send_chunked(200, "application/json", body[:-1] + b', "padding": "', oversized, b'"}',
+                              {"Cache-Control": cache_control})
+            return
         if status != 200:
             self.send_json(status, {"error": "jwks_unavailable", "error_description": "forced by test control"})
             return
@@ -1841,6 +1955,10 @@ class Handler(BaseHTTPRequestHandler):
         result = dict(resp.result)
         links = []
         nxt = result.get("next")
+        forced_next = STATE.fault("nrps_next", client_id)
+        if forced_next and page == 1:
+            nxt = forced_next
+            result["next"] = nxt
         if STATE.fault("nrps_loop", client_id):
             # the last page (or page 3) points back to an earlier page
             if not nxt or page >= 3:
@@ -1858,6 +1976,10 @@ class Handler(BaseHTTPRequestHandler):
                       resp.media_type, headers)
             return
         raw = json.dumps(result).encode()
+        big = STATE.fault("service_oversized", client_id)
+        if big:
+            self.send_chunked(200, resp.media_type, raw[:-1] + b', "padding": "', int(big), b'"}', headers)
+            return
         if STATE.fault("nrps_oversized", client_id):
             filler = {"user_id": "filler", "roles": [ROLE_LEARNER], "status": "Active",
                       "name": "x" * 1000}
@@ -1937,6 +2059,15 @@ class Handler(BaseHTTPRequestHandler):
         if STATE.fault("ags_malformed", client_id):
             self.send(resp.code, b"<html>Gradebook temporarily unavailable", media, headers)
             return
+        big = STATE.fault("service_oversized", client_id)
+        if big:
+            raw = json.dumps(result).encode()
+            if isinstance(result, list):  # a list answer: one more (filler) element
+                prefix = raw[:-1] + (b', {"padding": "' if result else b'{"padding": "')
+                self.send_chunked(resp.code, media, prefix, int(big), b'"}]', headers)
+            else:
+                self.send_chunked(resp.code, media, raw[:-1] + b', "padding": "', int(big), b'"}', headers)
+            return
         self.send(resp.code, json.dumps(result).encode(), media, headers)
 
     def handle_control(self, method: str, path: str, query: t.Dict[str, str], body: t.Any) -> None:
@@ -1993,6 +2124,22 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(body, dict) or STATE.course(str(body.get("course_id"))) is None:
                 raise BadRequest("invalid_request", "send {course_id (a known course), add?, remove?, status?}")
             self.send_json(200, STATE.change_roster(str(body["course_id"]), body))
+        elif name == "requests" and method == "GET":
+            try:
+                since = int(query.get("since", "0"))
+            except ValueError:
+                raise BadRequest("invalid_request", "since must be an integer")
+            prefix = query.get("prefix", "")
+            with STATE.lock:
+                rows = [dict(r) for r in STATE.request_log
+                        if r["seq"] > since and r["path"].startswith(prefix)]
+                seq = STATE.request_seq
+            self.send_json(200, {"requests": rows, "seq": seq})
+        elif name == "streams" and method == "GET":
+            with STATE.lock:
+                self.send_json(200, {"streams": [dict(r) for r in STATE.streams]})
+        elif name == "rekey" and method == "POST":
+            self.send_json(200, STATE.rekey_same_kid())
         elif name == "rotate" and method == "POST":
             self.send_json(200, STATE.rotate(keep_old=query.get("keep_old") in ("1", "true", "yes")))
         elif name == "jwks" and method == "POST":
@@ -2002,11 +2149,31 @@ class Handler(BaseHTTPRequestHandler):
                 raise BadRequest("invalid_request", "status must be an integer")
             if not 100 <= status <= 599:
                 raise BadRequest("invalid_request", "status out of range")
+            try:
+                hang = float(query["hang"]) if "hang" in query else None
+                oversized = int(query["oversized"]) if "oversized" in query else None
+            except ValueError:
+                raise BadRequest("invalid_request", "hang (seconds) and oversized (bytes) are numbers")
+            if hang is not None and not 0 <= hang <= 60:
+                raise BadRequest("invalid_request", "hang: 0 to 60 seconds")
+            if oversized is not None and not 0 <= oversized <= 512 * 1024 * 1024:
+                raise BadRequest("invalid_request", "oversized: 0 to 512 MiB")
             with STATE.lock:
-                STATE.jwks_status = status
+                if "status" in query or not ({"hang", "oversized"} & set(query)):
+                    STATE.jwks_status = status
                 if "cache_control" in query:
                     STATE.jwks_cache_control = query["cache_control"]
-            self.send_json(200, {"jwks_status": status})
+                if hang is not None:
+                    STATE.jwks_hang = hang
+                    if hang > 0:
+                        STATE.jwks_release.clear()
+                    else:
+                        STATE.jwks_release.set()  # waiting requests answer now
+                if oversized is not None:
+                    STATE.jwks_oversized = oversized
+                out = {"jwks_status": STATE.jwks_status, "hang": STATE.jwks_hang,
+                       "oversized": STATE.jwks_oversized}
+            self.send_json(200, out)
         elif name == "sign" and method == "POST":
             if not isinstance(body, dict):
                 raise BadRequest("invalid_request", "send a JSON object")

@@ -283,7 +283,9 @@ def test_session_decides_the_context(tenant: Tenant) -> None:
     assert all(i["label"] != "Where am I" for i in tenant.platform.lineitems(other_course["id"]))
 
 
-def test_learner_session(tenant: Tenant) -> None:
+def test_learner_session(make_tenant: t.Callable[..., Tenant]) -> None:
+    # learners post their own scores only where the registration allows it (learnerScores)
+    tenant = make_tenant(learnerScores=True)
     course = new_course()
     ags_launch(tenant, course=course, role="Instructor")
     learner = ags_launch(tenant, course=course, role="Learner", user="alan")

@@ -342,6 +342,13 @@ def outcome_launch(t_: Tenant, roles: str = "Learner", user_id: t.Optional[str] 
     return launched, sourcedid, url
 
 
+@pytest.fixture
+def lti11_tenant(make_lti11_tenant: t.Callable[..., Tenant]) -> Tenant:
+    """This file's 1.1 registrations let learners post their own scores (learnerScores: the
+    Basic Outcomes tests post as the launching learner; the default refuses learners)."""
+    return make_lti11_tenant(learnerScores=True)
+
+
 def post_score(t_: Tenant, token: str, **body: t.Any) -> t.Any:
     return call(t_.worker, "POST", "/lti/ags/scores", token, json=body)
 
@@ -429,7 +436,7 @@ def test_outcome_body_hash_mismatch(lti11_tenant: Tenant, faults: t.Callable[...
 
 def test_outcome_signed_with_a_secret_the_lms_does_not_hold(
         make_lti11_tenant: t.Callable[..., Tenant]) -> None:
-    t_ = make_lti11_tenant(lms_knows_key=False)
+    t_ = make_lti11_tenant(lms_knows_key=False, learnerScores=True)
     t_.platform.add_lti11_consumer(consumer(t_).key, "the-lms-has-another-secret")
     launched, sourcedid, _url = outcome_launch(t_)
     assert_error(post_score(t_, launched.token, scoreGiven=3, scoreMaximum=4), 502, "outcome_failed")

@@ -20,6 +20,7 @@ pub struct CompactJws {
     signing_input: String,
     alg: JwsAlg,
     kid: String,
+    typ: Option<String>,
     payload: Map<String, Value>,
     signature: Vec<u8>,
 }
@@ -50,8 +51,7 @@ impl CompactJws {
         };
         let header_bytes = b64url_decode(h).ok_or(TokenError::Malformed("header not base64url"))?;
         // 2.
-        let header: Map<String, Value> =
-            serde_json::from_slice(&header_bytes).map_err(|_| TokenError::Malformed("header not a JSON object"))?;
+        let header = strict_object(&header_bytes).ok_or(TokenError::Malformed("header not a JSON object"))?;
         let alg = match header.get("alg") {
             Some(Value::String(alg)) => match allowed.iter().find(|a| a.as_str() == alg) {
                 Some(a) => *a,
@@ -70,14 +70,14 @@ impl CompactJws {
         };
         // 4.
         let payload_bytes = b64url_decode(p).ok_or(TokenError::Malformed("payload not base64url"))?;
-        let payload: Map<String, Value> =
-            serde_json::from_slice(&payload_bytes).map_err(|_| TokenError::Malformed("payload not a JSON object"))?;
+        let payload = strict_object(&payload_bytes).ok_or(TokenError::Malformed("payload not a JSON object"))?;
         let signature = b64url_decode(s).ok_or(TokenError::Malformed("signature not base64url"))?;
         if signature.is_empty() {
             return Err(TokenError::Malformed("empty signature"));
         }
+        let typ = header.get("typ").and_then(Value::as_str).map(str::to_string);
         let signing_input = token.get(..h.len() + 1 + p.len()).unwrap_or_default().to_string();
-        Ok(Self { signing_input, alg, kid, payload, signature })
+        Ok(Self { signing_input, alg, kid, typ, payload, signature })
     }
 
     /// Header `alg` (one of those the parse allowed).
@@ -88,6 +88,11 @@ impl CompactJws {
     /// Header `kid`.
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// Header `typ`, if any.
+    pub fn typ(&self) -> Option<&str> {
+        self.typ.as_deref()
     }
 
     /// Bytes the signature covers (`header.payload`).
@@ -104,6 +109,105 @@ impl CompactJws {
     /// or by the crate itself.
     pub(crate) fn into_payload(self) -> Map<String, Value> {
         self.payload
+    }
+}
+
+/// Parse a JSON object, refusing duplicate member names at any depth. serde_json keeps the last
+/// of two equal keys while other JSON libraries keep the first: a token that two parsers read
+/// differently is refused instead (a known JWT attack class).
+pub fn strict_object(bytes: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice::<StrictValue>(bytes).ok()?.0 {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+struct StrictValue(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(StrictValue(x)) = seq.next_element()? {
+            v.push(x);
+        }
+        Ok(Value::Array(v))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut m = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let StrictValue(v) = map.next_value()?;
+            if m.contains_key(&k) {
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            m.insert(k, v);
+        }
+        Ok(Value::Object(m))
+    }
+}
+
+/// P-256 group order n, big-endian.
+const P256_N: [u8; 32] = [
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E,
+    0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+];
+/// ⌊n / 2⌋.
+const P256_HALF_N: [u8; 32] = [
+    0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B, 0xCF,
+    0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8,
+];
+
+/// Whether an ES256 `r || s` signature has `s` in the lower half of the group order. Both `s`
+/// and `n − s` verify, so accepting either makes tokens malleable (a second valid token for
+/// the same claims); we sign low-S only and refuse high-S.
+pub fn es256_low_s(sig: &[u8]) -> bool {
+    sig.len() == 64 && sig.get(32..).is_some_and(|s| s <= &P256_HALF_N[..])
+}
+
+/// Rewrite an ES256 `r || s` signature to its low-S form (`s ← n − s` when `s > n/2`).
+pub fn es256_normalize_s(sig: &mut [u8]) {
+    if sig.len() != 64 || es256_low_s(sig) {
+        return;
+    }
+    let Some(s) = sig.get_mut(32..) else { return };
+    let mut borrow = 0i16;
+    for (d, n) in s.iter_mut().rev().zip(P256_N.iter().rev()) {
+        let v = i16::from(*n) - i16::from(*d) - borrow;
+        borrow = i16::from(v < 0);
+        *d = (v + 256 * borrow) as u8;
     }
 }
 
@@ -127,9 +231,12 @@ pub async fn sign_rs256<S: Rs256Signer + ?Sized>(
 /// Build and sign a compact JWS with the signer's algorithm, `typ` and `kid`.
 pub async fn sign_jws<S: JwsSigner + ?Sized>(signer: &S, typ: &str, claims: &Value) -> Result<String, CryptoError> {
     let mut input = signing_input(signer.alg().as_str(), typ, signer.kid(), claims);
-    let sig = signer.sign(input.as_bytes()).await?;
-    if signer.alg() == JwsAlg::Es256 && sig.len() != 64 {
-        return Err(CryptoError(format!("ES256 signature of {} bytes (expected r || s, 64)", sig.len())));
+    let mut sig = signer.sign(input.as_bytes()).await?;
+    if signer.alg() == JwsAlg::Es256 {
+        if sig.len() != 64 {
+            return Err(CryptoError(format!("ES256 signature of {} bytes (expected r || s, 64)", sig.len())));
+        }
+        es256_normalize_s(&mut sig);
     }
     input.push('.');
     input.push_str(&b64url_encode(&sig));

@@ -71,8 +71,10 @@ pub struct ServiceGrants {
     pub nrps: Option<NrpsGrant>,
 }
 
+/// A service URL counts as granted only when the worker could call it: https (or http on a
+/// loopback host, for local platforms) and in a form that normalises.
 fn url_ok(s: &str) -> bool {
-    s.len() <= 2048 && HttpUrl::parse(s).is_ok()
+    s.len() <= 2048 && ServiceUrl::parse(s).is_ok()
 }
 
 impl ServiceGrants {
@@ -115,32 +117,108 @@ impl AgsGrant {
         }
     }
 
-    /// The container URL (required for list/create).
-    pub fn container(&self) -> Result<&str, ServiceError> {
-        self.lineitems.as_deref().ok_or(ServiceError::AgsScopeMissing("lineitems URL".into()))
+    /// The container URL (required for list/create), normalised.
+    pub fn container(&self) -> Result<ServiceUrl, ServiceError> {
+        self.lineitems
+            .as_deref()
+            .and_then(|c| ServiceUrl::parse(c).ok())
+            .ok_or(ServiceError::AgsScopeMissing("lineitems URL".into()))
     }
 
-    /// Whether `url` is a line item of this context: the launch's own line item, or a URL on the
-    /// container's origin whose path extends the container's path.
-    pub fn owns_lineitem(&self, url: &str) -> bool {
-        if self.lineitem.as_deref() == Some(url) {
-            return true;
+    /// `url` as a line item of this context, checked and normalised: the launch's own line
+    /// item, or a URL on the container's origin whose normalised path lies below the
+    /// container's. Comparison is on [`HttpUrl::normalized`] forms (the form `fetch` sends), so
+    /// `%2e%2e`, `.%2E` or a trailing `/..` cannot climb out of the container; the returned
+    /// [`ServiceUrl`] is exactly what was checked, and the only thing the worker may send.
+    pub fn lineitem_url(&self, url: &str) -> Result<ServiceUrl, ServiceError> {
+        let u = ServiceUrl::parse(url).map_err(|_| ServiceError::LineItemOutOfScope)?;
+        if let Some(own) = self.lineitem.as_deref().and_then(|l| ServiceUrl::parse(l).ok()) {
+            if own == u {
+                return Ok(u);
+            }
         }
-        let (Some(c), Ok(u)) = (self.lineitems.as_deref().and_then(|c| HttpUrl::parse(c).ok()), HttpUrl::parse(url)) else {
-            return false;
-        };
-        let base = c.path().trim_end_matches('/');
-        u.same_origin(&c) && u.path().len() > base.len() + 1 && u.path().starts_with(base) && u.path()[base.len()..].starts_with('/')
-            && !u.path().contains("/../")
+        let container = self.lineitems.as_deref().and_then(|c| ServiceUrl::parse(c).ok()).ok_or(ServiceError::LineItemOutOfScope)?;
+        if u.0.is_within(&container.0) && u.0.path().trim_end_matches('/') != container.0.path().trim_end_matches('/') {
+            Ok(u)
+        } else {
+            Err(ServiceError::LineItemOutOfScope)
+        }
+    }
+
+    /// Whether `url` is a line item of this context (see [`AgsGrant::lineitem_url`]).
+    pub fn owns_lineitem(&self, url: &str) -> bool {
+        self.lineitem_url(url).is_ok()
+    }
+
+    /// The launch's own line item, normalised.
+    pub fn own_lineitem(&self) -> Option<ServiceUrl> {
+        self.lineitem.as_deref().and_then(|l| ServiceUrl::parse(l).ok())
+    }
+
+    /// Whether `url` (normalised) is the launch's own line item.
+    pub fn is_own_lineitem(&self, url: &ServiceUrl) -> bool {
+        self.own_lineitem().is_some_and(|o| &o == url)
     }
 }
 
-/// Same origin and same path (ignoring query): a `differences`/`next` URL of a roster.
-pub fn same_resource(a: &str, b: &str) -> bool {
-    match (HttpUrl::parse(a), HttpUrl::parse(b)) {
-        (Ok(x), Ok(y)) => x.same_origin(&y) && x.path() == y.path(),
-        _ => false,
+/// A URL the worker may call with a platform credential: absolute, https (or http on a
+/// loopback host), and in normal form ([`HttpUrl::normalized`]). Made only by a scope check
+/// (line items, rosters, page links) or from a registered URL; `as_str` is exactly what was
+/// checked, so what is sent is what was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUrl(HttpUrl, String);
+
+impl ServiceUrl {
+    fn from_http(u: HttpUrl) -> Result<Self, crate::url::UrlError> {
+        if u.scheme() != "https" && !u.is_loopback() {
+            return Err(crate::url::UrlError::Insecure);
+        }
+        let s = u.to_string();
+        Ok(Self(u, s))
     }
+
+    /// Parse and normalise; plain http only on loopback. Used for URLs that come from a
+    /// signed launch or a registration (the scope checks build on it).
+    pub fn parse(url: &str) -> Result<Self, crate::url::UrlError> {
+        Self::from_http(HttpUrl::parse(url)?.normalized()?)
+    }
+
+    /// The URL to send.
+    pub fn as_str(&self) -> &str {
+        &self.1
+    }
+
+    /// A sub-resource (`/scores`, `/results`): a fixed suffix keeps the scope.
+    pub fn join(&self, suffix: &'static str) -> Self {
+        let u = self.0.join_path(suffix);
+        let s = u.to_string();
+        Self(u, s)
+    }
+
+    /// With query parameters added.
+    pub fn with_query(&self, pairs: &[(&str, &str)]) -> Self {
+        let u = self.0.with_query_pairs(pairs);
+        let s = u.to_string();
+        Self(u, s)
+    }
+
+    /// `other` if it is the same resource as `self` (same origin and normalised path; any
+    /// query): a `next` page or a roster's `differences` link.
+    pub fn same_resource(&self, other: &str) -> Option<Self> {
+        let o = Self::parse(other).ok()?;
+        (o.0.same_origin(&self.0) && o.0.path() == self.0.path()).then_some(o)
+    }
+}
+
+impl std::fmt::Display for ServiceUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
+/// Same origin and same normalised path (ignoring query): a `differences`/`next` URL of a roster.
+pub fn same_resource(a: &str, b: &str) -> bool {
+    ServiceUrl::parse(b).ok().and_then(|b| b.same_resource(a)).is_some()
 }
 
 /// Claims of the client-credentials assertion (LTI Security §4.1): `iss` = `sub` = client id,
@@ -246,7 +324,8 @@ pub struct PageWalk {
 impl PageWalk {
     /// Start at `first`.
     pub fn new(first: &str, cap: usize) -> Self {
-        Self { seen: vec![first.to_string()], cap: cap.max(1), truncated: false }
+        let first = ServiceUrl::parse(first).map_or_else(|_| first.to_string(), |u| u.as_str().to_string());
+        Self { seen: vec![first], cap: cap.max(1), truncated: false }
     }
 
     /// Pages fetched so far.
@@ -259,21 +338,23 @@ impl PageWalk {
         self.truncated
     }
 
-    /// Given the `next` link of the page just read, the next URL to fetch (same origin as the
-    /// first page only), or `None` to stop.
-    pub fn next(&mut self, next: Option<&str>) -> Option<String> {
+    /// Given the `next` link of the page just read, the next URL to fetch — the same resource
+    /// as the first page (same origin and normalised path; only the query may differ) — or
+    /// `None` to stop.
+    pub fn next(&mut self, next: Option<&str>) -> Option<ServiceUrl> {
         let next = next?;
-        let first = self.seen.first().and_then(|f| HttpUrl::parse(f).ok());
-        let ok = match (first, HttpUrl::parse(next)) {
-            (Some(f), Ok(n)) => f.same_origin(&n),
-            _ => false,
+        let first = self.seen.first().and_then(|f| ServiceUrl::parse(f).ok());
+        let checked = first.and_then(|f| f.same_resource(next));
+        let Some(url) = checked else {
+            self.truncated = true;
+            return None;
         };
-        if !ok || self.seen.iter().any(|s| s == next) || self.seen.len() >= self.cap {
+        if self.seen.iter().any(|s| s == url.as_str()) || self.seen.len() >= self.cap {
             self.truncated = true;
             return None;
         }
-        self.seen.push(next.to_string());
-        Some(next.to_string())
+        self.seen.push(url.as_str().to_string());
+        Some(url)
     }
 }
 
@@ -528,6 +609,34 @@ mod tests {
         assert!(!ags.owns_lineitem("https://lms.example/c/1/lineitems"));
         assert!(!ags.owns_lineitem("https://lms.example/c/1/lineitemsX/1"));
         assert!(!ags.owns_lineitem("https://lms.example/c/1/lineitems/../../2/lineitems/1"));
+        for escape in [
+            "https://lms.example/c/1/lineitems/%2e%2e/%2e%2e/%2e%2e/other/secret",
+            "https://lms.example/c/1/lineitems/.%2E/.%2E/2/lineitems/1",
+            "https://lms.example/c/1/lineitems/%2E%2e",
+            "https://lms.example/c/1/lineitems/9/..",
+            "https://lms.example/c/1/lineitems/9/../..",
+            "https://lms.example/c/1/lineitems/./..",
+            "https://lms.example/c/1/lineitems/..%2F..%2Fother",
+            "https://lms.example/c/1/lineitems/..;/..;/other",
+            "http://lms.example/c/1/lineitems/9",
+        ] {
+            assert!(!ags.owns_lineitem(escape), "{escape}");
+        }
+        let checked = ags.lineitem_url("https://LMS.example:443/c/1/lineitems/./%39").unwrap();
+        assert_eq!(checked.as_str(), "https://lms.example/c/1/lineitems/9");
+        assert_eq!(checked.join("/scores").as_str(), "https://lms.example/c/1/lineitems/9/scores");
+        // plain http on a public host is not granted; on loopback it is (local platforms)
+        let http: Map<String, Value> = serde_json::from_value(json!({
+            AGS_CLAIM: {"scope": [SCOPE_SCORE], "lineitems": "http://lms.example/c/1/lineitems"},
+            NRPS_CLAIM: {"context_memberships_url": "http://lms.example/c/1/members"}
+        }))
+        .unwrap();
+        assert!(ServiceGrants::from_claims(&http).is_empty());
+        let local: Map<String, Value> = serde_json::from_value(json!({
+            AGS_CLAIM: {"scope": [SCOPE_SCORE], "lineitems": "http://127.0.0.1:9/c/1/lineitems"}
+        }))
+        .unwrap();
+        assert!(ServiceGrants::from_claims(&local).ags.is_some());
         assert_eq!(g.nrps.unwrap().url, "https://lms.example/c/1/members");
         // malformed → not granted
         let bad: Map<String, Value> = serde_json::from_value(json!({AGS_CLAIM: "x", NRPS_CLAIM: {"context_memberships_url": 5}})).unwrap();
@@ -541,7 +650,7 @@ mod tests {
         assert_eq!(l["differences"], "https://a.example/m?since=1");
         assert!(parse_link_header("garbage <unterminated").is_empty());
         let mut w = PageWalk::new("https://a.example/m", 3);
-        assert_eq!(w.next(Some("https://a.example/m?p=2")).as_deref(), Some("https://a.example/m?p=2"));
+        assert_eq!(w.next(Some("https://a.example/m?p=2")).map(|u| u.to_string()).as_deref(), Some("https://a.example/m?p=2"));
         assert_eq!(w.next(Some("https://a.example/m")), None, "loop back stops");
         assert!(w.truncated());
         let mut w = PageWalk::new("https://a.example/m", 2);
@@ -550,6 +659,10 @@ mod tests {
         assert!(w.truncated());
         let mut w = PageWalk::new("https://a.example/m", 5);
         assert!(w.next(Some("https://evil.example/m?p=2")).is_none(), "other origin refused");
+        let mut w = PageWalk::new("https://a.example/c/1/members", 5);
+        assert!(w.next(Some("https://a.example/c/1/members/%2e%2e/%2e%2e/2/members?p=2")).is_none(), "other path refused");
+        let mut w = PageWalk::new("https://a.example/c/1/members", 5);
+        assert!(w.next(Some("https://a.example/c/1/other?p=2")).is_none(), "other path refused");
     }
 
     #[test]

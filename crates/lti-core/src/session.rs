@@ -136,11 +136,14 @@ pub async fn verify_session<V: Rs256Verifier + Es256Verifier>(
     now: i64,
 ) -> Result<SessionClaims, SessionError> {
     let jws = CompactJws::parse_allowing(token, &[JwsAlg::Es256, JwsAlg::Rs256]).map_err(|e| SessionError(e.to_string()))?;
+    if jws.typ() != Some(SESSION_TYP) {
+        return Err(SessionError("typ is not a session".into()));
+    }
     let verdict = match jws.alg() {
         JwsAlg::Es256 => {
             let key = tool_keys.find_ec(jws.kid()).ok_or_else(|| SessionError("unknown kid".into()))?;
-            if jws.signature().len() != 64 {
-                return Err(SessionError("bad signature".into()));
+            if !crate::jws::es256_low_s(jws.signature()) {
+                return Err(SessionError("bad signature (not 64-byte low-S r || s)".into()));
             }
             crypto.verify_es256(key, jws.signing_input(), jws.signature()).await
         }

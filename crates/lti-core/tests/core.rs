@@ -738,6 +738,41 @@ fn es256_session_round_trip_and_no_algorithm_confusion() {
         let forged = format!("{input}.{}", lti_core::encoding::b64url_encode(&bad));
         assert!(block(verify_session(&forged, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "{} signature bytes", bad.len());
     }
+    // Malleability: the high-S twin (s' = n − s) verifies mathematically, and is refused; our
+    // own signatures are always low-S.
+    assert!(lti_core::jws::es256_low_s(&raw), "we sign low-S");
+    let mut high = raw.clone();
+    lti_core::jws::es256_normalize_s(&mut high);
+    assert_eq!(high, raw, "normalising a low-S signature changes nothing");
+    let n: [u8; 32] = [
+        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17,
+        0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+    ];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let v = i16::from(n[i]) - i16::from(raw[32 + i]) - borrow;
+        borrow = i16::from(v < 0);
+        high[32 + i] = (v + 256 * borrow) as u8;
+    }
+    assert!(!lti_core::jws::es256_low_s(&high));
+    assert!(block(NativeVerifier.verify_es256(&ec_public, input.as_bytes(), &high)).unwrap_or(false), "the twin is a valid ECDSA signature");
+    let twin = format!("{input}.{}", lti_core::encoding::b64url_encode(&high));
+    assert!(block(verify_session(&twin, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "high-S twin refused");
+    let mut back = high.clone();
+    lti_core::jws::es256_normalize_s(&mut back);
+    assert_eq!(back, raw, "normalising the twin gives the original");
+    // A session must say it is one: another `typ` (or none) is refused even when signed.
+    for typ in [Some("JWT"), None] {
+        let mut h = json!({"alg": "ES256", "kid": ec_public.kid()});
+        if let Some(t) = typ {
+            h["typ"] = json!(t);
+        }
+        let payload = token.split('.').nth(1).unwrap();
+        let input = format!("{}.{payload}", lti_core::encoding::b64url_encode(h.to_string().as_bytes()));
+        let sig = block(lti_core::crypto::JwsSigner::sign(&ec, input.as_bytes())).unwrap();
+        let other = format!("{input}.{}", lti_core::encoding::b64url_encode(&sig));
+        assert!(block(verify_session(&other, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "typ {typ:?}");
+    }
     // Without the EC key in the set, an ES256 session does not verify.
     let rsa_only = JwkSet::from_keys(vec![rsa.public_jwk().clone()]);
     assert!(block(verify_session(&token, &rsa_only, &NativeVerifier, TOOL, NOW)).is_err(), "unknown kid");
@@ -746,6 +781,30 @@ fn es256_session_round_trip_and_no_algorithm_confusion() {
     let algs: Vec<&str> = doc["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap()).collect();
     assert_eq!(algs, ["RS256", "ES256"]);
     assert_eq!(EcPublicJwk::from_jwk(&doc["keys"][1]).unwrap(), ec_public);
+}
+
+#[test]
+fn duplicate_json_keys_are_refused_in_tokens() {
+    use lti_core::jws::strict_object;
+    assert!(strict_object(br#"{"a":1,"b":{"c":[{"d":2}]}}"#).is_some());
+    for bad in [
+        &br#"{"sub":"a","sub":"b"}"#[..],
+        br#"{"x":{"k":1,"k":2}}"#,
+        br#"{"x":[{"k":1,"k":1}]}"#,
+        br#"{"a":1,"\u0061":2}"#,
+        br#"[1,2]"#,
+        br#"{"a":1} x"#,
+    ] {
+        assert!(strict_object(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+    }
+    // In an id_token, a duplicate claim or header member is malformed, before any key lookup.
+    let h = lti_core::encoding::b64url_encode(br#"{"alg":"RS256","kid":"k1"}"#);
+    let dup_payload = lti_core::encoding::b64url_encode(br#"{"sub":"alice","iss":"x","sub":"bob"}"#);
+    let sig = lti_core::encoding::b64url_encode(b"sig");
+    assert!(matches!(UnverifiedLaunch::parse(&format!("{h}.{dup_payload}.{sig}")), Err(TokenError::Malformed(_))));
+    let dup_header = lti_core::encoding::b64url_encode(br#"{"alg":"RS256","kid":"k1","kid":"k2"}"#);
+    let ok_payload = lti_core::encoding::b64url_encode(br#"{"sub":"alice"}"#);
+    assert!(matches!(UnverifiedLaunch::parse(&format!("{dup_header}.{ok_payload}.{sig}")), Err(TokenError::Malformed(_))));
 }
 
 #[test]

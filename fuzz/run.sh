@@ -10,10 +10,10 @@ mkdir -p corpus/launch_token
 # Seed with real shapes: a valid-looking token header/payload and a registration body.
 printf '%s' 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL2xtcy5leGFtcGxlIn0.AAAA' > corpus/launch_token/token
 printf '%s' '{"issuer":"https://lms.example","clientId":"c","name":"n","authLoginUrl":"https://a","authTokenUrl":"https://t","keysetUrl":"https://k"}' > corpus/launch_token/registration
-# A claims set that passes validation (nonce from the target's fixed login randomness).
+# A claims set that passes validation (the target puts in the nonce its login derived).
 cat > corpus/launch_token/claims.json <<'JSON'
 {"iss":"https://lms.example","aud":["c","x"],"azp":"c","sub":"u","exp":1790000300,"iat":1790000000,"nbf":1789999990,
- "nonce":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH",
+ "nonce":"replaced-by-the-target",
  "https://purl.imsglobal.org/spec/lti/claim/message_type":"LtiResourceLinkRequest",
  "https://purl.imsglobal.org/spec/lti/claim/version":"1.3.0",
  "https://purl.imsglobal.org/spec/lti/claim/deployment_id":"d",

@@ -346,8 +346,16 @@ fn map_item(
             if !custom.is_empty() {
                 o.insert("custom".into(), Value::Object(custom));
             }
-            if let Some(t) = target {
-                o.insert(t.into(), size());
+            // Deep Linking 2.0 §3.4.1: a resource link opens in an iframe or a window; `embed`
+            // is a `link` presentation (it carries markup, which a resource link has none of).
+            match target {
+                Some("embed") => {
+                    return Err(DeepLinkError::Invalid(field(i, "presentation"), "iframe or window for ltiResourceLink items (embed is for link items)".into()));
+                }
+                Some(t) => {
+                    o.insert(t.into(), size());
+                }
+                None => {}
             }
             if let Some(li) = &item.line_item {
                 if settings.accept_lineitem == Some(false) {
@@ -380,8 +388,27 @@ fn map_item(
                     o.insert("height".into(), json!(h));
                 }
             } else if item.kind == "link" {
-                if let Some(t) = target {
-                    o.insert(t.into(), size());
+                // Deep Linking 2.0 §3.3: `embed.html` and `iframe.src` are required members.
+                match target {
+                    Some("embed") => {
+                        let html = item.html.as_deref().filter(|h| !h.trim().is_empty());
+                        let html = html.ok_or_else(|| DeepLinkError::Invalid(field(i, "html"), "required for a link presented as embed (the markup the platform embeds)".into()))?;
+                        if html.chars().count() > MAX_TEXT_CHARS {
+                            return Err(DeepLinkError::Invalid(field(i, "html"), format!("at most {MAX_TEXT_CHARS} characters")));
+                        }
+                        o.insert("embed".into(), json!({"html": html}));
+                    }
+                    Some("iframe") => {
+                        let mut frame = size();
+                        if let Some(f) = frame.as_object_mut() {
+                            f.insert("src".into(), json!(check_url(i, "url", url, loopback)?));
+                        }
+                        o.insert("iframe".into(), frame);
+                    }
+                    Some(t) => {
+                        o.insert(t.into(), size());
+                    }
+                    None => {}
                 }
             } else if let Some(m) = &item.media_type {
                 o.insert("mediaType".into(), json!(m));
@@ -468,6 +495,18 @@ mod tests {
         assert!(matches!(one(json!({"type": "link", "title": "t", "url": "http://a.example"})), Err(DeepLinkError::Invalid(..))));
         assert!(matches!(one(json!({"type": "link", "title": "t"})), Err(DeepLinkError::Invalid(..))));
         assert!(matches!(one(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed"})), Err(DeepLinkError::TargetNotAccepted(..))));
+        // Deep Linking 2.0 shapes: embed.html and iframe.src required; no embed on resource links.
+        let mut open = settings();
+        open.targets = vec!["iframe".into(), "window".into(), "embed".into()];
+        let with = |v: Value| ContentItems::validate(&[serde_json::from_value(v).unwrap()], &open, "https://tool.example/lti/launch", false);
+        assert!(matches!(with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed"})), Err(DeepLinkError::Invalid(f, _)) if f.ends_with("html")));
+        let e = with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed", "html": "<b>x</b>"})).unwrap();
+        assert_eq!(e.as_slice()[0]["embed"], json!({"html": "<b>x</b>"}));
+        let f = with(json!({"type": "link", "title": "t", "url": "https://a.example/v", "presentation": "iframe", "width": 300})).unwrap();
+        assert_eq!(f.as_slice()[0]["iframe"], json!({"src": "https://a.example/v", "width": 300}));
+        assert!(matches!(with(json!({"type": "ltiResourceLink", "title": "t", "presentation": "embed"})), Err(DeepLinkError::Invalid(f, _)) if f.ends_with("presentation")));
+        let r = with(json!({"type": "ltiResourceLink", "title": "t", "presentation": "iframe", "height": 200})).unwrap();
+        assert!(r.as_slice()[0].get("embed").is_none());
         assert!(matches!(one(json!({"type": "weird", "title": "t"})), Err(DeepLinkError::Invalid(..))));
         assert!(matches!(one(json!({"type": "ltiResourceLink", "title": "t", "lineItem": {"scoreMaximum": 0}})), Err(DeepLinkError::Invalid(..))));
         let many: Vec<_> = (0..51).map(|_| item(json!({"type": "link", "title": "t", "url": "https://a.example"}))).collect();

@@ -145,6 +145,10 @@ pub enum ErrorCode {
     OutcomeFailed,
     /// The lti1p1 claim does not verify and the policy refuses.
     Lti11MigrationMismatch,
+    /// A launch without `sub` (an anonymous user) and the registration admits none.
+    AnonymousLaunchRefused,
+    /// A learner's browser session tried to post a score and the registration does not allow it.
+    LearnerScoresDisabled,
     /// Anything we did not anticipate; details only in the log.
     Internal,
 }
@@ -219,6 +223,8 @@ impl ErrorCode {
         Self::Lti11ParamInvalid,
         Self::OutcomeFailed,
         Self::Lti11MigrationMismatch,
+        Self::AnonymousLaunchRefused,
+        Self::LearnerScoresDisabled,
         Self::Internal,
     ];
 
@@ -292,6 +298,8 @@ impl ErrorCode {
             Self::Lti11ParamInvalid => "lti11_param_invalid",
             Self::OutcomeFailed => "outcome_failed",
             Self::Lti11MigrationMismatch => "lti11_migration_mismatch",
+            Self::AnonymousLaunchRefused => "anonymous_launch_refused",
+            Self::LearnerScoresDisabled => "learner_scores_disabled",
             Self::Internal => "internal_error",
         }
     }
@@ -342,7 +350,7 @@ impl ErrorCode {
             Self::OauthParamMissing | Self::OauthInvalid | Self::Lti11ParamMissing | Self::Lti11ParamInvalid => 400,
             Self::OauthSignatureInvalid | Self::OauthTimestampInvalid | Self::OauthNonceReused => 401,
             Self::OutcomeFailed => 502,
-            Self::Lti11MigrationMismatch => 403,
+            Self::Lti11MigrationMismatch | Self::AnonymousLaunchRefused | Self::LearnerScoresDisabled => 403,
             Self::Internal => 500,
             Self::PlatformJwksUnavailable => 502,
             Self::NotConfigured => 503,
@@ -419,6 +427,8 @@ impl ErrorCode {
             Self::Lti11ParamInvalid => "The LTI 1.1 launch carries a parameter in an unusable form (conflicting duplicates or a bad URL). Check the tool's placement in the LMS.",
             Self::OutcomeFailed => "The LMS refused the grade (Basic Outcomes answered failure). Check that the activity still accepts grades; give the correlation id to your LMS administrator.",
             Self::Lti11MigrationMismatch => "This upgraded link could not be matched to your earlier (LTI 1.1) account, so the tool refused it rather than create a second account. Ask your administrator to check the registration's LTI 1.1 consumer key and secret, or its lti11MismatchPolicy.",
+            Self::AnonymousLaunchRefused => "The LMS launched the tool without saying who you are (an anonymous launch), and this tool is not set up to admit anonymous users. Sign in to the LMS and launch again, or ask your administrator to set anonymousLaunches to \"guest\" on the registration.",
+            Self::LearnerScoresDisabled => "A learner's browser session may not post scores for this registration. Post scores from the tool's server with the services credential (LTI_SERVICES_TOKEN), or ask your administrator to set learnerScores: true on the registration.",
             Self::Internal => "Something went wrong on our side. Try again; if it persists, give the correlation id to support.",
         }
     }
@@ -618,6 +628,9 @@ pub enum AccessError {
     /// Configured user-id source absent.
     #[error("user id source `{0}` absent from launch")]
     UserIdMissing(String),
+    /// No `sub`: an anonymous launch, refused by the registration's policy.
+    #[error("anonymous launch (no sub) and anonymousLaunches is refuse")]
+    AnonymousRefused,
     /// No role mapped.
     #[error("no mapped role among {0:?}")]
     RoleUnmapped(Vec<String>),
@@ -636,6 +649,7 @@ impl Coded for AccessError {
     fn code(&self) -> ErrorCode {
         match self {
             Self::UserIdMissing(_) => ErrorCode::UserIdMissing,
+            Self::AnonymousRefused => ErrorCode::AnonymousLaunchRefused,
             Self::RoleUnmapped(_) => ErrorCode::RoleUnmapped,
             Self::ModuleDisabled(_) => ErrorCode::ModuleDisabled,
             Self::ModuleUnknown => ErrorCode::ModuleUnknown,

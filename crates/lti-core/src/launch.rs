@@ -21,7 +21,7 @@ use crate::jwk::JwkSet;
 use crate::jws::CompactJws;
 use crate::modules::{self, Module};
 use crate::registration::{DeploymentPolicy, Registration};
-use crate::roles::{resolve_role, ToolRole};
+use crate::roles::{resolve_role_or, ToolRole};
 use crate::state::{ConsumedState, ToolConfig};
 use crate::user_id::{resolve_user_id, UserIdSource};
 
@@ -351,10 +351,18 @@ impl ValidatedLaunch {
     ///     linking; disabled modules → denied;
     /// 16. category: a stable id per (registration, deployment, context).
     pub fn authorize(self, reg: &Registration, tool: &ToolConfig, fallback_target: &str) -> Result<Launch, AccessError> {
-        // 13.
-        let (user_id, user_id_source) = resolve_user_id(&self.claims, reg)?;
-        // 14.
-        let role = resolve_role(&self.roles, &reg.role_map)?;
+        // 13. No `sub` is an anonymous user (LTI 1.3 Core §5.3.6): the registration decides.
+        let anonymous = self.claims.get("sub").and_then(Value::as_str).is_none_or(|s| s.trim().is_empty());
+        let (user_id, user_id_source) = if anonymous {
+            match reg.anonymous_launches {
+                crate::registration::AnonymousPolicy::Refuse => return Err(AccessError::AnonymousRefused),
+                crate::registration::AnonymousPolicy::Guest => (String::new(), UserIdSource::Anonymous),
+            }
+        } else {
+            resolve_user_id(&self.claims, reg)?
+        };
+        // 14. An anonymous guest is a guest whatever roles came with it.
+        let role = if anonymous { ToolRole::Guest } else { resolve_role_or(&self.roles, &reg.role_map, reg.default_role)? };
         // 15.
         let module = match self.message_type {
             MessageType::DeepLinking => modules::by_code(modules::PICKER_MODULE).ok_or(AccessError::ModuleUnknown)?,

@@ -87,6 +87,18 @@ pub struct Registration {
     /// What a 1.3 launch does when its `lti1p1` claim does not verify.
     #[serde(default)]
     pub lti11_mismatch_policy: MismatchPolicy,
+    /// Whether a learner's own browser session may post scores (default: no — a learner holds
+    /// the session token, so this would let them grade themselves; tool servers post with the
+    /// services credential instead).
+    #[serde(default)]
+    pub learner_scores: bool,
+    /// What a launch without `sub` (an anonymous user, LTI 1.3 Core §5.3.6) gets.
+    #[serde(default)]
+    pub anonymous_launches: AnonymousPolicy,
+    /// The tool role of a launch none of whose roles is mapped (including `roles: []`);
+    /// `None` refuses it (`role_unmapped`).
+    #[serde(default)]
+    pub default_role: Option<ToolRole>,
     /// ISO 8601.
     pub created_at: String,
     /// ISO 8601.
@@ -116,6 +128,17 @@ impl MismatchPolicy {
             Self::NewIdentity => "newIdentity",
         }
     }
+}
+
+/// What to do with an anonymous launch (no `sub` claim).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AnonymousPolicy {
+    /// Refuse with `anonymous_launch_refused`.
+    #[default]
+    Refuse,
+    /// Admit as a guest: no user id, tool role `guest`.
+    Guest,
 }
 
 /// Known platform families.
@@ -386,10 +409,37 @@ impl<'a> RegistrationInput<'a> {
             }),
         };
 
+        let learner_scores = match self.body.get("learnerScores") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                errs.insert("learnerScores".into(), "must be true or false".into());
+                false
+            }
+        };
+        let anonymous_launches = match self.body.get("anonymousLaunches") {
+            None | Some(Value::Null) => AnonymousPolicy::default(),
+            Some(v) => serde_json::from_value(v.clone()).unwrap_or_else(|_| {
+                errs.insert("anonymousLaunches".into(), "must be \"refuse\" or \"guest\"".into());
+                AnonymousPolicy::default()
+            }),
+        };
+        let default_role = match self.body.get("defaultRole") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if ToolRole::parse(s).is_some() => ToolRole::parse(s),
+            Some(_) => {
+                errs.insert("defaultRole".into(), "must be admin, moderator, viewer, guest or null".into());
+                None
+            }
+        };
+
         if !errs.is_empty() {
             return Err(RegistrationError { fields: errs });
         }
         Ok(Registration {
+            learner_scores,
+            anonymous_launches,
+            default_role,
             lti11_consumer_key,
             lti11_secret_enc,
             lti11_secret_new,

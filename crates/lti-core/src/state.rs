@@ -1,12 +1,15 @@
 //! OIDC login initiation (LTI 1.3 security framework §5.1.1) and the state that carries a
 //! launch from login to launch without depending on third-party cookies.
 //!
-//! * `state` is `v1.<id>.<exp>.<mac>`: HMAC-SHA256 under a key derived from
-//!   `LTI_ENCRYPTION_KEY`, so forged or tampered states are refused before any store lookup,
-//!   and expiry is known without one.
-//! * The single-use [`StateRecord`] (nonce, registration, target, cookie binding) is stored by
-//!   the adapter under [`StateHandle::store_key`] and *taken* (read and deleted) at launch.
-//!   Only a taken record becomes a [`ConsumedState`], which claim validation requires.
+//! * `state` is `v2.<record>.<mac>`: the whole login ([`StateRecord`]: id, expiry, registration,
+//!   target, storage target, the store that will see it used) as base64url JSON, with an
+//!   HMAC-SHA256 under a key derived from `LTI_ENCRYPTION_KEY`. Login therefore writes nothing
+//!   anywhere (an anonymous `GET /lti/login` costs no storage), forged or tampered states are
+//!   refused before any store lookup, and expiry is known without one.
+//! * The nonce and the binding cookie's value are derived from the state id under the same
+//!   secret (HMAC), so they need no storage either and cannot be computed without the secret.
+//! * At launch the adapter marks the state id used, once (`first_use`), in the store the state
+//!   names; only a first use becomes a [`ConsumedState`], which claim validation requires.
 //! * A `SameSite=None; Secure; Partitioned` cookie binds the flow to the browser when the
 //!   browser keeps it; when it is absent the signed single-use state plus the nonce carry the
 //!   launch ([`Binding::StateOnly`]); when present it must match.
@@ -23,8 +26,10 @@ use crate::url::HttpUrl;
 
 /// Lifetime of a login (state, nonce, cookie): 10 minutes.
 pub const STATE_TTL_SECS: i64 = 600;
-/// Random bytes [`begin_login`] consumes.
+/// Random bytes [`begin_login`] consumes (the first 24 make the state id).
 pub const LOGIN_RANDOM_BYTES: usize = 64;
+/// Longest `state` accepted (a login's target URI is at most 4 KB).
+pub const MAX_STATE_LEN: usize = 8 * 1024;
 const COOKIE_PREFIX: &str = "lti_edge_s_";
 
 type HmacSha256 = Hmac<Sha256>;
@@ -143,22 +148,55 @@ pub fn select_registration<'r>(
     }
 }
 
-/// What the adapter stores for one login, to be taken once at launch.
+/// One login, carried inside the signed state (nothing is stored at login).
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StateRecord {
-    /// Nonce sent to the platform.
+    /// State id (24 random bytes, base64url): what the adapter marks used at launch.
+    #[serde(rename = "i")]
+    pub id: String,
+    /// Nonce sent to the platform (derived from the id; not serialised).
+    #[serde(skip, default = "Nonce::empty")]
     pub nonce: Nonce,
     /// Registration chosen at login.
+    #[serde(rename = "r")]
     pub registration_id: String,
     /// `target_link_uri` from the login (already checked to be ours).
+    #[serde(rename = "t")]
     pub target_link_uri: String,
-    /// Hex SHA-256 of the binding cookie's value.
+    /// Hex SHA-256 of the binding cookie's value (derived from the id; not serialised).
+    #[serde(skip)]
     pub cookie_hash: String,
     /// Unix expiry.
+    #[serde(rename = "e")]
     pub exp: i64,
     /// `lti_storage_target`, if the platform offered storage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
     pub storage_target: Option<String>,
+    /// The single-use store the adapter chose at login (`kv`, `durable`): the launch marks the
+    /// state used there, so changing stores between login and launch neither reports a false
+    /// reuse nor lets a used state through.
+    #[serde(rename = "s", default)]
+    pub store: String,
+}
+
+impl Nonce {
+    fn empty() -> Self {
+        Self(String::new())
+    }
+}
+
+impl StateKey {
+    /// The nonce of state `id`.
+    fn nonce_for(&self, id: &str) -> Nonce {
+        let mac = self.mac(format!("nonce.{id}").as_bytes()).finalize().into_bytes();
+        Nonce(b64url_encode(mac.get(..24).unwrap_or(&mac)))
+    }
+
+    /// The binding cookie value of state `id`.
+    fn cookie_for(&self, id: &str) -> String {
+        let mac = self.mac(format!("cookie.{id}").as_bytes()).finalize().into_bytes();
+        b64url_encode(mac.get(..16).unwrap_or(&mac))
+    }
 }
 
 /// The result of a successful login initiation: effects for the adapter to perform.
@@ -166,12 +204,10 @@ pub struct StateRecord {
 pub struct LoginRedirect {
     /// 302 target: the platform's authorization endpoint with every required parameter.
     pub location: String,
-    /// Signed `state` sent to the platform.
+    /// Signed `state` sent to the platform (it carries `record`).
     pub state: String,
-    /// Store this under `handle.store_key()` with TTL [`STATE_TTL_SECS`].
+    /// The login, as carried by `state` (nothing to store).
     pub record: StateRecord,
-    /// Where to store the record.
-    pub handle: StateHandle,
     /// Binding cookie name and value.
     pub cookie_name: String,
     /// Binding cookie value (random).
@@ -217,6 +253,9 @@ impl ToolConfig {
 /// 6. the authentication request with `scope=openid`, `response_type=id_token`,
 ///    `response_mode=form_post`, `prompt=none`, `client_id`, `redirect_uri`, `login_hint`,
 ///    `state`, `nonce` and `lti_message_hint` when given.
+///
+/// `store` names the single-use store the launch must use (opaque to the core, signed in).
+#[allow(clippy::too_many_arguments)]
 pub fn begin_login(
     params: &LoginParams,
     candidates: &[Registration],
@@ -224,6 +263,7 @@ pub fn begin_login(
     redirect_path: &str,
     key: &StateKey,
     random: &[u8; LOGIN_RANDOM_BYTES],
+    store: &str,
     now: i64,
 ) -> Result<(LoginRedirect, String), LoginError> {
     // 2.
@@ -237,17 +277,24 @@ pub fn begin_login(
         }
     }
     // 5.
-    let (id_bytes, rest) = random.split_at(24);
-    let (nonce_bytes, rest) = rest.split_at(24);
-    let cookie_bytes = rest.get(..16).unwrap_or(rest);
-    let id = b64url_encode(id_bytes);
+    let id = b64url_encode(random.get(..24).unwrap_or(random));
     let exp = now + STATE_TTL_SECS;
-    let body = format!("v1.{id}.{exp}");
+    let nonce = key.nonce_for(&id);
+    let cookie_value = key.cookie_for(&id);
+    let cookie_name = format!("{COOKIE_PREFIX}{}", id.get(..16).unwrap_or(&id));
+    let record = StateRecord {
+        id: id.clone(),
+        nonce,
+        registration_id: reg.id.clone(),
+        target_link_uri: params.target_link_uri.clone(),
+        cookie_hash: hex(&Sha256::digest(cookie_value.as_bytes())),
+        exp,
+        storage_target: params.lti_storage_target.clone(),
+        store: store.to_string(),
+    };
+    let body = format!("v2.{}", b64url_encode(serde_json::to_string(&record).unwrap_or_default().as_bytes()));
     let mac = key.mac(body.as_bytes()).finalize().into_bytes();
     let state = format!("{body}.{}", b64url_encode(&mac));
-    let nonce = Nonce(b64url_encode(nonce_bytes));
-    let cookie_value = b64url_encode(cookie_bytes);
-    let cookie_name = format!("{COOKIE_PREFIX}{}", id.get(..16).unwrap_or(&id));
     // 6.
     let redirect_uri = tool.url(redirect_path);
     let mut q: Vec<(&str, &str)> = vec![
@@ -259,77 +306,78 @@ pub fn begin_login(
         ("redirect_uri", &redirect_uri),
         ("login_hint", &params.login_hint),
         ("state", &state),
-        ("nonce", nonce.expose()),
+        ("nonce", record.nonce.expose()),
     ];
     if let Some(h) = &params.lti_message_hint {
         q.push(("lti_message_hint", h));
     }
     let sep = if reg.auth_login_url.contains('?') { '&' } else { '?' };
     let location = format!("{}{}{}", reg.auth_login_url, sep, form_encode(q));
-    let record = StateRecord {
-        nonce,
-        registration_id: reg.id.clone(),
-        target_link_uri: params.target_link_uri.clone(),
-        cookie_hash: hex(&Sha256::digest(cookie_value.as_bytes())),
-        exp,
-        storage_target: params.lti_storage_target.clone(),
-    };
     let reg_id = reg.id.clone();
-    Ok((LoginRedirect { location, state, record, handle: StateHandle { id, exp }, cookie_name, cookie_value }, reg_id))
+    Ok((LoginRedirect { location, state, record, cookie_name, cookie_value }, reg_id))
 }
 
 /// A state whose signature and expiry verified; not yet consumed.
 #[derive(Debug, PartialEq, Eq)]
 pub struct StateHandle {
-    id: String,
-    exp: i64,
+    record: StateRecord,
 }
 
 impl StateHandle {
-    /// Verify `state` (signature, then expiry). No store access.
+    /// Verify `state` (signature, then expiry) and recover the login it carries. No store
+    /// access. A `v1` state (from before logins stopped writing to the store) reads as expired.
     pub fn verify(state: &str, key: &StateKey, now: i64) -> Result<Self, StateError> {
-        if state.len() > 256 {
+        if state.len() > MAX_STATE_LEN {
             return Err(StateError::Invalid);
         }
-        let mut parts = state.split('.');
-        let (Some("v1"), Some(id), Some(exp), Some(mac), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(StateError::Invalid);
-        };
-        let mac = b64url_decode(mac).ok_or(StateError::Invalid)?;
-        let signed_len = 3 + id.len() + 1 + exp.len();
-        let body = state.get(..signed_len).ok_or(StateError::Invalid)?;
-        key.mac(body.as_bytes()).verify_slice(&mac).map_err(|_| StateError::Invalid)?;
-        let exp: i64 = exp.parse().map_err(|_| StateError::Invalid)?;
-        if now > exp {
+        if state.starts_with("v1.") {
             return Err(StateError::Expired);
         }
-        Ok(Self { id: id.to_string(), exp })
+        let (body, mac) = state.rsplit_once('.').ok_or(StateError::Invalid)?;
+        let payload = body.strip_prefix("v2.").ok_or(StateError::Invalid)?;
+        let mac = b64url_decode(mac).ok_or(StateError::Invalid)?;
+        key.mac(body.as_bytes()).verify_slice(&mac).map_err(|_| StateError::Invalid)?;
+        let bytes = b64url_decode(payload).ok_or(StateError::Invalid)?;
+        let mut record: StateRecord = serde_json::from_slice(&bytes).map_err(|_| StateError::Invalid)?;
+        if record.id.len() != 32 {
+            return Err(StateError::Invalid);
+        }
+        if now > record.exp {
+            return Err(StateError::Expired);
+        }
+        record.nonce = key.nonce_for(&record.id);
+        record.cookie_hash = hex(&Sha256::digest(key.cookie_for(&record.id).as_bytes()));
+        Ok(Self { record })
     }
 
-    /// Signed expiry (Unix seconds).
+    /// Signed expiry (Unix seconds): how long the used mark must be kept.
     pub fn exp(&self) -> i64 {
-        self.exp
+        self.record.exp
     }
 
-    /// Store key for the record.
+    /// The store the login chose (`kv`, `durable`, … as passed to [`begin_login`]).
+    pub fn store(&self) -> &str {
+        &self.record.store
+    }
+
+    /// Key under which the adapter marks this state used.
     pub fn store_key(&self) -> String {
-        format!("state:{}", self.id)
+        format!("state:{}", self.record.id)
     }
 
     /// Name of the binding cookie for this state (also the platform-storage key).
     pub fn cookie_name(&self) -> String {
-        format!("{COOKIE_PREFIX}{}", self.id.get(..16).unwrap_or(&self.id))
+        format!("{COOKIE_PREFIX}{}", self.record.id.get(..16).unwrap_or(&self.record.id))
     }
 
-    /// The adapter took the record out of the store (single use). `None` means it was not
-    /// there: since the signature proves we issued the state and it has not expired, it was
-    /// consumed already.
-    pub fn consumed(self, taken: Option<&str>) -> Result<ConsumedState, StateError> {
-        let raw = taken.ok_or(StateError::Reused)?;
-        let record: StateRecord = serde_json::from_str(raw).map_err(|_| StateError::Invalid)?;
-        Ok(ConsumedState { record })
+    /// The adapter marked the state used in its single-use store: `first_use` is whether this
+    /// launch was the first to do so. Since the signature proves we issued the state and it
+    /// has not expired, anything but a first use is a replay.
+    pub fn consumed(self, first_use: bool) -> Result<ConsumedState, StateError> {
+        if !first_use {
+            return Err(StateError::Reused);
+        }
+        Ok(ConsumedState { record: self.record })
     }
 }
 

@@ -31,6 +31,8 @@ pub enum UserIdSource {
     /// The verified `lti1p1` migration claim's `user_id` (the LTI 1.1 identity kept after an
     /// upgrade).
     Lti1p1,
+    /// No user: an anonymous launch admitted as a guest.
+    Anonymous,
 }
 
 impl UserIdSource {
@@ -41,6 +43,7 @@ impl UserIdSource {
             Self::Lti13UserIdClaim => "lti13UserIdClaim",
             Self::Sub => "sub",
             Self::Lti1p1 => "lti1p1",
+            Self::Anonymous => "anonymous",
         }
     }
 }

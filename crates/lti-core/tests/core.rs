@@ -78,7 +78,6 @@ fn login_params() -> Vec<(String, String)> {
 struct Login {
     state: String,
     nonce: String,
-    record_json: String,
     cookie_name: String,
     cookie_value: String,
 }
@@ -86,10 +85,9 @@ struct Login {
 fn login_with(r: &Registration, seed: u8) -> Login {
     let params = LoginParams::from_pairs(&login_params()).unwrap();
     let random = [seed; 64];
-    let (redirect, _) = begin_login(&params, std::slice::from_ref(r), &tool(), "/lti/launch", &skey(), &random, NOW).unwrap();
+    let (redirect, _) = begin_login(&params, std::slice::from_ref(r), &tool(), "/lti/launch", &skey(), &random, "kv", NOW).unwrap();
     Login {
         nonce: redirect.record.nonce.expose().to_string(),
-        record_json: serde_json::to_string(&redirect.record).unwrap(),
         state: redirect.state.clone(),
         cookie_name: redirect.cookie_name.clone(),
         cookie_value: redirect.cookie_value.clone(),
@@ -97,7 +95,7 @@ fn login_with(r: &Registration, seed: u8) -> Login {
 }
 
 fn consumed(l: &Login) -> ConsumedState {
-    StateHandle::verify(&l.state, &skey(), NOW + 5).unwrap().consumed(Some(&l.record_json)).unwrap()
+    StateHandle::verify(&l.state, &skey(), NOW + 5).unwrap().consumed(true).unwrap()
 }
 
 fn claims(nonce: &str) -> Value {
@@ -494,7 +492,36 @@ fn rejects_configured_user_id_claim_absent() {
     let mut r = reg();
     r.lti_user_id_attribute = "lis_person_sourcedid".into();
     assert_eq!(code(launch_with(&r, |_| {})), ErrorCode::UserIdMissing);
-    assert_eq!(code(launch_with(&reg(), |c| del(c, "sub"))), ErrorCode::UserIdMissing);
+    // No `sub` is an anonymous user (LTI 1.3 Core), not a missing configured attribute.
+    assert_eq!(code(launch_with(&reg(), |c| del(c, "sub"))), ErrorCode::AnonymousLaunchRefused);
+}
+
+#[test]
+fn anonymous_launches_follow_the_registration_policy() {
+    let mut r = reg();
+    assert_eq!(code(launch_with(&r, |c| set(c, "sub", json!("")))), ErrorCode::AnonymousLaunchRefused);
+    r.anonymous_launches = lti_core::registration::AnonymousPolicy::Guest;
+    let l = launch_with(&r, |c| del(c, "sub")).unwrap();
+    assert_eq!((l.user_id.as_str(), l.user_id_source.as_str(), l.role), ("", "anonymous", ToolRole::Guest), "a guest, whatever the roles");
+    assert_eq!(launch_with(&r, |_| {}).unwrap().user_id, "user-7", "named users unaffected");
+    let input = json!({"issuer": ISS, "lti13ClientId": CLIENT, "name": "n", "lti13PlatformOidcAuthUrl": "https://lms.example.edu/auth",
+        "lti13AuthTokenUrl": "https://lms.example.edu/token", "lti13KeysUrl": "https://lms.example.edu/jwks", "anonymousLaunches": "sometimes"});
+    let e = RegistrationInput::new(&input).unwrap().validate("id", None, "now", false).unwrap_err();
+    assert!(e.fields.contains_key("anonymousLaunches"));
+}
+
+#[test]
+fn empty_or_unmapped_roles_use_the_default_role_when_set() {
+    let mut r = reg();
+    assert_eq!(code(launch_with(&r, |c| set(c, ROLES, json!([])))), ErrorCode::RoleUnmapped, "refused by default");
+    r.default_role = Some(ToolRole::Viewer);
+    assert_eq!(launch_with(&r, |c| set(c, ROLES, json!([]))).unwrap().role, ToolRole::Viewer);
+    assert_eq!(launch_with(&r, |c| set(c, ROLES, json!(["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]))).unwrap().role, ToolRole::Viewer);
+    assert_eq!(launch_with(&r, |_| {}).unwrap().role, ToolRole::Admin, "mapped roles still decide");
+    let input = json!({"issuer": ISS, "lti13ClientId": CLIENT, "name": "n", "lti13PlatformOidcAuthUrl": "https://lms.example.edu/auth",
+        "lti13AuthTokenUrl": "https://lms.example.edu/token", "lti13KeysUrl": "https://lms.example.edu/jwks", "defaultRole": "root", "learnerScores": "yes"});
+    let e = RegistrationInput::new(&input).unwrap().validate("id", None, "now", false).unwrap_err();
+    assert!(e.fields.contains_key("defaultRole") && e.fields.contains_key("learnerScores"));
 }
 
 #[test]
@@ -549,14 +576,22 @@ fn state_is_signed_expiring_single_use_and_cookie_bound() {
     let r = reg();
     let l = login_with(&r, 5);
     assert_eq!(StateHandle::verify("garbage", &skey(), NOW).unwrap_err(), StateError::Invalid);
-    let tampered = l.state.replacen(&format!(".{}.", NOW + 600), &format!(".{}.", NOW + 6000), 1);
-    assert_ne!(tampered, l.state);
+    let (body, mac) = l.state.rsplit_once('.').unwrap();
+    let record = String::from_utf8(lti_core::encoding::b64url_decode(body.strip_prefix("v2.").unwrap()).unwrap()).unwrap();
+    assert!(!record.contains(&l.nonce) && !record.contains(&l.cookie_value), "nonce and cookie are derived, not carried");
+    let longer = record.replace(&format!("\"e\":{}", NOW + 600), &format!("\"e\":{}", NOW + 6000));
+    assert_ne!(longer, record);
+    let tampered = format!("v2.{}.{mac}", lti_core::encoding::b64url_encode(longer.as_bytes()));
+    // A login from before states carried the record reads as expired: relaunch.
+    assert_eq!(StateHandle::verify(&format!("v1.abc.{}.def", NOW + 600), &skey(), NOW).unwrap_err(), StateError::Expired);
+    assert_eq!(StateHandle::verify(&"v2.".repeat(3000), &skey(), NOW).unwrap_err(), StateError::Invalid);
     assert_eq!(StateHandle::verify(&tampered, &skey(), NOW).unwrap_err(), StateError::Invalid);
     assert_eq!(StateHandle::verify(&l.state, &StateKey::derive("another-secret-another-secret-xx"), NOW).unwrap_err(), StateError::Invalid);
     assert_eq!(StateHandle::verify(&l.state, &skey(), NOW + 601).unwrap_err(), StateError::Expired);
     let h = StateHandle::verify(&l.state, &skey(), NOW + 599).unwrap();
     assert_eq!(h.cookie_name(), l.cookie_name);
-    assert_eq!(h.consumed(None).unwrap_err(), StateError::Reused);
+    assert_eq!(h.store(), "kv");
+    assert_eq!(h.consumed(false).unwrap_err(), StateError::Reused);
     let st = consumed(&l);
     assert_eq!(st.check_cookie(None).unwrap(), Binding::StateOnly);
     assert_eq!(st.check_cookie(Some(&l.cookie_value)).unwrap(), Binding::Cookie);
@@ -573,7 +608,7 @@ fn login_redirect_carries_every_required_parameter() {
     let r = reg();
     let params = LoginParams::from_pairs(&login_params()).unwrap();
     let random: Vec<u8> = (0..64).collect();
-    let (redirect, reg_id) = begin_login(&params, &[r], &tool(), "/lti/launch", &skey(), random.as_slice().try_into().unwrap(), NOW).unwrap();
+    let (redirect, reg_id) = begin_login(&params, &[r], &tool(), "/lti/launch", &skey(), random.as_slice().try_into().unwrap(), "kv", NOW).unwrap();
     assert_eq!(reg_id, "reg-1");
     let (base, q) = redirect.location.split_once('?').unwrap();
     assert_eq!(base, "https://lms.example.edu/auth");
@@ -604,7 +639,7 @@ fn login_rejections() {
         let mut p = login_params();
         edit(&mut p);
         let params = LoginParams::from_pairs(&p).unwrap();
-        begin_login(&params, regs, &tool(), "/lti/launch", &skey(), &[0; 64], NOW).map(|_| ()).unwrap_err()
+        begin_login(&params, regs, &tool(), "/lti/launch", &skey(), &[0; 64], "kv", NOW).map(|_| ()).unwrap_err()
     };
     let setp = |k: &'static str, v: &'static str| move |p: &mut Vec<(String, String)>| {
         p.retain(|(x, _)| x != k);
@@ -624,7 +659,7 @@ fn login_rejections() {
     assert_eq!(LoginParams::from_pairs(&p).unwrap().deployment_id.as_deref(), Some("dep-9"));
     // Without client_id, the issuer's only registration is used.
     let p: Vec<_> = login_params().into_iter().filter(|(k, _)| k != "client_id").collect();
-    assert!(begin_login(&LoginParams::from_pairs(&p).unwrap(), &[r], &tool(), "/lti/launch", &skey(), &[0; 64], NOW).is_ok());
+    assert!(begin_login(&LoginParams::from_pairs(&p).unwrap(), &[r], &tool(), "/lti/launch", &skey(), &[0; 64], "kv", NOW).is_ok());
 }
 
 // ---------------------------------------------------------------- registrations

@@ -7,7 +7,7 @@ use lti_core::error::AccessError;
 use lti_core::launch::{category_id, Launch, MessageType as Lti13MessageType};
 use lti_core::modules::{self, PICKER_MODULE};
 use lti_core::registration::Registration;
-use lti_core::roles::resolve_role;
+use lti_core::roles::resolve_role_or;
 use lti_core::services::ServiceGrants;
 use lti_core::user_id::resolve_user_id;
 
@@ -19,7 +19,7 @@ impl Lti11Launch {
     pub fn authorize(&self, reg: &Registration, launch_path: &str) -> Result<Launch, AccessError> {
         let claims = self.to_lti13_claims();
         let (user_id, user_id_source) = resolve_user_id(&claims, reg)?;
-        let role = resolve_role(&self.roles, &reg.role_map)?;
+        let role = resolve_role_or(&self.roles, &reg.role_map, reg.default_role)?;
         let module = match self.message_type {
             MessageType::ContentItemSelectionRequest => modules::by_code(PICKER_MODULE).ok_or(AccessError::ModuleUnknown)?,
             MessageType::BasicLaunch => modules::for_path(launch_path).ok_or(AccessError::ModuleUnknown)?,

@@ -10,7 +10,7 @@ use lti_core::json::{Object, Value};
 use lti_core::messages::{self, Envelope, Height, LaunchType, Navigation, PlatformStorage, Rejected, ToolMessage};
 use lti_core::url::HttpUrl;
 
-use crate::options::EmbedConfig;
+use crate::options::{EmbedConfig, ScrollPolicy};
 use crate::origin::{AllowList, AllowedOrigin};
 
 /// Events an embed emits to host code.
@@ -106,6 +106,9 @@ impl Listening {
 pub struct Env {
     /// Events with listeners.
     pub listening: Listening,
+    /// The embed's reply budget is spent ([`REPLIES_PER_SECOND`]): a message that would be
+    /// answered is dropped (`rate limited`) before it is acted on (no storage write either).
+    pub replies_limited: bool,
 }
 
 /// Where a message arrived.
@@ -177,18 +180,12 @@ pub const DEFAULT_UNLOAD_MESSAGE: &str = "Changes you made in the tool may not b
 pub struct HostCore {
     origins: AllowList,
     min_height: f64,
-    max_height: Option<f64>,
+    max_height: f64,
     storage_frame: Option<String>,
+    scroll_to_top: ScrollPolicy,
 }
 
-/// A JSON object from pairs.
-pub(crate) fn obj<const N: usize>(pairs: [(&'static str, Value); N]) -> Value {
-    let mut m = Object::new();
-    for (k, v) in pairs {
-        m.insert(k, v);
-    }
-    Value::Object(m)
-}
+pub(crate) use crate::obj;
 
 /// The `details` of a `dropped` event.
 pub fn dropped_detail(reason: &str, origin: Option<&str>, subject: Option<&str>) -> Value {
@@ -202,6 +199,19 @@ pub fn dropped_detail(reason: &str, origin: Option<&str>, subject: Option<&str>)
     Value::Object(m)
 }
 
+/// The `dropped` reason of a message over the embed's message or reply rate.
+pub const RATE_LIMITED: &str = "rate limited";
+
+/// Whether the host answers this message whatever host code listens to (the storage subjects,
+/// the window size, an unknown subject with a `message_id`).
+fn answered(env: &Envelope) -> bool {
+    match env.message {
+        ToolMessage::Capabilities | ToolMessage::PutData { .. } | ToolMessage::GetData { .. } | ToolMessage::FetchWindowSize => true,
+        ToolMessage::Other => env.message_id.is_some(),
+        _ => false,
+    }
+}
+
 fn unsupported(env: &Envelope) -> Effect {
     Effect::Reply(messages::reply_error(&env.subject, env.message_id.as_ref(), "unsupported_subject", "this host does not handle this subject"))
 }
@@ -209,7 +219,13 @@ fn unsupported(env: &Envelope) -> Effect {
 impl HostCore {
     /// The policy of an embed configuration.
     pub fn new(cfg: &EmbedConfig) -> Self {
-        Self { origins: cfg.origins.clone(), min_height: cfg.min_height, max_height: cfg.max_height, storage_frame: cfg.storage_frame.clone() }
+        Self {
+            origins: cfg.origins.clone(),
+            min_height: cfg.min_height,
+            max_height: cfg.max_height,
+            storage_frame: cfg.storage_frame.clone(),
+            scroll_to_top: cfg.scroll_to_top,
+        }
     }
 
     /// The exact origins messages are accepted from.
@@ -222,7 +238,19 @@ impl HostCore {
         self.min_height
     }
 
-    /// A requested height in whole pixels, clamped to this embed's bounds. Same result as
+    /// The maximum height, px.
+    pub fn max_height(&self) -> f64 {
+        self.max_height
+    }
+
+    /// When `lti.scrollToTop` is honoured.
+    pub fn scroll_policy(&self) -> ScrollPolicy {
+        self.scroll_to_top
+    }
+
+    /// A requested height in whole pixels, clamped to this embed's bounds (so the iframe's style,
+    /// `Embed.height` and the `resize` event always carry the same number: never more than
+    /// `maxHeight`, whose default is [`crate::options::DEFAULT_MAX_HEIGHT`]). Same result as
     /// [`Height::clamp`], written with `max`/`min` because `f64::clamp`'s NaN assertion pulls
     /// float formatting (~20 KB) into the wasm module.
     pub fn clamp(&self, h: Height, viewport: f64) -> f64 {
@@ -231,7 +259,7 @@ impl HostCore {
             Height::Percent(p) => viewport * p / 100.0,
             Height::Max => viewport,
         };
-        let upper = self.max_height.unwrap_or(f64::MAX).max(self.min_height);
+        let upper = self.max_height.max(self.min_height);
         px.ceil().max(self.min_height).min(upper)
     }
 
@@ -244,6 +272,9 @@ impl HostCore {
     }
 
     fn bad_request(&self, reason: &'static str, from: AllowedOrigin<'_>, subject: &str, id: Option<&Value>, env: &Env) -> Outcome {
+        if env.replies_limited {
+            return self.dropped(RATE_LIMITED, from, Some(subject), env);
+        }
         let mut effects = vec![Effect::Reply(messages::reply_error(subject, id, "bad_request", reason))];
         if env.listening.has(Event::Dropped) {
             effects.push(Effect::Emit(Event::Dropped, dropped_detail(reason, Some(from.as_str()), Some(subject))));
@@ -262,6 +293,9 @@ impl HostCore {
         if channel == Channel::StorageFrame && !matches!(envelope.message, ToolMessage::Capabilities | ToolMessage::PutData { .. } | ToolMessage::GetData { .. }) {
             return self.dropped("not a storage message", from, Some(&envelope.subject), env);
         }
+        if env.replies_limited && answered(&envelope) {
+            return self.dropped(RATE_LIMITED, from, Some(&envelope.subject), env);
+        }
         let mut effects = Vec::with_capacity(3);
         let id = envelope.message_id.as_ref();
         let subject = envelope.subject.as_str();
@@ -270,13 +304,18 @@ impl HostCore {
                 height: *h,
                 requested: envelope.raw.get("height").cloned().unwrap_or(Value::Null),
             }),
-            ToolMessage::Navigation(nav) => effects.push(Effect::Emit(
-                Event::Navigation,
-                match nav {
-                    Navigation::Location(l) => obj([("location", l.as_str().into())]),
-                    Navigation::Path(p) => obj([("path", p.as_str().into())]),
-                },
-            )),
+            ToolMessage::Navigation(nav) => {
+                let (key, target) = match nav {
+                    Navigation::Location(l) => ("location", l),
+                    Navigation::Path(p) => ("path", p),
+                };
+                // The same rule as content-selection URLs, plus relative references: host code
+                // that assigns `location.href = path` must never run `javascript:`.
+                if !navigation_target_ok(target) {
+                    return self.dropped("navigation target must be an http(s) URL or a relative path", from, Some(subject), env);
+                }
+                effects.push(Effect::Emit(Event::Navigation, obj([(key, target.as_str().into())])));
+            }
             ToolMessage::ContentSelected(entries) => {
                 let list: Vec<Value> = entries.iter().map(|e| e.to_json()).collect();
                 let first = list.first().cloned().unwrap_or(Value::Null);
@@ -364,6 +403,89 @@ impl HostCore {
         detail.insert("data", Value::Object(envelope.raw));
         effects.push(Effect::Emit(Event::Message, Value::Object(detail)));
         Outcome { verdict: Verdict::Accepted, effects }
+    }
+}
+
+/// Whether a navigation target may reach host code: an absolute http(s) URL (the rule for
+/// `lti.contentSelected` URLs), or a reference without a scheme — a path such as
+/// `/media/1_abc`, `media/1_abc?x=1`, or a keyword such as `next`. Refused: every other scheme
+/// (`javascript:`, `data:`, `vbscript:`, `blob:`, …), scheme-relative `//host/…`, backslashes,
+/// whitespace and control characters anywhere (browsers strip or skip some of them while parsing,
+/// so `java\tscript:` or ` javascript:` would become `javascript:`), and the empty string.
+pub fn navigation_target_ok(target: &str) -> bool {
+    if target.is_empty() || target.starts_with("//") || target.bytes().any(|b| b <= b' ' || b == b'\\' || b == 0x7f) {
+        return false;
+    }
+    // A scheme is whatever precedes a ':' before the first '/', '?' or '#'.
+    let end = target.find(['/', '?', '#']).unwrap_or(target.len());
+    match target.get(..end) {
+        Some(head) if head.contains(':') => HttpUrl::parse(target).is_ok(),
+        _ => true,
+    }
+}
+
+/// A token bucket: `capacity` at once, refilled at `per_second`; time comes from the caller
+/// (milliseconds, monotonic: `performance.now()` in the browser).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    capacity: f64,
+    per_ms: f64,
+    tokens: f64,
+    last: f64,
+}
+
+impl RateLimit {
+    /// A full bucket.
+    pub const fn new(capacity: f64, per_second: f64) -> Self {
+        Self { capacity, per_ms: per_second / 1000.0, tokens: capacity, last: 0.0 }
+    }
+
+    /// Whether a token is available at time `now` (ms), without taking it.
+    pub fn available(&mut self, now: f64) -> bool {
+        // A clock that went backwards (or a NaN) refills nothing.
+        let elapsed = now - self.last;
+        if elapsed > 0.0 {
+            self.tokens = (self.tokens + elapsed * self.per_ms).min(self.capacity);
+            self.last = now;
+        }
+        self.tokens >= 1.0
+    }
+
+    /// Take one token at time `now` (ms); false when the bucket is empty.
+    pub fn take(&mut self, now: f64) -> bool {
+        let ok = self.available(now);
+        if ok {
+            self.tokens -= 1.0;
+        }
+        ok
+    }
+}
+
+/// Messages an embed reads per second, sustained (bursts up to [`MESSAGE_BURST`]); beyond it a
+/// message is dropped before its data is read (`rateLimited`). A tool reports its height at most
+/// once per frame; storage and window-size requests come a few at a time.
+pub const MESSAGES_PER_SECOND: f64 = 500.0;
+/// Messages an embed reads at once before [`MESSAGES_PER_SECOND`] applies.
+pub const MESSAGE_BURST: f64 = 500.0;
+/// Replies an embed sends per second, sustained (bursts up to [`REPLY_BURST`]): a message that
+/// would be answered beyond it (`lti.fetchWindowSize`, storage, an unknown subject with a
+/// `message_id`) is dropped unanswered (`rateLimited`), so a flood cannot make the host page
+/// measure its layout and post thousands of replies.
+pub const REPLIES_PER_SECOND: f64 = 20.0;
+/// Replies an embed sends at once before [`REPLIES_PER_SECOND`] applies.
+pub const REPLY_BURST: f64 = 40.0;
+/// Least time between two `lti.scrollToTop` the host honours, ms.
+pub const SCROLL_INTERVAL_MS: f64 = 2000.0;
+
+/// Whether to honour an `lti.scrollToTop` at `now` (ms): the embed's policy, whether the user is
+/// interacting with the tool (`gesture`: focus in its iframe and transient user activation), and
+/// at most one per [`SCROLL_INTERVAL_MS`] after the last honoured one (`last`, `None`: never).
+pub fn scroll_allowed(policy: ScrollPolicy, gesture: bool, now: f64, last: Option<f64>) -> bool {
+    let due = last.is_none_or(|t| now - t >= SCROLL_INTERVAL_MS);
+    due && match policy {
+        ScrollPolicy::Always => true,
+        ScrollPolicy::Gesture => gesture,
+        ScrollPolicy::Never => false,
     }
 }
 

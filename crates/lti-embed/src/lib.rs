@@ -62,11 +62,22 @@ macro_rules! json {
     };
 }
 
+#[cfg(feature = "host")]
 pub mod host;
 pub mod options;
 pub mod origin;
 mod text;
+#[cfg(feature = "tool")]
 pub mod tool;
+
+/// A JSON object from pairs.
+pub(crate) fn obj<const N: usize>(pairs: [(&'static str, lti_core::json::Value); N]) -> lti_core::json::Value {
+    let mut m = lti_core::json::Object::new();
+    for (k, v) in pairs {
+        m.insert(k, v);
+    }
+    lti_core::json::Value::Object(m)
+}
 
 #[cfg(target_arch = "wasm32")]
 mod web;

@@ -11,6 +11,10 @@ use crate::text;
 
 /// Default minimum iframe height, CSS pixels (KAF guide: tool pages need 800 px).
 pub const DEFAULT_MIN_HEIGHT: f64 = 800.0;
+/// Default maximum iframe height, CSS pixels: a tool asking for more (by mistake, in a resize
+/// feedback loop, or on purpose) stops here. About 20 screens; raise it with `maxHeight` (up to
+/// [`MAX_CONFIG_HEIGHT`]) for very long tool pages.
+pub const DEFAULT_MAX_HEIGHT: f64 = 20_000.0;
 /// Largest height accepted in options.
 pub const MAX_CONFIG_HEIGHT: f64 = 100_000.0;
 /// Default `allow` attribute: what video players need.
@@ -55,6 +59,13 @@ pub enum OptionsError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A single-origin option cannot be used.
+    OriginField {
+        /// Option name.
+        field: &'static str,
+        /// Why.
+        error: OriginError,
+    },
     /// An origin in a list cannot be used.
     Origin {
         /// Option name.
@@ -69,12 +80,13 @@ pub enum OptionsError {
 impl OptionsError {
     /// What is wrong, as a sentence naming the option (also the `Display` text):
     /// `options must be an object`, `options.<name> is not an option`,
-    /// `options.<field>: <reason>`, `options.<field>[<index>]: <why>`.
+    /// `options.<field>: <reason>` (also for a single origin), `options.<field>[<index>]: <why>`.
     pub fn message(&self) -> String {
         match self {
             OptionsError::NotObject => "options must be an object".to_string(),
             OptionsError::Unknown(name) => text::concat(&["options.", name, " is not an option"]),
             OptionsError::Invalid { field, reason } => text::concat(&["options.", field, ": ", reason]),
+            OptionsError::OriginField { field, error } => text::concat(&["options.", field, ": ", error.message()]),
             OptionsError::Origin { field, index, error } => {
                 let mut s = text::concat(&["options.", field, "["]);
                 text::push_uint(&mut s, *index as u64);
@@ -142,6 +154,9 @@ pub enum Launch {
         /// Hidden fields, in order.
         fields: Vec<(String, String)>,
     },
+    /// Nothing to launch: the embed adopted an iframe the page already rendered
+    /// (`Embed.attach`).
+    Adopted,
 }
 
 /// A validated embed configuration.
@@ -157,14 +172,31 @@ pub struct EmbedConfig {
     pub title: String,
     /// Minimum height, px.
     pub min_height: f64,
-    /// Maximum height, px.
-    pub max_height: Option<f64>,
+    /// Maximum height, px ([`DEFAULT_MAX_HEIGHT`] unless set).
+    pub max_height: f64,
+    /// When `lti.scrollToTop` is honoured.
+    pub scroll_to_top: ScrollPolicy,
     /// iframe `allow`.
     pub allow: String,
     /// iframe `sandbox` (`None`: no sandbox attribute).
     pub sandbox: Option<String>,
     /// Name of the storage frame announced in `lti.capabilities` (created by the host).
     pub storage_frame: Option<String>,
+}
+
+/// When an embed honours `lti.scrollToTop` (option `scrollToTop`). Whatever the policy, at most
+/// one per [`crate::host`]`::SCROLL_INTERVAL_MS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScrollPolicy {
+    /// `"gesture"` (default): only while the user is interacting with the tool — the focus is in
+    /// its iframe and the page has transient user activation (a click or key press in the frame
+    /// activates its ancestors too).
+    #[default]
+    Gesture,
+    /// `"always"`: whenever asked (still rate-limited).
+    Always,
+    /// `"never"`.
+    Never,
 }
 
 /// A frame name usable as a form target: `[A-Za-z0-9_-]{1,64}`, not starting with `_`
@@ -283,12 +315,23 @@ fn parse_json(text: &str) -> Result<Value, OptionsError> {
 impl EmbedConfig {
     /// Parse and validate embed options given as JSON.
     pub fn from_json(json: &str) -> Result<Self, OptionsError> {
+        Self::parse(json, false)
+    }
+
+    /// Options of `Embed.attach(iframe, options)`: the iframe exists, so `url` and `form` are
+    /// optional (given, the iframe is launched again).
+    pub fn adopting(json: &str) -> Result<Self, OptionsError> {
+        Self::parse(json, true)
+    }
+
+    fn parse(json: &str, adopt: bool) -> Result<Self, OptionsError> {
         let v = parse_json(json)?;
-        let m = object(&v, &["url", "form", "allowedOrigins", "name", "title", "minHeight", "maxHeight", "allow", "sandbox", "storageFrame"])?;
+        let m = object(&v, &["url", "form", "allowedOrigins", "name", "title", "minHeight", "maxHeight", "allow", "sandbox", "storageFrame", "scrollToTop"])?;
         let launch = match (string(m, "url")?, field(m, "form")) {
             (Some(url), None) => Launch::Url(launch_url("url", &url)?),
             (None, Some(f)) => form(f)?,
             (Some(_), Some(_)) => return Err(invalid("url", "give either url or form, not both")),
+            (None, None) if adopt => Launch::Adopted,
             (None, None) => return Err(invalid("url", "give the launch url, or a form to post")),
         };
         let origins = match field(m, "allowedOrigins") {
@@ -304,10 +347,18 @@ impl EmbedConfig {
             return Err(invalid("storageFrame", "must differ from name"));
         }
         let min_height = height(m, "minHeight")?.unwrap_or(DEFAULT_MIN_HEIGHT);
-        let max_height = height(m, "maxHeight")?;
-        if max_height.is_some_and(|x| x < min_height) {
-            return Err(invalid("maxHeight", "must not be below minHeight"));
-        }
+        let max_height = match height(m, "maxHeight")? {
+            Some(x) if x < min_height => return Err(invalid("maxHeight", "must not be below minHeight")),
+            Some(x) => x,
+            // The default never undercuts a configured minimum.
+            None => DEFAULT_MAX_HEIGHT.max(min_height),
+        };
+        let scroll_to_top = match string(m, "scrollToTop")?.as_deref() {
+            None | Some("gesture") => ScrollPolicy::Gesture,
+            Some("always") => ScrollPolicy::Always,
+            Some("never") => ScrollPolicy::Never,
+            Some(_) => return Err(invalid("scrollToTop", "must be \"gesture\", \"always\" or \"never\"")),
+        };
         Ok(Self {
             launch,
             origins,
@@ -315,6 +366,7 @@ impl EmbedConfig {
             title: text_attr(m, "title", DEFAULT_TITLE)?,
             min_height,
             max_height,
+            scroll_to_top,
             allow: text_attr(m, "allow", DEFAULT_ALLOW)?,
             sandbox: sandbox(field(m, "sandbox"))?,
             storage_frame,
@@ -336,6 +388,9 @@ pub enum StorageTarget {
 pub struct ToolConfig {
     /// The host page's origin (`None`: taken from the browser's ancestor origins).
     pub host_origin: Option<String>,
+    /// The origin to fall back to when the browser does not report the embedding page's origin
+    /// (Firefox has no `location.ancestorOrigins`): the LMS's origin, as the launch knows it.
+    pub platform_origin: Option<String>,
     /// Where storage requests go.
     pub storage_target: StorageTarget,
     /// The storage frame's origin (defaults to the host origin).
@@ -345,7 +400,7 @@ pub struct ToolConfig {
 }
 
 fn one_origin(m: &Object, name: &'static str) -> Result<Option<String>, OptionsError> {
-    string(m, name)?.map(|o| origin::normalize(&o).map_err(|error| OptionsError::Origin { field: name, index: 0, error })).transpose()
+    string(m, name)?.map(|o| origin::normalize(&o).map_err(|error| OptionsError::OriginField { field: name, error })).transpose()
 }
 
 impl ToolConfig {
@@ -353,7 +408,7 @@ impl ToolConfig {
     pub fn from_json(json: &str) -> Result<Self, OptionsError> {
         let v = parse_json(json)?;
         let empty = Object::new();
-        let m = if v.is_null() { &empty } else { object(&v, &["hostOrigin", "storageTarget", "storageOrigin", "timeoutMs"])? };
+        let m = if v.is_null() { &empty } else { object(&v, &["hostOrigin", "platformOrigin", "storageTarget", "storageOrigin", "timeoutMs"])? };
         let storage_target = match string(m, "storageTarget")?.as_deref() {
             None | Some("_parent") => StorageTarget::Parent,
             Some(n) if valid_frame_name(n) => StorageTarget::Frame(n.to_string()),
@@ -364,7 +419,7 @@ impl ToolConfig {
             Some(t) if t.is_finite() && (10.0..=60_000.0).contains(&t) => t as u32,
             Some(_) => return Err(invalid("timeoutMs", "must be between 10 and 60000")),
         };
-        Ok(Self { host_origin: one_origin(m, "hostOrigin")?, storage_target, storage_origin: one_origin(m, "storageOrigin")?, timeout_ms })
+        Ok(Self { host_origin: one_origin(m, "hostOrigin")?, platform_origin: one_origin(m, "platformOrigin")?, storage_target, storage_origin: one_origin(m, "storageOrigin")?, timeout_ms })
     }
 }
 

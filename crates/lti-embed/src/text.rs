@@ -4,6 +4,7 @@
 pub use lti_core::json::push_uint;
 
 /// Append the low `digits` hex digits of `n`, zero-padded, lower case.
+#[cfg_attr(not(feature = "tool"), allow(dead_code))]
 pub fn push_hex(out: &mut String, n: u32, digits: u32) {
     for i in (0..digits.min(8)).rev() {
         let d = (n >> (i * 4)) & 0xF;

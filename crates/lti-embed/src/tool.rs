@@ -8,7 +8,7 @@
 use lti_core::json::{self, Object, Value};
 use lti_core::messages::{self, Rejected};
 
-use crate::host::obj;
+use crate::obj;
 
 /// A platform-storage request (LTI Client Side postMessages).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +163,35 @@ impl ToolCore {
     /// Outstanding requests.
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+}
+
+/// Consecutive viewport-following steps after which auto-resize stops.
+pub const LOOP_STEPS: u8 = 3;
+
+/// Detects a resize feedback loop: a page whose height follows its own viewport (e.g.
+/// `body{min-height:100vh;margin:8px}` is always 16 px taller than the frame), so each height it
+/// reports makes the host grow the frame, which makes the page taller by the same amount again.
+/// Fed with each auto-resize measurement and the viewport height at that moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LoopGuard {
+    last_height: f64,
+    last_viewport: f64,
+    steps: u8,
+}
+
+impl LoopGuard {
+    /// Record a measurement; true once the page has followed its viewport [`LOOP_STEPS`] times
+    /// in a row: the viewport grew (the host applied the last report) and the page grew by the
+    /// same amount (±1 px), still taller than the viewport.
+    pub fn observe(&mut self, height: f64, viewport: f64) -> bool {
+        let dv = viewport - self.last_viewport;
+        let dh = height - self.last_height;
+        let following = self.last_viewport > 0.0 && dv >= 1.0 && (dh - dv).abs() <= 1.0 && height >= viewport + 1.0;
+        self.steps = if following { self.steps.saturating_add(1) } else { 0 };
+        self.last_height = height;
+        self.last_viewport = viewport;
+        self.steps >= LOOP_STEPS
     }
 }
 

@@ -14,7 +14,7 @@ fn env() -> Env {
     let mut listening = Listening::default();
     listening.set(Event::Message, true);
     listening.set(Event::Dropped, true);
-    Env { listening }
+    Env { listening, replies_limited: false }
 }
 
 fn recv(h: &HostCore, msg: Value, e: &Env, s: &mut PlatformStorage) -> Outcome {
@@ -261,4 +261,90 @@ fn events_by_name() {
     assert!(l.has(Event::Close) && !l.has(Event::Alert));
     l.set(Event::Close, false);
     assert!(!l.has(Event::Close));
+}
+
+#[test]
+fn navigation_follows_the_url_rules_of_content_selection() {
+    let mut s = PlatformStorage::default();
+    let h = core("");
+    for ok in ["next", "home", "/hosted/index/my-media", "media/1_abc?x=1#t", "https://tool.example.com/x", "http://127.0.0.1:8787/a", "?q=1", "#top"] {
+        for key in ["location", "path"] {
+            let o = recv(&h, json!({"subject": "lti.navigation", key: ok}), &env(), &mut s);
+            assert_eq!(o.verdict, Verdict::Accepted, "{key}: {ok}");
+            assert_eq!(emitted(&o, Event::Navigation).and_then(|d| d.get(key)).and_then(Value::as_str), Some(ok));
+        }
+    }
+    for bad in ["javascript:alert(1)", "JavaScript:alert(1)", "java\tscript:alert(1)", " javascript:alert(1)", "javascript:alert(1)//x", "data:text/html,<script>1</script>", "vbscript:x", "blob:https://a/b", "//evil.example/x", "\\\\evil.example", "/\\evil.example", "", "https:evil.example", "mailto:a@b.c", "ftp://x.example/"] {
+        for key in ["location", "path"] {
+            let o = recv(&h, json!({"subject": "lti.navigation", key: bad}), &env(), &mut s);
+            let why = "navigation target must be an http(s) URL or a relative path";
+            if bad.is_empty() && key == "path" {
+                // An empty path is refused by the core's parser already (bad_request).
+                assert!(matches!(o.verdict, Verdict::BadRequest(_) | Verdict::Dropped(_)), "{key}: {bad:?}");
+            } else {
+                assert_eq!(o.verdict, Verdict::Dropped(why), "{key}: {bad:?}");
+                assert_eq!(emitted(&o, Event::Dropped).and_then(|d| d.get("reason")).and_then(Value::as_str), Some(why));
+            }
+            assert!(emitted(&o, Event::Navigation).is_none(), "{key}: {bad:?} reached host code");
+        }
+    }
+}
+
+#[test]
+fn heights_never_pass_the_default_maximum() {
+    let mut s = PlatformStorage::default();
+    let h = core("");
+    for (height, want) in [("1e9", 20_000.0), ("1e10", 20_000.0), ("19999.5", 20_000.0), ("\"1e300px\"", 20_000.0)] {
+        let o = recv_text(&h, &format!(r#"{{"subject":"lti.frameResize","height":{height}}}"#), &env(), &mut s);
+        if let Some(Effect::Resize { height: asked, .. }) = o.effects.first() {
+            assert_eq!(h.clamp(*asked, 1000.0), want, "{height:?}");
+        }
+    }
+    assert_eq!(h.max_height(), crate::options::DEFAULT_MAX_HEIGHT);
+}
+
+#[test]
+fn replies_over_the_budget_are_dropped_before_acting() {
+    let mut s = PlatformStorage::default();
+    let h = core("");
+    let limited = Env { replies_limited: true, ..env() };
+    for m in [
+        json!({"subject": "lti.put_data", "message_id": "1", "key": "k", "value": "v"}),
+        json!({"subject": "lti.get_data", "message_id": "2", "key": "k"}),
+        json!({"subject": "lti.capabilities", "message_id": "3"}),
+        json!({"subject": "lti.fetchWindowSize", "message_id": "4"}),
+        json!({"subject": "org.example.unknown", "message_id": "5"}),
+        json!({"subject": "lti.put_data", "message_id": "6"}),
+    ] {
+        let o = recv(&h, m.clone(), &limited, &mut s);
+        assert_eq!(o.verdict, Verdict::Dropped(RATE_LIMITED), "{m:?}");
+        assert!(replies(&o).is_empty() && !o.effects.iter().any(|e| matches!(e, Effect::SendWindowSize { .. })), "{m:?}");
+    }
+    assert_eq!(s.get(TOOL, "k"), None, "the limited put_data stored nothing");
+    // Messages that are not answered still work while the budget is spent.
+    let o = recv(&h, json!({"subject": "lti.frameResize", "height": 900}), &limited, &mut s);
+    assert_eq!(o.verdict, Verdict::Accepted);
+}
+
+#[test]
+fn rate_limit_is_a_token_bucket_on_the_callers_clock() {
+    let mut r = RateLimit::new(3.0, 10.0);
+    assert!((0..3).all(|_| r.take(0.0)));
+    assert!(!r.take(0.0) && !r.take(50.0), "empty until 100 ms have passed");
+    assert!(r.take(100.0));
+    assert!(!r.take(100.0));
+    assert!(!r.take(f64::NAN) && !r.take(10.0), "a clock going backwards refills nothing");
+    assert!(r.take(10_000.0) && r.take(10_000.0) && r.take(10_000.0) && !r.take(10_000.0), "never above capacity");
+}
+
+#[test]
+fn scroll_to_top_needs_a_gesture_and_waits_between() {
+    use crate::options::ScrollPolicy::*;
+    assert!(!scroll_allowed(Gesture, false, 0.0, None));
+    assert!(scroll_allowed(Gesture, true, 0.0, None));
+    assert!(!scroll_allowed(Gesture, true, SCROLL_INTERVAL_MS - 1.0, Some(0.0)));
+    assert!(scroll_allowed(Gesture, true, SCROLL_INTERVAL_MS, Some(0.0)));
+    assert!(scroll_allowed(Always, false, 0.0, None));
+    assert!(!scroll_allowed(Always, false, 5.0, Some(0.0)));
+    assert!(!scroll_allowed(Never, true, 0.0, None));
 }

@@ -13,7 +13,8 @@ fn defaults_are_secure_and_tall_enough() {
     let c = ok(r#"{"url": "https://lms.example.edu/launch?x=1", "allowedOrigins": ["https://tool.example.com"]}"#);
     assert_eq!(c.launch, Launch::Url("https://lms.example.edu/launch?x=1".into()));
     assert_eq!(c.min_height, 800.0);
-    assert_eq!(c.max_height, None);
+    assert_eq!(c.max_height, DEFAULT_MAX_HEIGHT);
+    assert_eq!(c.scroll_to_top, ScrollPolicy::Gesture);
     assert_eq!(c.allow, DEFAULT_ALLOW);
     assert_eq!(c.sandbox.as_deref(), Some(DEFAULT_SANDBOX));
     assert_eq!(c.title, DEFAULT_TITLE);
@@ -67,7 +68,7 @@ fn unknown_and_mistyped_fields_are_refused() {
 #[test]
 fn heights() {
     let c = ok(r#"{"url": "/x", "allowedOrigins": ["https://t.example"], "minHeight": 400, "maxHeight": 2000}"#);
-    assert_eq!((c.min_height, c.max_height), (400.0, Some(2000.0)));
+    assert_eq!((c.min_height, c.max_height), (400.0, 2000.0));
     let c = ok(r#"{"url": "/x", "allowedOrigins": ["https://t.example"], "minHeight": 400.2}"#);
     assert_eq!(c.min_height, 401.0, "whole pixels");
     assert!(matches!(err(r#"{"url": "/x", "allowedOrigins": ["https://t.example"], "maxHeight": 500}"#), OptionsError::Invalid { field: "maxHeight", .. }));
@@ -100,13 +101,15 @@ fn frame_names() {
 #[test]
 fn tool_options() {
     let d = ToolConfig::from_json("null").unwrap();
-    assert_eq!(d, ToolConfig { host_origin: None, storage_target: StorageTarget::Parent, storage_origin: None, timeout_ms: DEFAULT_TIMEOUT_MS });
+    assert_eq!(d, ToolConfig { host_origin: None, platform_origin: None, storage_target: StorageTarget::Parent, storage_origin: None, timeout_ms: DEFAULT_TIMEOUT_MS });
     let c = ToolConfig::from_json(r#"{"hostOrigin": "HTTPS://LMS.example.edu", "storageTarget": "post_message_forwarding", "timeoutMs": 500}"#).unwrap();
     assert_eq!(c.host_origin.as_deref(), Some("https://lms.example.edu"));
     assert_eq!(c.storage_target, StorageTarget::Frame("post_message_forwarding".into()));
     assert_eq!(c.timeout_ms, 500);
-    assert!(matches!(ToolConfig::from_json(r#"{"hostOrigin": "*"}"#), Err(OptionsError::Origin { field: "hostOrigin", .. })));
-    assert!(matches!(ToolConfig::from_json(r#"{"hostOrigin": "null"}"#), Err(OptionsError::Origin { error: OriginError::Null, .. })));
+    assert!(matches!(ToolConfig::from_json(r#"{"hostOrigin": "*"}"#), Err(OptionsError::OriginField { field: "hostOrigin", .. })));
+    assert!(matches!(ToolConfig::from_json(r#"{"hostOrigin": "null"}"#), Err(OptionsError::OriginField { error: OriginError::Null, .. })));
+    let p = ToolConfig::from_json(r#"{"platformOrigin": "https://LMS.example.edu:443"}"#).unwrap();
+    assert_eq!(p.platform_origin.as_deref(), Some("https://lms.example.edu"));
     assert!(matches!(ToolConfig::from_json(r#"{"storageTarget": "_top"}"#), Err(OptionsError::Invalid { field: "storageTarget", .. })));
     assert!(matches!(ToolConfig::from_json(r#"{"timeoutMs": 0}"#), Err(OptionsError::Invalid { field: "timeoutMs", .. })));
 }
@@ -117,6 +120,12 @@ fn error_messages_name_the_option() {
     assert_eq!(err(r#"{"url": "/x", "allowedOrigin": [], "zzz": 1}"#).message(), "options.allowedOrigin is not an option");
     assert_eq!(err(r#"{"url": "/x", "allowedOrigins": ["https://t.example", "*"]}"#).message(), "options.allowedOrigins[1]: wildcards are not allowed: list each origin exactly");
     assert_eq!(err(r#"{"url": "/x", "allowedOrigins": ["https://t.example"], "minHeight": "1"}"#).message(), "options.minHeight: must be a number");
+    // A single-value option is named without a list index.
+    assert_eq!(ToolConfig::from_json(r#"{"hostOrigin": "*"}"#).unwrap_err().message(), "options.hostOrigin: wildcards are not allowed: list each origin exactly");
+    assert_eq!(ToolConfig::from_json(r#"{"storageOrigin": "https://x.example/p"}"#).unwrap_err().message(), "options.storageOrigin: must be scheme://host[:port] with nothing after it");
+    assert_eq!(err(r#"{"url": "/x", "allowedOrigins": ["https://t.example"], "scrollToTop": "often"}"#).message(), "options.scrollToTop: must be \"gesture\", \"always\" or \"never\"");
+    assert_eq!(ok(r#"{"url": "/x", "allowedOrigins": ["https://t.example"], "scrollToTop": "never"}"#).scroll_to_top, ScrollPolicy::Never);
+    assert_eq!(ok(r#"{"url": "/x", "allowedOrigins": ["https://t.example"], "minHeight": 30000}"#).max_height, 30000.0, "the default max never undercuts minHeight");
     for e in [err("[1]"), err(r#"{"url": "/x", "allowedOrigins": ["http://t.example"]}"#), err(r#"{"x": 1}"#)] {
         assert_eq!(e.to_string(), e.message(), "Display is the same text");
     }
@@ -129,4 +138,13 @@ fn form_fields_by_name_last_value_wins() {
     let many: Vec<String> = (0..201).map(|i| format!(r#""f{i}": "v""#)).collect();
     let json = format!(r#"{{"form": {{"action": "/l", "fields": {{{}}}}}, "allowedOrigins": ["https://t.example"]}}"#, many.join(","));
     assert!(matches!(err(&json), OptionsError::Invalid { field: "form.fields", .. }));
+}
+
+#[test]
+fn adopting_an_iframe_needs_no_launch() {
+    let c = EmbedConfig::adopting(r#"{"allowedOrigins": ["https://t.example"]}"#).unwrap();
+    assert_eq!(c.launch, Launch::Adopted);
+    assert_eq!(EmbedConfig::adopting(r#"{"url": "/x", "allowedOrigins": ["https://t.example"]}"#).unwrap().launch, Launch::Url("/x".into()));
+    assert!(matches!(EmbedConfig::adopting(r#"{"url": "/x"}"#), Err(OptionsError::Invalid { field: "allowedOrigins", .. })));
+    assert!(matches!(err(r#"{"allowedOrigins": ["https://t.example"]}"#), OptionsError::Invalid { field: "url", .. }));
 }

@@ -91,3 +91,27 @@ fn tool_messages_are_checked_like_the_host_does() {
     assert!(message("lti.showAlert", json!({"body": ""})).is_err());
     assert!(message("x.response", Value::Null).is_err(), "a tool never sends replies");
 }
+
+#[test]
+fn loop_guard_stops_a_page_that_follows_its_viewport() {
+    // body{min-height:100vh;margin:8px}: always 16 px taller than the frame.
+    let mut g = LoopGuard::default();
+    let mut vh = 800.0;
+    let mut steps = 0;
+    while !g.observe(vh + 16.0, vh) {
+        vh += 16.0; // the host applied the report
+        steps += 1;
+        assert!(steps < 10, "never detected");
+    }
+    assert_eq!(steps, usize::from(LOOP_STEPS));
+    // A page whose height does not depend on the viewport: one report, then a fixed point.
+    let mut g = LoopGuard::default();
+    assert!(!g.observe(1400.0, 800.0));
+    assert!(!g.observe(1400.0, 1400.0));
+    // Content growing while the viewport stays: never a loop.
+    let mut g = LoopGuard::default();
+    assert!((0..20).all(|i| !g.observe(1000.0 + 16.0 * f64::from(i), 800.0)));
+    // min-height:100vh without a margin: the page equals the viewport, a fixed point.
+    let mut g = LoopGuard::default();
+    assert!((0..20).all(|i| !g.observe(800.0 + f64::from(i), 800.0 + f64::from(i))));
+}

@@ -6,7 +6,7 @@ use lti_core::json::{self, Object, Value};
 use lti_core::messages::{Height, PlatformStorage};
 
 use super::{effects, error, fx, op, Slots};
-use crate::host::{self, dropped_detail, obj, Channel, Effect, Env, Event, HostCore, Listening, Verdict, WindowSize};
+use crate::host::{self, dropped_detail, obj, Channel, Effect, Env, Event, HostCore, Listening, RateLimit, Verdict, WindowSize};
 use crate::options::{EmbedConfig, Launch};
 use crate::text;
 
@@ -29,12 +29,25 @@ struct Stats {
     ignored: u32,
     replies: u32,
     layouts: u32,
+    /// Messages dropped by the message or reply rate limit (not in `dropped`).
+    rate_limited: u32,
+    /// `lti.scrollToTop` honoured / refused (policy, no user gesture, or too soon).
+    scrolls: u32,
+    scrolls_refused: u32,
 }
 
 struct State {
     core: HostCore,
-    destroyed: bool,
     listening: Listening,
+    /// Messages read, and replies sent, per second (token buckets on the JS side's clock).
+    messages: RateLimit,
+    replies: RateLimit,
+    /// A `dropped` event was emitted for the current run of rate-limited messages.
+    limited_reported: bool,
+    /// When the last `lti.scrollToTop` was honoured (ms).
+    last_scroll: Option<f64>,
+    /// The first accepted message arrived (`ready`).
+    ready: bool,
     stats: Stats,
     height: f64,
     /// The sender's origin and channel between `ORIGIN` (accepted) and `DATA`.
@@ -77,21 +90,28 @@ fn spec(id: u32, cfg: &EmbedConfig, min: f64) -> String {
             let fields = fields.iter().map(|(k, v)| Value::Array(vec![k.as_str().into(), v.as_str().into()])).collect();
             m.insert("form", obj([("action", action.as_str().into()), ("method", Value::from(&**method)), ("fields", Value::Array(fields))]));
         }
+        Launch::Adopted => {}
     }
     json::to_string(&Value::Object(m))
 }
 
 /// One embed operation.
-pub(super) fn run(op: u32, id: u32, x: f64, a: &str) -> String {
+pub(super) fn run(op: u32, id: u32, x: f64, a: &str, b: &str) -> String {
     if op == op::OPEN {
-        return match EmbedConfig::from_json(a) {
+        // x = 1: `Embed.attach` (the iframe exists; no launch required).
+        let cfg = if x == 1.0 { EmbedConfig::adopting(a) } else { EmbedConfig::from_json(a) };
+        return match cfg {
             Ok(cfg) => {
                 let core = HostCore::new(&cfg);
                 let min = core.min_height();
                 let st = State {
                     core,
-                    destroyed: false,
                     listening: Listening::default(),
+                    messages: RateLimit::new(host::MESSAGE_BURST, host::MESSAGES_PER_SECOND),
+                    replies: RateLimit::new(host::REPLY_BURST, host::REPLIES_PER_SECOND),
+                    limited_reported: false,
+                    last_scroll: None,
+                    ready: false,
                     stats: Stats::default(),
                     height: min,
                     from: None,
@@ -108,14 +128,29 @@ pub(super) fn run(op: u32, id: u32, x: f64, a: &str) -> String {
             Err(e) => error(&e.message()),
         };
     }
-    EMBEDS.with(|e| match e.borrow_mut().get(id) {
-        Some(st) => st.run(op, x, a),
-        None => error("unknown embed"),
+    EMBEDS.with(|e| {
+        let mut e = e.borrow_mut();
+        match op {
+            // Destroy frees the embed's state (the JS side keeps the last counters).
+            op::CLOSE => {
+                e.remove(id);
+                String::new()
+            }
+            op::LIVE => {
+                let mut s = String::new();
+                text::push_uint(&mut s, e.len() as u64);
+                s
+            }
+            _ => match e.get(id) {
+                Some(st) => st.run(op, x, a, b),
+                None => error("unknown embed"),
+            },
+        }
     })
 }
 
 impl State {
-    fn run(&mut self, op: u32, x: f64, a: &str) -> String {
+    fn run(&mut self, op: u32, x: f64, a: &str, b: &str) -> String {
         match op {
             op::STATS => {
                 let s = self.stats;
@@ -126,13 +161,15 @@ impl State {
                     ("ignored", s.ignored.into()),
                     ("replies", s.replies.into()),
                     ("layouts", s.layouts.into()),
+                    ("rateLimited", s.rate_limited.into()),
+                    ("scrolls", s.scrolls.into()),
+                    ("scrollsRefused", s.scrolls_refused.into()),
+                    ("height", self.height.into()),
+                    ("maxHeight", self.core.max_height().into()),
                 ]));
             }
             op::POST => return self.post(a),
             _ => {}
-        }
-        if self.destroyed {
-            return String::new();
         }
         let mut out = Vec::new();
         match op {
@@ -143,19 +180,23 @@ impl State {
                 }
             }
             op::IGNORED => self.stats.ignored += 1,
-            // 2. The origin must be on the exact allow-list ("null" never is); only then does
+            // 2. At most MESSAGES_PER_SECOND are read (x: the JS side's clock, ms); beyond
+            //    that the message is counted and dropped unread, so a flood costs one call each.
+            op::ORIGIN if !self.messages.take(x) => self.rate_limited(a, &mut out),
+            // 3. The origin must be on the exact allow-list ("null" never is); only then does
             //    the JS side read `data`.
             op::ORIGIN => match self.core.origins().check(a) {
                 Ok(allowed) => {
-                    let channel = if x == 1.0 { Channel::StorageFrame } else { Channel::Parent };
+                    let channel = if b == "1" { Channel::StorageFrame } else { Channel::Parent };
                     self.from = Some((allowed.as_str().to_string(), channel));
                     return "1".into();
                 }
                 Err(reason) => self.drop_message(reason, a, &mut out),
             },
-            // 3. Data: a JSON string or an object (serialised by the JS side), size-limited,
-            //    parsed by the core.
-            op::DATA => self.receive(a, &mut out),
+            // 4. Data: a JSON string or an object (serialised by the JS side), size-limited,
+            //    parsed by the core. x: the clock; b: "1" when the user is interacting with the
+            //    tool (focus in its iframe and transient user activation).
+            op::DATA => self.receive(a, x, b == "1", &mut out),
             op::BAD_DATA => {
                 if let Some((origin, _)) = self.from.take() {
                     let reason = match x as u32 {
@@ -186,16 +227,18 @@ impl State {
                 }
             }
             op::UNSENT => self.stats.replies = self.stats.replies.saturating_sub(1),
-            op::CLOSE => {
-                self.destroyed = true;
-                self.listening = Listening::default();
-                self.pending_resize = None;
-                self.scroll = None;
-                self.size_request = None;
-            }
             _ => {}
         }
         effects(out)
+    }
+
+    /// Over the message or reply rate: counted; one `dropped` event per run of such messages.
+    fn rate_limited(&mut self, origin: &str, out: &mut Vec<Value>) {
+        self.stats.rate_limited += 1;
+        if !self.limited_reported && self.listening.has(Event::Dropped) {
+            out.push(emit(Event::Dropped, dropped_detail(host::RATE_LIMITED, Some(origin), None)));
+        }
+        self.limited_reported = true;
     }
 
     fn drop_message(&mut self, reason: &'static str, origin: &str, out: &mut Vec<Value>) {
@@ -212,22 +255,44 @@ impl State {
         out.push(fx("p", [msg, origin.into()]));
     }
 
-    fn receive(&mut self, text: &str, out: &mut Vec<Value>) {
+    fn receive(&mut self, text: &str, now: f64, gesture: bool, out: &mut Vec<Value>) {
         let Some((origin, channel)) = self.from.take() else { return };
         let Ok(allowed) = self.core.origins().check(&origin) else { return };
-        let env = Env { listening: self.listening };
+        let env = Env { listening: self.listening, replies_limited: !self.replies.available(now) };
         let outcome = STORAGE.with(|s| self.core.receive(allowed, text, channel, &env, &mut s.borrow_mut()));
         match outcome.verdict {
             Verdict::Accepted => {
                 self.stats.accepted += 1;
+                self.limited_reported = false;
                 if self.last_origin.as_deref() != Some(origin.as_str()) {
                     self.last_origin = Some(origin.clone());
                 }
+                if !self.ready {
+                    // The tool's first accepted message: `ready`.
+                    self.ready = true;
+                    out.push(fx("r", [origin.as_str().into()]));
+                }
+            }
+            Verdict::Dropped(host::RATE_LIMITED) => {
+                // Counted as rate-limited, with one `dropped` event per run (not one per message).
+                let reported = self.limited_reported;
+                self.stats.rate_limited += 1;
+                self.limited_reported = true;
+                if !reported {
+                    out.extend(outcome.effects.into_iter().filter_map(|e| match e {
+                        Effect::Emit(ev, d) if self.listening.has(ev) => Some(emit(ev, d)),
+                        _ => None,
+                    }));
+                }
+                return;
             }
             Verdict::Dropped(_) => self.stats.dropped += 1,
             Verdict::BadRequest(_) => self.stats.bad_requests += 1,
         }
         for effect in outcome.effects {
+            if matches!(effect, Effect::Reply(_) | Effect::SendWindowSize { .. }) {
+                self.replies.take(now);
+            }
             match effect {
                 Effect::Resize { height, requested } => {
                     self.pending_resize = Some((height, requested));
@@ -241,7 +306,15 @@ impl State {
                 Effect::Emit(event, detail) if self.listening.has(event) => out.push(emit(event, detail)),
                 Effect::Emit(..) => {}
                 Effect::Reply(msg) => self.reply(msg, &origin, out),
-                Effect::ScrollToTop => out.push(fx("t", [])),
+                Effect::ScrollToTop => {
+                    if host::scroll_allowed(self.core.scroll_policy(), gesture, now, self.last_scroll) {
+                        self.last_scroll = Some(now);
+                        self.stats.scrolls += 1;
+                        out.push(fx("t", []));
+                    } else {
+                        self.stats.scrolls_refused += 1;
+                    }
+                }
                 Effect::SendWindowSize { subject, message_id } => {
                     self.size_request = Some((subject, message_id, origin.clone()));
                     out.push(fx("w", []));

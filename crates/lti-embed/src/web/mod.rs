@@ -13,13 +13,17 @@
 //! Results: `""` nothing to do, `"!text"` an error the JS side throws, `"1"` go on, otherwise
 //! JSON (a list of effects, or a result object).
 
+#[cfg(feature = "tool")]
 mod client;
+#[cfg(feature = "host")]
 mod embed;
 
+#[cfg(feature = "host")]
 use lti_core::json::{self, Value};
 use wasm_bindgen::prelude::*;
 
-/// Operations (the same numbers are in `js/kit.js`).
+/// Operations (the same numbers are in `js/kit.js`). A host-only or tool-only build uses half.
+#[allow(dead_code)]
 pub(crate) mod op {
     pub const OPEN: u32 = 1;
     pub const LISTEN: u32 = 2;
@@ -35,6 +39,7 @@ pub(crate) mod op {
     pub const STATS: u32 = 12;
     pub const UNSENT: u32 = 13;
     pub const CLOSE: u32 = 14;
+    pub const LIVE: u32 = 15;
     pub const T_OPEN: u32 = 20;
     pub const T_ORIGIN: u32 = 21;
     pub const T_DATA: u32 = 22;
@@ -53,11 +58,17 @@ pub(crate) mod op {
 /// number `x` and two strings (see `js/kit.js` for what each operation passes).
 #[wasm_bindgen(skip_typescript)]
 pub fn k(op: u32, id: u32, x: f64, a: &str, b: &str) -> String {
+    #[cfg(feature = "host")]
     if op < op::T_OPEN {
-        embed::run(op, id, x, a)
-    } else {
-        client::run(op, id, x, a, b)
+        return embed::run(op, id, x, a, b);
     }
+    #[cfg(feature = "tool")]
+    if op >= op::T_OPEN {
+        return client::run(op, id, x, a, b);
+    }
+    // The other side is not in this build (the host-only or tool-only module).
+    let _ = (id, x, a, b);
+    error("this module is built without that side of the kit")
 }
 
 /// `"!" + text`: an error the JS side throws as an `Error`.
@@ -69,6 +80,7 @@ fn error(text: &str) -> String {
 }
 
 /// A list of effects as JSON text (`""` when empty).
+#[cfg(feature = "host")]
 fn effects(list: Vec<Value>) -> String {
     if list.is_empty() {
         String::new()
@@ -78,6 +90,7 @@ fn effects(list: Vec<Value>) -> String {
 }
 
 /// One effect: `[kind, ...args]`.
+#[cfg(feature = "host")]
 fn fx<const N: usize>(kind: &'static str, args: [Value; N]) -> Value {
     let mut v = Vec::with_capacity(N + 1);
     v.push(kind.into());
@@ -85,21 +98,39 @@ fn fx<const N: usize>(kind: &'static str, args: [Value; N]) -> Value {
     Value::Array(v)
 }
 
-/// States by id (index + 1). A closed embed keeps its small state (its counters still
-/// answer); ids are never reused, so a stale id cannot reach another embed.
-struct Slots<T>(Vec<T>);
+/// Live states by id. Ids count up from 1 and are never reused, so a stale id cannot reach
+/// another embed; a destroyed embed's state is removed entirely (nothing stays per embed).
+#[allow(dead_code)] // each build (host, tool) uses part of it
+struct Slots<T> {
+    next: u32,
+    live: Vec<(u32, T)>,
+}
 
+#[allow(dead_code)]
 impl<T> Slots<T> {
     const fn new() -> Self {
-        Self(Vec::new())
+        Self { next: 0, live: Vec::new() }
     }
 
     fn insert(&mut self, v: T) -> u32 {
-        self.0.push(v);
-        u32::try_from(self.0.len()).unwrap_or(0)
+        self.next = self.next.saturating_add(1);
+        self.live.push((self.next, v));
+        self.next
     }
 
     fn get(&mut self, id: u32) -> Option<&mut T> {
-        self.0.get_mut((id as usize).checked_sub(1)?)
+        self.live.iter_mut().find(|(i, _)| *i == id).map(|(_, v)| v)
+    }
+
+    fn remove(&mut self, id: u32) {
+        self.live.retain(|(i, _)| *i != id);
+        if self.live.is_empty() {
+            // Give the memory back to the allocator, not just the elements.
+            self.live = Vec::new();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.live.len()
     }
 }

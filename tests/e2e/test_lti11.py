@@ -248,9 +248,13 @@ def test_replayed_nonce(lti11_tenant: Tenant) -> None:
 
 
 def test_unknown_consumer_key(lti11_tenant: Tenant) -> None:
+    # Answered exactly like a known key with a wrong signature: no consumer-key oracle.
     c = consumer(lti11_tenant)
     stranger = Lti11Consumer(key=unique("unknown-key"), secret=c.secret, worker=lti11_tenant.worker)
-    assert_error(stranger.attempt(), 401, "platform_unregistered")
+    unknown = assert_error(stranger.attempt(), 401, "oauth_signature_invalid")
+    wrong = Lti11Consumer(key=c.key, secret="not-the-secret-at-all", worker=lti11_tenant.worker)
+    bad_sig = assert_error(wrong.attempt(), 401, "oauth_signature_invalid")
+    assert unknown.get("message") == bad_sig.get("message")
 
 
 @pytest.mark.parametrize("missing", ["oauth_signature", "oauth_nonce", "oauth_timestamp",

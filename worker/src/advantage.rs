@@ -17,7 +17,7 @@ use lti_core::jws::sign_rs256;
 use lti_core::registration::Registration;
 use lti_core::services::{
     self, client_assertion_claims, line_item_body, map_member, parse_json, parse_link_header, role_matches, scope_string,
-    token_cache_key, AccessToken, PageWalk, ScoreInput, ServiceGrants, DEFAULT_PAGE_CAP, MAX_RESPONSE_BYTES,
+    token_cache_key, AccessToken, PageWalk, ScoreInput, ServiceGrants, ServiceUrl, DEFAULT_PAGE_CAP, MAX_RESPONSE_BYTES,
 };
 use lti_core::session::SessionClaims;
 use serde::{Deserialize, Serialize};
@@ -50,10 +50,45 @@ fn bad_request(field: &str, why: &str) -> ApiError {
 
 // ------------------------------------------------------------------ who is calling
 
+/// Who is calling a service route, established from the `Authorization` header alone, before
+/// any body is read.
+pub enum Credential {
+    /// `LTI_ADMIN_TOKEN`: any context, named by `platformId` + `contextId`.
+    Admin,
+    /// `LTI_SERVICES_TOKEN` (the tool app's server): any context, named by `platformId` +
+    /// `contextId`.
+    Services,
+    /// `LTI_SERVICES_TOKEN` with a user's session in `LTI-Session`: that session's context and
+    /// user, with the trust of the tool's server (it may post that user's score).
+    ServicesForSession(SessionClaims),
+    /// A session token (a user's browser): its own context, its own role.
+    Session(SessionClaims),
+}
+
+/// Check the bearer credential. No body has been read yet; a request without a valid one is
+/// answered `session_invalid` whatever it carries.
+pub async fn authenticate(env: &Env, cfg: &Config, req: &Request) -> ApiResult<Credential> {
+    let token = crate::bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
+    if cfg.is_admin(&token) {
+        return Ok(Credential::Admin);
+    }
+    if cfg.is_services(&token) {
+        let on_behalf = req.headers().get("lti-session").ok().flatten().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        return Ok(match on_behalf {
+            Some(s) => Credential::ServicesForSession(crate::verify_session_token(env, cfg, &s).await?),
+            None => Credential::Services,
+        });
+    }
+    Ok(Credential::Session(crate::verify_session_token(env, cfg, &token).await?))
+}
+
 /// A tool app's request, resolved to one context.
 pub struct Caller {
-    /// The session, when called with one (None: admin).
+    /// The session, when called with one (None: admin or the services credential alone).
     pub session: Option<SessionClaims>,
+    /// Whether the call comes from a trusted server (admin or services credential) rather
+    /// than a user's browser.
+    pub server: bool,
     /// Registration.
     pub reg: Registration,
     /// What the platform granted for this context (or launch).
@@ -73,6 +108,17 @@ impl Caller {
         }
     }
 
+    /// A learner's own browser session may post (or delete) a score only when the
+    /// registration opts in: the learner holds the token, so otherwise they could grade
+    /// themselves. The tool's server (services credential) and staff always may.
+    pub fn require_score_writer(&self) -> ApiResult<()> {
+        if self.server || self.staff() || self.reg.learner_scores {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::LearnerScoresDisabled, "learner session posting a score; learnerScores is false"))
+        }
+    }
+
     /// Every scope the platform granted for this context: one token serves all calls (fewer
     /// token requests, which platforms rate-limit).
     fn scopes(&self) -> Vec<&str> {
@@ -88,30 +134,33 @@ impl Caller {
     }
 }
 
-/// The session behind a Bearer token (no admin).
-pub async fn session_of(env: &Env, cfg: &Config, req: &Request) -> ApiResult<SessionClaims> {
-    let token = crate::bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
-    crate::verify_session_token(env, cfg, &token).await
-}
-
-/// Resolve the caller: admin (then `platformId` + `contextId` from `params`) or a session.
-pub async fn caller(env: &Env, cfg: &Config, req: &Request, params: &Value) -> ApiResult<Caller> {
-    let token = crate::bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
+/// Resolve an authenticated caller to one context: admin or services credential (then
+/// `platformId` + `contextId` from `params`), or a session.
+pub async fn caller(env: &Env, credential: Credential, params: &Value) -> ApiResult<Caller> {
     let registry = Registry::new(env);
-    if cfg.is_admin(&token) {
-        let p = |k: &str| params.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        let platform_id = p("platformId").ok_or_else(|| bad_request("platformId", "required with the admin token"))?;
-        let context_id = p("contextId").ok_or_else(|| bad_request("contextId", "required with the admin token"))?;
-        let reg = registry.get(&platform_id).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such registration"))?;
-        let record = context_record(env, &platform_id, &context_id).await?.ok_or_else(|| ApiError::new(ErrorCode::ContextUnknown, "no launch recorded"))?;
-        return Ok(Caller { session: None, reg, svc: record.svc });
-    }
-    let session = crate::verify_session_token(env, cfg, &token).await?;
+    let (session, server) = match credential {
+        Credential::Admin | Credential::Services => {
+            let p = |k: &str| params.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+            let platform_id = p("platformId").ok_or_else(|| bad_request("platformId", "required with the admin or services token"))?;
+            let context_id = p("contextId").ok_or_else(|| bad_request("contextId", "required with the admin or services token"))?;
+            let reg = registry.get(&platform_id).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such registration"))?;
+            let record = context_record(env, &platform_id, &context_id).await?.ok_or_else(|| ApiError::new(ErrorCode::ContextUnknown, "no launch recorded"))?;
+            return Ok(Caller { session: None, server: true, reg, svc: record.svc });
+        }
+        Credential::ServicesForSession(s) => (s, true),
+        Credential::Session(s) => (s, false),
+    };
     let reg = registry
         .get(&session.platform_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted since the launch"))?;
-    Ok(Caller { svc: session.svc.clone(), session: Some(session), reg })
+    Ok(Caller { svc: session.svc.clone(), session: Some(session), server, reg })
+}
+
+/// The session behind a Bearer token (no admin, no services credential): deep linking.
+pub async fn session_of(env: &Env, cfg: &Config, req: &Request) -> ApiResult<SessionClaims> {
+    let token = crate::bearer(req).ok_or_else(|| ApiError::new(ErrorCode::SessionInvalid, "no bearer token"))?;
+    crate::verify_session_token(env, cfg, &token).await
 }
 
 // ------------------------------------------------------------------ context records
@@ -301,9 +350,12 @@ async fn fetch_token(
             ("client_assertion", assertion.as_str()),
             ("scope", scope.as_str()),
         ]);
+        // The assertion's `aud` is the token URL as registered (what the platform compares);
+        // the request goes to its normal form.
+        let target = ServiceUrl::parse(&token_url).map_err(|e| ServiceError::TokenFailed(format!("token URL: {e}")))?;
         let answer = http::send(
             "POST",
-            &token_url,
+            target.as_str(),
             &[("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json")],
             Some(&body),
             64 * 1024,
@@ -347,7 +399,7 @@ async fn call(
     reg: &Registration,
     scopes: &[&str],
     method: &str,
-    url: &str,
+    url: &ServiceUrl,
     accept: &str,
     body: Option<(&str, String)>,
 ) -> ApiResult<http::Answer> {
@@ -359,7 +411,7 @@ async fn call(
         if let Some((ct, _)) = &body {
             h.push(("content-type", ct));
         }
-        let answer = http::send(method, url, &h, body.as_ref().map(|(_, b)| b.as_str()), MAX_RESPONSE_BYTES)
+        let answer = http::send(method, url.as_str(), &h, body.as_ref().map(|(_, b)| b.as_str()), MAX_RESPONSE_BYTES)
             .await
             .map_err(|e| svc_err(&ServiceError::ServiceFailed(e)))?;
         if answer.status == 401 && !fresh {
@@ -378,26 +430,6 @@ async fn call(
     }
 }
 
-/// `url` with `/suffix` appended to its path (query kept), e.g. a line item's `/scores`.
-fn with_path(url: &str, suffix: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let mut out = format!("{}{suffix}", base.trim_end_matches('/'));
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-/// `url` with query pairs added.
-fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
-    if pairs.is_empty() {
-        return url.to_string();
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{}", form_encode(pairs.iter().copied()))
-}
-
 /// GET every page from `first` (following `Link: rel=next`), collecting `field` arrays (or
 /// top-level arrays).
 #[allow(clippy::too_many_arguments)]
@@ -407,12 +439,12 @@ async fn get_all(
     cid: &str,
     reg: &Registration,
     scopes: &[&str],
-    first: &str,
+    first: &ServiceUrl,
     accept: &str,
     field: Option<&str>,
 ) -> ApiResult<(Vec<Value>, Value, PageWalk, Option<String>)> {
-    let mut walk = PageWalk::new(first, DEFAULT_PAGE_CAP);
-    let mut url = first.to_string();
+    let mut walk = PageWalk::new(first.as_str(), DEFAULT_PAGE_CAP);
+    let mut url = first.clone();
     let mut items = Vec::new();
     let mut first_page = Value::Null;
     let mut differences = None;
@@ -447,11 +479,12 @@ use crate::ok_json as ok;
 
 /// `GET|POST /lti/ags/lineitems`.
 pub async fn lineitems(env: &Env, cfg: &Config, cid: &str, req: &mut Request, query: &Value, is_post: bool) -> ApiResult<Response> {
+    let credential = authenticate(env, cfg, req).await?;
     let body = if is_post { crate::read_json(req, &crate::JSON_API).await? } else { Value::Null };
     let params = if is_post { &body } else { query };
-    let c = caller(env, cfg, req, params).await?;
+    let c = caller(env, credential, params).await?;
     let ags = c.ags()?;
-    let container = ags.container().map_err(|e| svc_err(&e))?.to_string();
+    let container = ags.container().map_err(|e| svc_err(&e))?;
     let link = c.session.as_ref().and_then(|s| s.resource_link_id.clone());
     if is_post {
         c.require_staff()?;
@@ -484,7 +517,7 @@ pub async fn lineitems(env: &Env, cfg: &Config, cid: &str, req: &mut Request, qu
     if let Some(l) = q("limit") {
         pairs.push(("limit", l));
     }
-    let url = with_query(&container, &pairs);
+    let url = container.with_query(&pairs);
     let (mut items, _, walk, _) = get_all(env, cfg, cid, &c.reg, &c.scopes(), &url, LINEITEMS_TYPE, None).await?;
     if let Some(l) = forced_link {
         items.retain(|i| i.get("resourceLinkId").and_then(Value::as_str) == Some(l));
@@ -501,26 +534,25 @@ fn read_scope(ags: &services::AgsGrant) -> ApiResult<&'static str> {
     }
 }
 
-/// Check a line item URL is in the caller's scope: in the context's container, and for a
-/// session, the launch's own line item or one whose `resourceLinkId` is the session's link.
-/// Returns the line item when it had to be fetched.
-async fn check_lineitem(env: &Env, cfg: &Config, cid: &str, c: &Caller, url: &str) -> ApiResult<Option<Value>> {
+/// Check a line item URL is in the caller's scope: in the context's container (compared in
+/// normal form, see [`services::AgsGrant::lineitem_url`]), and for a session, the launch's own
+/// line item or one whose `resourceLinkId` is the session's link. Returns the checked URL —
+/// the only form that is sent — and the line item when it had to be fetched.
+async fn check_lineitem(env: &Env, cfg: &Config, cid: &str, c: &Caller, url: &str) -> ApiResult<(ServiceUrl, Option<Value>)> {
     let ags = c.ags()?;
-    if !ags.owns_lineitem(url) {
-        return Err(svc_err(&ServiceError::LineItemOutOfScope));
-    }
-    let Some(s) = &c.session else { return Ok(None) };
-    if ags.lineitem.as_deref() == Some(url) {
-        return Ok(None);
+    let checked = ags.lineitem_url(url).map_err(|e| svc_err(&e))?;
+    let Some(s) = &c.session else { return Ok((checked, None)) };
+    if ags.is_own_lineitem(&checked) {
+        return Ok((checked, None));
     }
     read_scope(ags)?;
-    let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", url, LINEITEM_TYPE, None).await?;
+    let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &checked, LINEITEM_TYPE, None).await?;
     let item = parse_json(&answer.body).map_err(|e| svc_err(&e))?;
     let link = item.get("resourceLinkId").and_then(Value::as_str);
     if link.is_none() || link != s.resource_link_id.as_deref() {
         return Err(svc_err(&ServiceError::LineItemOutOfScope));
     }
-    Ok(Some(item))
+    Ok((checked, Some(item)))
 }
 
 fn lineitem_url(params: &Value) -> ApiResult<String> {
@@ -536,28 +568,30 @@ fn lineitem_url(params: &Value) -> ApiResult<String> {
 
 /// `GET|PUT|DELETE /lti/ags/lineitem`.
 pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, query: &Value, method: &str) -> ApiResult<Response> {
+    let credential = authenticate(env, cfg, req).await?;
     let body = if method == "PUT" { crate::read_json(req, &crate::JSON_API).await? } else { Value::Null };
     let params = if method == "PUT" { &body } else { query };
-    let c = caller(env, cfg, req, params).await?;
+    let c = caller(env, credential, params).await?;
     let url = lineitem_url(params)?;
     let ags = c.ags()?;
     match method {
         "GET" => {
             read_scope(ags)?;
-            let fetched = check_lineitem(env, cfg, cid, &c, &url).await?;
+            let (checked, fetched) = check_lineitem(env, cfg, cid, &c, &url).await?;
             if let Some(item) = fetched {
                 return ok(item, 200);
             }
-            let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &url, LINEITEM_TYPE, None).await?;
+            let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &checked, LINEITEM_TYPE, None).await?;
             ok(parse_json(&answer.body).map_err(|e| svc_err(&e))?, 200)
         }
         "PUT" => {
             c.require_staff()?;
             ags.require(services::SCOPE_LINEITEM).map_err(|e| svc_err(&e))?;
-            let current = match check_lineitem(env, cfg, cid, &c, &url).await? {
+            let (checked, fetched) = check_lineitem(env, cfg, cid, &c, &url).await?;
+            let current = match fetched {
                 Some(v) => v,
                 None => {
-                    let a = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &url, LINEITEM_TYPE, None).await?;
+                    let a = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &checked, LINEITEM_TYPE, None).await?;
                     parse_json(&a.body).map_err(|e| svc_err(&e))?
                 }
             };
@@ -574,7 +608,7 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
                 merged.insert("resourceLinkId".into(), json!(l));
             }
             let answer =
-                call(env, cfg, cid, &c.reg, &c.scopes(), "PUT", &url, LINEITEM_TYPE, Some((LINEITEM_TYPE, Value::Object(merged).to_string())))
+                call(env, cfg, cid, &c.reg, &c.scopes(), "PUT", &checked, LINEITEM_TYPE, Some((LINEITEM_TYPE, Value::Object(merged).to_string())))
                     .await?;
             let v = if answer.body.is_empty() { Value::Null } else { parse_json(&answer.body).map_err(|e| svc_err(&e))? };
             ok(v, 200)
@@ -582,17 +616,19 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
         _ => {
             c.require_staff()?;
             ags.require(services::SCOPE_LINEITEM).map_err(|e| svc_err(&e))?;
-            check_lineitem(env, cfg, cid, &c, &url).await?;
-            call(env, cfg, cid, &c.reg, &c.scopes(), "DELETE", &url, LINEITEM_TYPE, None).await?;
-            ok(json!({"deleted": true, "lineItemUrl": url}), 200)
+            let (checked, _) = check_lineitem(env, cfg, cid, &c, &url).await?;
+            call(env, cfg, cid, &c.reg, &c.scopes(), "DELETE", &checked, LINEITEM_TYPE, None).await?;
+            ok(json!({"deleted": true, "lineItemUrl": checked.as_str()}), 200)
         }
     }
 }
 
 /// `POST /lti/ags/scores`.
 pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> ApiResult<Response> {
+    let credential = authenticate(env, cfg, req).await?;
     let body = crate::read_json(req, &crate::JSON_API).await?;
-    let c = caller(env, cfg, req, &body).await?;
+    let c = caller(env, credential, &body).await?;
+    c.require_score_writer()?;
     if let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") {
         return crate::legacy::post_score(env, cfg, cid, s, &body).await;
     }
@@ -611,29 +647,45 @@ pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> Ap
             return Err(ApiError::new(ErrorCode::RoleForbidden, "learner posting another user's score"));
         }
         (Some(u), _) => u.clone(),
-        (None, Some(s)) => s.lti_sub.clone(),
-        (None, None) => return Err(bad_request("userId", "required with the admin token")),
+        (None, Some(s)) if !s.lti_sub.is_empty() => s.lti_sub.clone(),
+        (None, Some(_)) => return Err(bad_request("userId", "required (this session has no platform user: an anonymous launch)")),
+        (None, None) => return Err(bad_request("userId", "required with the admin or services token")),
     };
     let score = input.to_score(&user_id, &crate::iso_now()).map_err(|e| svc_err(&e))?;
-    check_lineitem(env, cfg, cid, &c, &url).await?;
-    call(env, cfg, cid, &c.reg, &c.scopes(), "POST", &with_path(&url, "/scores"), "application/json", Some((SCORE_TYPE, score.to_string())))
+    let (checked, _) = check_lineitem(env, cfg, cid, &c, &url).await?;
+    call(env, cfg, cid, &c.reg, &c.scopes(), "POST", &checked.join("/scores"), "application/json", Some((SCORE_TYPE, score.to_string())))
         .await?;
-    log::info(cid, "score_posted", json!({"registration": c.reg.id, "by": if c.session.is_some() { "session" } else { "admin" }}));
-    ok(json!({"posted": true, "lineItemUrl": url, "userId": user_id}), 200)
+    let by = match (&c.session, c.server) {
+        (_, true) if c.session.is_some() => "services-for-session",
+        (None, _) => "server",
+        _ => "session",
+    };
+    log::info(cid, "score_posted", json!({"registration": c.reg.id, "by": by}));
+    ok(json!({"posted": true, "lineItemUrl": checked.as_str(), "userId": user_id}), 200)
 }
 
 /// `DELETE /lti/ags/scores`: LTI 1.1 deleteResult (AGS has no score deletion).
 pub async fn delete_score(env: &Env, cfg: &Config, cid: &str, req: &Request) -> ApiResult<Response> {
-    let s = session_of(env, cfg, req).await?;
-    if s.lti_version != "1.1" {
+    let credential = authenticate(env, cfg, req).await?;
+    let c = caller(env, credential, &Value::Null).await;
+    let c = match c {
+        Ok(c) => c,
+        Err(e) if e.code == ErrorCode::RequestInvalid => {
+            return Err(ApiError::new(ErrorCode::MethodNotAllowed, "AGS scores cannot be deleted; post a score without scoreGiven instead"));
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") else {
         return Err(ApiError::new(ErrorCode::MethodNotAllowed, "AGS scores cannot be deleted; post a score without scoreGiven instead"));
-    }
-    crate::legacy::delete_score(env, cfg, cid, &s).await
+    };
+    c.require_score_writer()?;
+    crate::legacy::delete_score(env, cfg, cid, s).await
 }
 
 /// `GET /lti/ags/results`.
 pub async fn results(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &Value) -> ApiResult<Response> {
-    let c = caller(env, cfg, req, query).await?;
+    let credential = authenticate(env, cfg, req).await?;
+    let c = caller(env, credential, query).await?;
     if let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") {
         return crate::legacy::read_score(env, cfg, cid, s).await;
     }
@@ -646,7 +698,7 @@ pub async fn results(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
             _ => return Err(bad_request("lineItemUrl", "required")),
         },
     };
-    check_lineitem(env, cfg, cid, &c, &url).await?;
+    let (checked, _) = check_lineitem(env, cfg, cid, &c, &url).await?;
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     let own;
     match &c.session {
@@ -663,7 +715,7 @@ pub async fn results(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
     if let Some(l) = query.get("limit").and_then(Value::as_str) {
         pairs.push(("limit", l));
     }
-    let first = with_query(&with_path(&url, "/results"), &pairs);
+    let first = checked.join("/results").with_query(&pairs);
     let (items, _, walk, _) = get_all(env, cfg, cid, &c.reg, &c.scopes(), &first, RESULTS_TYPE, None).await?;
     ok(json!({"results": items, "pages": walk.pages(), "truncated": walk.truncated()}), 200)
 }
@@ -672,17 +724,14 @@ pub async fn results(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
 
 /// `GET /lti/nrps/members`.
 pub async fn members(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &Value) -> ApiResult<Response> {
-    let c = caller(env, cfg, req, query).await?;
+    let credential = authenticate(env, cfg, req).await?;
+    let c = caller(env, credential, query).await?;
     c.require_staff()?;
     let nrps = c.svc.nrps.as_ref().ok_or_else(|| svc_err(&ServiceError::NrpsNotGranted))?;
+    let roster = ServiceUrl::parse(&nrps.url).map_err(|_| svc_err(&ServiceError::NrpsNotGranted))?;
     let q = |k: &str| query.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     let first = match q("since") {
-        Some(since) => {
-            if !services::same_resource(since, &nrps.url) {
-                return Err(bad_request("since", "a differences URL of this course's roster"));
-            }
-            since.to_string()
-        }
+        Some(since) => roster.same_resource(since).ok_or_else(|| bad_request("since", "a differences URL of this course's roster"))?,
         None => {
             let mut pairs: Vec<(&str, &str)> = Vec::new();
             if let Some(r) = q("role") {
@@ -691,7 +740,7 @@ pub async fn members(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
             if let Some(l) = q("limit") {
                 pairs.push(("limit", l));
             }
-            with_query(&nrps.url, &pairs)
+            roster.with_query(&pairs)
         }
     };
     let (raw, first_page, walk, differences) =
@@ -716,8 +765,8 @@ pub async fn members(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
         "pages": walk.pages(),
         "truncated": walk.truncated(),
     });
-    if let (Some(d), Some(o)) = (differences.filter(|d| services::same_resource(d, &nrps.url)), data.as_object_mut()) {
-        o.insert("differencesUrl".into(), json!(d));
+    if let (Some(d), Some(o)) = (differences.and_then(|d| roster.same_resource(&d)), data.as_object_mut()) {
+        o.insert("differencesUrl".into(), json!(d.as_str()));
     }
     ok(data, 200)
 }

@@ -26,6 +26,9 @@ pub struct Config {
     pub encryption_key: Option<String>,
     /// `LTI_ADMIN_TOKEN`.
     pub admin_token: Option<String>,
+    /// `LTI_SERVICES_TOKEN`: the tool app server's credential for the services (AGS, NRPS)
+    /// only; never accepted by the admin API.
+    pub services_token: Option<String>,
     /// Allow http:// registration URLs on loopback (local development only).
     pub allow_http_loopback: bool,
     /// State store.
@@ -47,6 +50,14 @@ pub fn env_string(env: &Env, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+/// `token` equals the configured secret: SHA-256 digests compared in constant time, so neither
+/// the content nor the length leaks. An unset secret matches nothing.
+fn secret_eq(expected: Option<&str>, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    expected.is_some_and(|expected| Sha256::digest(token.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into())
+}
+
 impl Config {
     /// Read the configuration. `request_origin` is the fallback base when `PUBLIC_BASE_URL`
     /// is unset.
@@ -60,6 +71,7 @@ impl Config {
             tool: ToolConfig { base_url: base },
             encryption_key: env_string(env, "LTI_ENCRYPTION_KEY"),
             admin_token: env_string(env, "LTI_ADMIN_TOKEN"),
+            services_token: env_string(env, "LTI_SERVICES_TOKEN"),
             allow_http_loopback: flag("ALLOW_HTTP_LOOPBACK"),
             store: match env_string(env, "NONCE_STORE").as_deref() {
                 Some("durable") => StoreKind::Durable,
@@ -76,9 +88,12 @@ impl Config {
     /// Whether `token` is the admin token (digests compared in constant time, so neither the
     /// content nor the length leaks).
     pub fn is_admin(&self, token: &str) -> bool {
-        use sha2::{Digest, Sha256};
-        use subtle::ConstantTimeEq;
-        self.admin_token.as_deref().is_some_and(|expected| Sha256::digest(token.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into())
+        secret_eq(self.admin_token.as_deref(), token)
+    }
+
+    /// Whether `token` is the services credential (compared like the admin token).
+    pub fn is_services(&self, token: &str) -> bool {
+        secret_eq(self.services_token.as_deref(), token)
     }
 
     /// `kv` or `durable`.

@@ -29,7 +29,9 @@ fn code(c: LegacyCode) -> ErrorCode {
         LegacyCode::OauthParamInvalid | LegacyCode::OauthSignatureMethodUnsupported | LegacyCode::OauthVersionUnsupported => {
             ErrorCode::OauthInvalid
         }
-        LegacyCode::OauthConsumerUnknown => ErrorCode::PlatformUnregistered,
+        // Answered exactly like a wrong signature (the log keeps the cause): which consumer
+        // keys are registered is not something a caller can probe for.
+        LegacyCode::OauthConsumerUnknown => ErrorCode::OauthSignatureInvalid,
         LegacyCode::OauthSignatureInvalid => ErrorCode::OauthSignatureInvalid,
         LegacyCode::OauthTimestampExpired | LegacyCode::OauthTimestampInFuture => ErrorCode::OauthTimestampInvalid,
         LegacyCode::OauthNonceReused => ErrorCode::OauthNonceReused,
@@ -85,7 +87,7 @@ pub async fn launch(env: &Env, wctx: &worker::Context, cfg: &Config, raw_url: &s
         None => None,
     };
     let verified = unverified.verify(secret.as_ref(), now).map_err(|e| err(&e))?;
-    let reg = reg.ok_or_else(|| ApiError::new(ErrorCode::PlatformUnregistered, "consumer key"))?;
+    let reg = reg.ok_or_else(|| ApiError::new(ErrorCode::OauthSignatureInvalid, "unknown consumer key"))?;
     let store = StateStore::new(env, wctx, cfg);
     let first = store.claim(&format!("oauthnonce:{}", verified.nonce_key()), verified.nonce_expires_at(), now).await?;
     let request = verified.confirm_nonce(if first { NonceCheck::FirstUse } else { NonceCheck::SeenBefore }).map_err(|e| err(&e))?;
@@ -225,9 +227,12 @@ pub async fn report(env: &Env, reg_id: &str) -> ApiResult<Response> {
 
 // ------------------------------------------------------------------ Basic Outcomes
 
+/// The launch's outcome service, when it is one we may call with the 1.1 secret: https (or
+/// http on loopback), in normal form — the URL that is signed and sent.
 fn outcome_of(s: &SessionClaims) -> Option<(String, String)> {
     let o = s.lti11.as_ref()?.get("outcome")?;
-    Some((o.get("url")?.as_str()?.to_string(), o.get("sourcedid")?.as_str()?.to_string()))
+    let url = lti_core::services::ServiceUrl::parse(o.get("url")?.as_str()?).ok()?;
+    Some((url.as_str().to_string(), o.get("sourcedid")?.as_str()?.to_string()))
 }
 
 /// One POX request to the outcome service, signed with the OAuth body hash; the parsed reply.

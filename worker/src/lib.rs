@@ -361,20 +361,33 @@ const JSON_BACKUP: JsonBody = JsonBody { limit: 4 * 1024 * 1024, hint: "must be 
 /// Registrations: any JSON (the registration validator names what is wrong).
 const JSON_REGISTRATION: JsonBody = JsonBody { code: ErrorCode::RegistrationInvalid, object: false, hint: "must be valid JSON", ..JSON_API };
 
-/// Read a JSON request body as `how` says.
+/// Read a JSON request body as `how` says: streamed, stopping at `how.limit`.
 pub(crate) async fn read_json(req: &mut Request, how: &JsonBody) -> ApiResult<serde_json::Value> {
-    let body = req.text().await.map_err(|e| ApiError::new(how.code, format!("body unreadable: {e}")))?;
+    let bytes = read_body(req, how.limit, how.code).await?;
+    let body = String::from_utf8(bytes).map_err(|_| ApiError::new(how.code, "body not UTF-8").with_field("body", how.hint))?;
     if how.empty_is_object && body.trim().is_empty() {
         return Ok(serde_json::json!({}));
-    }
-    if body.len() > how.limit {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
     }
     let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| ApiError::new(how.code, format!("json: {e}")).with_field("body", how.hint))?;
     if how.object && !v.is_object() {
         return Err(ApiError::new(how.code, "json not an object").with_field("body", how.hint));
     }
     Ok(v)
+}
+
+/// A request body, read as a stream that stops at `limit` bytes (a declared
+/// `Content-Length` over the limit is refused before reading anything). Callers authenticate
+/// first wherever the route has a credential.
+pub(crate) async fn read_body(req: &Request, limit: usize, unreadable: ErrorCode) -> ApiResult<Vec<u8>> {
+    if let Some(len) = req.headers().get("content-length").ok().flatten().and_then(|l| l.trim().parse::<u64>().ok()) {
+        if len > limit as u64 {
+            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("declared {len} bytes, limit {limit}")));
+        }
+    }
+    http::read_capped(req.inner().body(), limit).await.map_err(|e| match e {
+        http::BodyError::TooLarge(n) => ApiError::new(ErrorCode::PayloadTooLarge, format!("more than {limit} bytes ({n} read)")),
+        http::BodyError::Unreadable(d) => ApiError::new(unreadable, format!("body unreadable: {d}")),
+    })
 }
 
 // ------------------------------------------------------------------ login
@@ -390,12 +403,12 @@ async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
     let random = random_bytes::<LOGIN_RANDOM_BYTES>().map_err(|e| ApiError::internal(e.0))?;
     let t = now();
-    let (redirect, reg_id) = begin_login(&params, &candidates, &ctx.cfg.tool, redirect_path, &key, &random, t).map_err(|e| ApiError::coded(&e))?;
-    let record = serde_json::to_string(&redirect.record).map_err(|e| ApiError::internal(e.to_string()))?;
-    let store = StateStore::new(ctx.env, ctx.wctx, &ctx.cfg);
-    store.put(&redirect.handle.store_key(), record, redirect.record.exp, t).await?;
+    // Nothing is stored: the signed state carries the login (and names the store its launch
+    // will mark it used in).
+    let (redirect, reg_id) =
+        begin_login(&params, &candidates, &ctx.cfg.tool, redirect_path, &key, &random, ctx.cfg.store_name(), t).map_err(|e| ApiError::coded(&e))?;
     let target = storage_target(params.lti_storage_target.as_deref());
-    log::info(&ctx.cid, "login", serde_json::json!({"registration": reg_id, "store": store.kind(), "platform_storage": target.is_some()}));
+    log::info(&ctx.cid, "login", serde_json::json!({"registration": reg_id, "store": ctx.cfg.store_name(), "platform_storage": target.is_some()}));
     if let Some(target) = target {
         // LTI Platform Storage: keep the binding secret in the platform's storage too, so the
         // launch can be bound to this browser with no cookie at all.
@@ -441,12 +454,14 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
     let t = now();
 
-    // 1. State: signature and expiry, then consumed exactly once from the store.
+    // 1. State: signature and expiry, then marked used exactly once, in the store the login
+    // named (a restart that switched NONCE_STORE neither refuses in-flight logins nor lets a
+    // used state through).
     let handle = StateHandle::verify(&state, &key, t).map_err(|e| ApiError::coded(&e))?;
     let cookie_name = handle.cookie_name();
-    let store = StateStore::new(ctx.env, ctx.wctx, &ctx.cfg);
-    let taken = store.take(&handle.store_key(), handle.exp()).await?;
-    let consumed = handle.consumed(taken.as_deref()).map_err(|e| ApiError::coded(&e))?;
+    let store = StateStore::named(ctx.env, ctx.wctx, handle.store()).unwrap_or_else(|| StateStore::new(ctx.env, ctx.wctx, &ctx.cfg));
+    let first_use = store.claim(&handle.store_key(), handle.exp(), t).await?;
+    let consumed = handle.consumed(first_use).map_err(|e| ApiError::coded(&e))?;
     let cookie_header = req.headers().get("cookie").ok().flatten().unwrap_or_default();
     let binding = consumed.check_cookie(cookie_value(&cookie_header, &cookie_name)).map_err(|e| ApiError::coded(&e))?;
     let registry = Registry::new(ctx.env);
@@ -526,18 +541,10 @@ async fn session_redirect(ctx: &Ctx<'_>, claims: &SessionClaims, clear_cookie: O
     Ok(Response::empty()?.with_status(303).with_headers(headers(&pairs)))
 }
 
-/// A request body as text, bounded.
+/// A form or launch body as text, bounded by [`MAX_BODY`].
 async fn read_body_text(req: &mut Request) -> ApiResult<String> {
-    if let Some(len) = req.headers().get("content-length").ok().flatten().and_then(|l| l.parse::<usize>().ok()) {
-        if len > MAX_BODY {
-            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{len} bytes")));
-        }
-    }
-    let body = req.text().await.map_err(|e| ApiError::new(ErrorCode::LaunchParamMissing, format!("body unreadable: {e}")))?;
-    if body.len() > MAX_BODY {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("{} bytes", body.len())));
-    }
-    Ok(body)
+    let bytes = read_body(req, MAX_BODY, ErrorCode::LaunchParamMissing).await?;
+    String::from_utf8(bytes).map_err(|_| ApiError::new(ErrorCode::LaunchParamMissing, "body not UTF-8"))
 }
 
 /// A session waiting for its launch page to read the binding secret back from platform storage.

@@ -130,9 +130,30 @@ pub fn module_page(module: &Module, s: &SessionClaims, token: &str) -> String {
         }
     }
     if let Some(at) = page.rfind("</body>") {
-        page.insert_str(at, &format!("<script type=\"module\">{MODULE_SCRIPT}</script>"));
+        // The embed kit's tool client (MODULE_SCRIPT) reads the LMS's origin from this JSON (not
+        // executed, so not in the CSP) where the browser does not report the embedding page's
+        // origin, and says in the status line when it cannot talk to its host.
+        let config = serde_json::json!({ "platformOrigin": platform_origin(s) });
+        page.insert_str(
+            at,
+            &format!(
+                "<p id=\"lti-embed-status\" class=\"muted\" role=\"status\" hidden></p><script type=\"application/json\" id=\"lti-embed-config\">{}</script><script type=\"module\">{MODULE_SCRIPT}</script>",
+                embed_json(&config)
+            ),
+        );
     }
     page
+}
+
+/// The LMS's origin as the session knows it: the origin of the platform's own URLs in the launch
+/// (deep-linking return URL, AGS and NRPS service URLs). The embed kit's tool client falls back to
+/// it where the browser does not report the embedding page's origin (Firefox has no
+/// `location.ancestorOrigins`). `None` when the launch carried none of them.
+fn platform_origin(s: &SessionClaims) -> Option<String> {
+    let dl = s.dl.as_ref().map(|d| d.return_url.as_str());
+    let ags = s.svc.ags.as_ref().and_then(|a| a.lineitems.as_deref().or(a.lineitem.as_deref()));
+    let nrps = s.svc.nrps.as_ref().map(|n| n.url.as_str());
+    [dl, ags, nrps].into_iter().flatten().find_map(|u| lti_core::url::HttpUrl::parse(u).ok()).map(|u| u.origin())
 }
 
 fn module_page_body(module: &Module, s: &SessionClaims) -> String {

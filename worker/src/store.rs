@@ -1,13 +1,17 @@
-//! Single-use state records, behind one interface with two backends:
+//! Single-use marks (launch states, LTI 1.1 nonces) and short-lived records (a launch parked
+//! for platform storage), behind one interface with two backends:
 //!
-//! * **KV** (default): `take` is a read followed by a delete. Records this isolate wrote are
-//!   also kept in its memory, so a launch served by the same isolate skips the KV read (the
-//!   delete still goes to KV, in the background, so other isolates cannot take it later). KV is eventually consistent
-//!   (a write can take up to ~60 s to reach other locations), so two launches racing through
-//!   *different* locations could both read the record: best effort, fine for most tools
-//!   because the id_token's nonce is bound to the state and the platform signs each launch.
+//! * **KV** (default): `claim` checks this isolate's memory, then KV, then writes a used mark
+//!   that KV keeps until the state's own expiry. KV is eventually consistent (a write can take
+//!   up to ~60 s to reach other locations), so two copies of one launch racing through
+//!   *different* locations inside that window could both be accepted: best effort, fine for
+//!   most tools because the id_token's nonce is bound to the state and the platform signs
+//!   each launch. A replay to the same isolate is refused from memory at once.
 //! * **Durable Object** (`NONCE_STORE=durable`): one strongly consistent object per state;
-//!   `take` is one atomic SQL `DELETE … RETURNING`, so exactly one launch wins, anywhere.
+//!   `claim` is one atomic SQL insert-if-absent, so exactly one launch wins, anywhere.
+//!
+//! Logins store nothing (the signed state carries the login): only a launch that passed the
+//! state's signature check writes a mark, so anonymous traffic costs no storage.
 //!
 //! The same Durable Object class also serialises creation of the tool's key ring.
 
@@ -21,7 +25,8 @@ use crate::config::{Config, StoreKind, DO_BINDING, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::keys;
 
-/// Most state records kept in isolate memory (KV mode), oldest evicted first when full.
+/// Most marks kept in isolate memory (KV mode). When full, expired ones are dropped; live
+/// ones are never evicted early (KV holds every mark anyway, memory only answers faster).
 const LOCAL_STATES: usize = 10_000;
 
 thread_local! {
@@ -52,7 +57,7 @@ fn local_insert(key: &str, value: Option<&str>, exp: i64, now: i64) {
         if m.len() >= LOCAL_STATES {
             m.retain(|_, (e, _)| *e >= now);
             if m.len() >= LOCAL_STATES {
-                m.clear();
+                return; // full of live marks: KV answers for this one
             }
         }
         m.insert(key.to_string(), (exp, value.map(str::to_string)));
@@ -116,6 +121,16 @@ impl<'a> StateStore<'a> {
         Self { env, ctx, kind: cfg.store }
     }
 
+    /// The store a login named (`kv`, `durable`); `None` for anything else.
+    pub fn named(env: &'a Env, ctx: &'a worker::Context, name: &str) -> Option<Self> {
+        let kind = match name {
+            "kv" => StoreKind::Kv,
+            "durable" => StoreKind::Durable,
+            _ => return None,
+        };
+        Some(Self { env, ctx, kind })
+    }
+
     /// Which backend.
     pub fn kind(&self) -> &'static str {
         match self.kind {
@@ -140,8 +155,9 @@ impl<'a> StateStore<'a> {
     }
 
     /// Mark `key` used until `exp`: `true` the first time, `false` when it was already marked
-    /// (single-use OAuth 1.0a nonces). Durable: one atomic insert; KV: this isolate's memory, then
-    /// a KV read and write (best effort across locations, like KV states).
+    /// (launch states, OAuth 1.0a nonces). Durable: one atomic insert; KV: this isolate's
+    /// memory, then a KV read, then the mark (written in the background: KV has no atomic
+    /// insert, so waiting for it would buy nothing across locations).
     pub async fn claim(&self, key: &str, exp: i64, now: i64) -> ApiResult<bool> {
         match self.kind {
             StoreKind::Kv => {
@@ -154,8 +170,14 @@ impl<'a> StateStore<'a> {
                 if kv.get(key).text().await?.is_some() {
                     return Ok(false);
                 }
+                // KV's shortest TTL is 60 s; the mark must outlive the state.
                 let ttl = u64::try_from((exp - now).max(60)).unwrap_or(600);
-                kv.put(key, "used")?.expiration_ttl(ttl).execute().await?;
+                let key = key.to_string();
+                self.ctx.wait_until(async move {
+                    if let Ok(put) = kv.put(&key, "used") {
+                        let _ = put.expiration_ttl(ttl).execute().await;
+                    }
+                });
                 Ok(true)
             }
             StoreKind::Durable => {

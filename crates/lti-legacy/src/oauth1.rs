@@ -265,8 +265,12 @@ impl UnverifiedRequest {
     /// 8. the HMAC-SHA1 signature over the base string verifies (constant-time comparison);
     /// 9. `oauth_timestamp` within ±[`TIMESTAMP_WINDOW_SECS`] of `now`.
     pub fn verify(self, secret: Option<&ConsumerSecret>, now: i64) -> Result<VerifiedRequest, OAuthError> {
-        // 7.
-        let secret = secret.ok_or_else(|| OAuthError::ConsumerUnknown(self.consumer_key.chars().take(100).collect()))?;
+        // 7. An unknown key costs the same HMAC as a known one, and callers answer it like a
+        // bad signature: the endpoint is no oracle for which consumer keys exist.
+        let Some(secret) = secret else {
+            let _ = hmac_sha1(&ConsumerSecret::new("lti-edge/unknown-consumer"), &self.base_string()).verify_slice(self.signature.as_bytes());
+            return Err(OAuthError::ConsumerUnknown(self.consumer_key.chars().take(100).collect()));
+        };
         // 8.
         let provided = SIGNATURE_B64.decode(self.signature.as_bytes()).map_err(|_| OAuthError::SignatureInvalid)?;
         hmac_sha1(secret, &self.base_string()).verify_slice(&provided).map_err(|_| OAuthError::SignatureInvalid)?;

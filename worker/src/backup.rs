@@ -140,9 +140,7 @@ pub async fn restore(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> 
     if !errors.is_empty() {
         return Err(invalid(errors));
     }
-    for reg in &regs {
-        registry.save(reg).await?;
-    }
+    registry.save_all(&regs).await?;
     if let Some(r) = &ring {
         keys::replace_ring(env, r).await?;
     }

@@ -48,7 +48,7 @@ use lti_core::encoding::{form_decode, hex};
 use lti_core::error::ErrorCode;
 use lti_core::launch::UnverifiedLaunch;
 use lti_core::modules;
-use lti_core::registration::{uuid_v4, DeploymentPolicy, RegistrationInput};
+use lti_core::registration::{uuid_v4, DeploymentPolicy};
 use lti_core::session::{verify_session, SessionClaims};
 use lti_core::encoding::b64url_encode;
 use lti_core::state::{begin_login, binding_matches, cookie_value, Binding, LoginParams, StateHandle, LOGIN_RANDOM_BYTES};
@@ -398,7 +398,7 @@ async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         pairs.extend(read_form(req).await?);
     }
     let params = LoginParams::from_pairs(&pairs).map_err(|e| ApiError::coded(&e))?;
-    let candidates = Registry::new(ctx.env).by_issuer(&params.iss).await?;
+    let candidates = Registry::new(ctx.env).for_login(&params.iss, params.client_id.as_deref()).await?;
     let redirect_path = if ctx.path.starts_with("/hosted/") { "/hosted/index/oauth2-launch" } else { "/lti/launch" };
     let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
     let random = random_bytes::<LOGIN_RANDOM_BYTES>().map_err(|e| ApiError::internal(e.0))?;
@@ -480,10 +480,9 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let skew = validated.observed_skew();
     if validated.is_new_deployment()
         && reg.deployment_policy == DeploymentPolicy::AcceptAndRecord
-        && reg.record_deployment(validated.deployment_id())
+        && registry.record_deployment(&reg, validated.deployment_id(), &iso_now()).await?
     {
-        reg.updated_at = iso_now();
-        registry.save(&reg).await?;
+        reg.record_deployment(validated.deployment_id());
         log::info(&ctx.cid, "deployment_recorded", serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}));
     }
 
@@ -732,34 +731,17 @@ fn admin(ctx: &Ctx<'_>, req: &Request) -> ApiResult<()> {
 
 async fn platform_upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let body = read_json(req, &JSON_REGISTRATION).await?;
-    let input = RegistrationInput::new(&body).map_err(|e| {
-        let mut err = ApiError::coded(&e);
-        err.fields = Some(e.fields.clone());
-        err
-    })?;
-    let registry = Registry::new(ctx.env);
-    let existing = match input.key() {
-        (Some(iss), Some(cid)) => registry.by_issuer(iss).await?.into_iter().find(|r| r.client_id == cid),
+    // Field errors come from the same validation the registry runs; a new LTI 1.1 secret is
+    // sealed here (WebCrypto) so the registry object stores only its sealed form.
+    let secret_enc = match body.get("lti11Secret").and_then(serde_json::Value::as_str) {
+        Some(plain) if (8..=255).contains(&plain.chars().count()) => Some(legacy::encrypt_secret(&ctx.cfg, plain).await?),
         _ => None,
     };
     let id = uuid_v4(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
-    let mut reg = input.validate(&id, existing.as_ref(), &iso_now(), ctx.cfg.allow_http_loopback).map_err(|e| {
-        let mut err = ApiError::coded(&e);
-        err.fields = Some(e.fields.clone());
-        err
-    })?;
-    // An LTI 1.1 consumer key names one registration; its secret is stored encrypted only.
-    if !reg.lti11_consumer_key.is_empty() {
-        if let Some(other) = registry.by_consumer_key(&reg.lti11_consumer_key).await?.filter(|o| o.id != reg.id) {
-            return Err(ApiError::new(ErrorCode::RegistrationInvalid, "consumer key taken").with_field("lti11ConsumerKey", format!("already used by registration {}", other.id)));
-        }
-    }
-    if let Some(plain) = reg.lti11_secret_new.take() {
-        reg.lti11_secret_enc = legacy::encrypt_secret(&ctx.cfg, &plain).await?;
-    }
-    registry.save(&reg).await?;
-    log::info(&ctx.cid, "registration_saved", serde_json::json!({"id": reg.id, "updated": existing.is_some()}));
-    ok_json(reg.public_json(), if existing.is_some() { 200 } else { 201 })
+    let up = Registry::new(ctx.env).upsert(&body, &id, &iso_now(), ctx.cfg.allow_http_loopback, secret_enc).await?;
+    let reg = up.registration;
+    log::info(&ctx.cid, "registration_saved", serde_json::json!({"id": reg.id, "updated": !up.created}));
+    ok_json(reg.public_json(), if up.created { 201 } else { 200 })
 }
 
 async fn platform_one(ctx: &Ctx<'_>, id: &str) -> ApiResult<Response> {

@@ -102,7 +102,7 @@ struct TakeReply {
     value: Option<String>,
 }
 
-async fn do_call(env: &Env, object: &str, path: &str, body: &impl Serialize) -> ApiResult<Response> {
+pub(crate) async fn do_call(env: &Env, object: &str, path: &str, body: &impl Serialize) -> ApiResult<Response> {
     let ns = env.durable_object(DO_BINDING)?;
     let stub = ns.id_from_name(object)?.get_stub()?;
     let mut init = RequestInit::new();
@@ -263,7 +263,14 @@ impl DurableObject for LtiEdgeObject {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let sql = self.state.storage().sql();
-        match req.path().as_str() {
+        let path = req.path();
+        if path.starts_with("/reg/") {
+            crate::registry::init(&sql)?;
+            crate::registry::import_from_kv(&sql, &self.env).await?;
+            let b: serde_json::Value = req.json().await?;
+            return Response::from_json(&crate::registry::handle(&sql, &path, &b)?);
+        }
+        match path.as_str() {
             "/state/put" => {
                 let b: PutBody = req.json().await?;
                 sql.exec(

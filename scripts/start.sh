@@ -24,6 +24,9 @@ if [ ! -f .lti-edge/dev-secrets ]; then
   printf 'LTI_ENCRYPTION_KEY=%s\nLTI_ADMIN_TOKEN=%s\n' "$("$PY" -c 'import secrets;print(secrets.token_urlsafe(32))')" \
     "$("$PY" -c 'import secrets;print(secrets.token_urlsafe(24))')" > .lti-edge/dev-secrets
 fi
+if ! grep -q '^LTI_SERVICES_TOKEN=' .lti-edge/dev-secrets; then
+  printf 'LTI_SERVICES_TOKEN=%s\n' "$("$PY" -c 'import secrets;print(secrets.token_urlsafe(24))')" >> .lti-edge/dev-secrets
+fi
 source .lti-edge/dev-secrets
 
 pids=()
@@ -34,8 +37,8 @@ trap cleanup EXIT INT TERM
 setsid "$PY" tests/platform/platform.py --port "$LMS_PORT" --tool-url "$TOOL" --client-id "$CLIENT_ID" --deployment-id "$DEPLOYMENT_ID" --quiet &
 pids+=($!)
 LTI_EDGE_SKIP_BUILD=1 setsid wrangler dev --local --ip 127.0.0.1 --port "$TOOL_PORT" --persist-to .wrangler/state \
-  --show-interactive-dev-session=false --log-level warn \
-  --var "PUBLIC_BASE_URL:$TOOL" --var "LTI_ENCRYPTION_KEY:$LTI_ENCRYPTION_KEY" --var "LTI_ADMIN_TOKEN:$LTI_ADMIN_TOKEN" \
+  --show-interactive-dev-session=false --log-level info \
+  --var "PUBLIC_BASE_URL:$TOOL" --var "LTI_ENCRYPTION_KEY:$LTI_ENCRYPTION_KEY" --var "LTI_ADMIN_TOKEN:$LTI_ADMIN_TOKEN" --var "LTI_SERVICES_TOKEN:$LTI_SERVICES_TOKEN" \
   --var ALLOW_HTTP_LOOPBACK:true --var "NONCE_STORE:${NONCE_STORE:-kv}" &
 pids+=($!)
 

@@ -20,12 +20,14 @@ pub struct ApiError {
     pub fields: Option<BTreeMap<String, String>>,
     /// The user's own LMS roles, shown when none is mapped (so the admin knows what to map).
     pub roles: Option<Vec<String>>,
+    /// The route's methods (the `Allow` header of a 405).
+    pub allow: Option<String>,
 }
 
 impl ApiError {
     /// A code with a log detail.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), fields: None, roles: None }
+        Self { code, detail: detail.into(), fields: None, roles: None, allow: None }
     }
 
     /// From any coded core error.
@@ -95,8 +97,12 @@ impl ApiError {
         let _ = headers.set("x-correlation-id", cid);
         let _ = headers.set("referrer-policy", "no-referrer");
         let _ = headers.set("x-content-type-options", "nosniff");
-        if status == 405 {
-            let _ = headers.set("allow", "GET, POST");
+        if html {
+            // Everything on an error page is escaped; the policy is a second wall.
+            let _ = headers.set("content-security-policy", pages::PAGE_CSP);
+        }
+        if let Some(allow) = self.allow.as_deref().filter(|_| status == 405) {
+            let _ = headers.set("allow", allow);
         }
         Response::from_bytes(body.into_bytes())
             .map(|r| r.with_status(status).with_headers(headers))

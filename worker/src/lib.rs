@@ -45,7 +45,7 @@ mod sealed;
 mod store;
 
 use lti_core::encoding::{form_decode, hex};
-use lti_core::error::ErrorCode;
+use lti_core::error::{Coded, ErrorCode};
 use lti_core::launch::UnverifiedLaunch;
 use lti_core::modules;
 use lti_core::registration::{uuid_v4, DeploymentPolicy};
@@ -82,7 +82,10 @@ struct Ctx<'a> {
     cid: String,
     path: String,
     query: String,
+    /// The method routed (`HEAD` routes as `GET`; see `head`).
     method: Method,
+    /// The request was a `HEAD`: answered like `GET`, without the body.
+    head: bool,
 }
 
 #[event(fetch)]
@@ -93,17 +96,24 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     let origin = lti_core::url::HttpUrl::parse(before_query).map(|u| u.origin()).unwrap_or_default();
     let path = req.path();
     let html = wants_html(&req, &path);
-    let ctx = Ctx { cfg: Config::load(&env, &origin), env: &env, wctx: &wctx, cid: cid.clone(), query: query.to_string(), method: req.method(), path };
-    match route(&ctx, &mut req).await {
+    let head = req.method() == Method::Head;
+    let method = if head { Method::Get } else { req.method() };
+    let ctx = Ctx { cfg: Config::load(&env, &origin), env: &env, wctx: &wctx, cid: cid.clone(), query: query.to_string(), method, head, path };
+    let resp = match route(&ctx, &mut req).await {
         Ok(mut resp) => {
             let _ = resp.headers_mut().set("x-correlation-id", &cid);
-            Ok(resp)
+            resp
         }
         Err(e) => {
             log::rejected(&cid, &ctx.path, e.code.as_str(), e.code.status(), &e.detail);
-            Ok(e.into_response(&cid, html))
+            e.into_response(&cid, html)
         }
+    };
+    if head {
+        // The GET answer's status and headers, no body.
+        return Ok(Response::empty()?.with_status(resp.status_code()).with_headers(resp.headers().clone()));
     }
+    Ok(resp)
 }
 
 /// Browser routes answer HTML unless the client asks for JSON; API routes always JSON.
@@ -275,12 +285,23 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     }
 }
 
+/// The route answers `methods` (and `HEAD` wherever it answers `GET`); anything else is a
+/// 405 whose `Allow` header lists exactly these.
 fn only(ctx: &Ctx<'_>, methods: &[Method]) -> ApiResult<()> {
     if methods.contains(&ctx.method) {
-        Ok(())
-    } else {
-        Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("{} {}", ctx.method, ctx.path)))
+        return Ok(());
     }
+    let mut names: Vec<&str> = Vec::new();
+    for m in methods {
+        names.push(m.as_ref());
+        if *m == Method::Get {
+            names.push("HEAD");
+        }
+    }
+    let method = if ctx.head { "HEAD".to_string() } else { ctx.method.to_string() };
+    let mut e = ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} {}", ctx.path));
+    e.allow = Some(names.join(", "));
+    Err(e)
 }
 
 fn headers(pairs: &[(&str, &str)]) -> Headers {
@@ -302,10 +323,8 @@ pub(crate) fn json_response(v: &serde_json::Value, status: u16) -> ApiResult<Res
         .with_headers(headers(&[("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")])))
 }
 
-const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'";
-
 fn html_response(body: String, status: u16) -> ApiResult<Response> {
-    html_response_csp(body, status, PAGE_CSP)
+    html_response_csp(body, status, pages::PAGE_CSP)
 }
 
 pub(crate) fn html_response_csp(body: String, status: u16, csp: &str) -> ApiResult<Response> {
@@ -472,8 +491,19 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
 
     // 2–4. Header (RS256, kid), platform key, signature.
     let unverified = UnverifiedLaunch::parse(&id_token).map_err(|e| ApiError::coded(&e))?;
-    let keys = jwks::key_set(ctx.env, &reg.keyset_url, unverified.kid(), t, &ctx.cid).await?;
-    let verified = unverified.verify(&keys, &WebCryptoVerifier).await.map_err(|e| ApiError::coded(&e))?;
+    let keys = jwks::key_set(ctx.env, ctx.wctx, &reg.keyset_url, unverified.kid(), t, &ctx.cid).await?;
+    let verified = match unverified.clone().verify(&keys, &WebCryptoVerifier).await {
+        Ok(v) => v,
+        Err(e) if e.code() == ErrorCode::SignatureInvalid => {
+            // A platform may have re-used its kid for a new key: one refetch (when the cached
+            // set is old enough), then the verdict stands.
+            match jwks::after_bad_signature(ctx.env, ctx.wctx, &reg.keyset_url, unverified.kid(), &keys, &ctx.cid).await? {
+                Some(newer) => unverified.verify(&newer, &WebCryptoVerifier).await.map_err(|e| ApiError::coded(&e))?,
+                None => return Err(ApiError::coded(&e)),
+            }
+        }
+        Err(e) => return Err(ApiError::coded(&e)),
+    };
 
     // 5–12. Every claim.
     let validated = verified.validate(&consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;

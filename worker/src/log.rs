@@ -3,9 +3,16 @@
 
 use serde_json::json;
 
+/// Info lines go to `console.log`, warnings and rejections to `console.warn`, so a runtime (or
+/// `wrangler dev --log-level warn`) that shows only warnings still shows every rejection with
+/// its correlation id and internal reason.
 fn emit(level: &str, cid: &str, event: &str, detail: serde_json::Value) {
     let line = json!({ "level": level, "cid": cid, "event": event, "detail": detail });
-    worker::console_log!("{}", line);
+    if level == "info" {
+        worker::console_log!("{}", line);
+    } else {
+        worker::console_warn!("{}", line);
+    }
 }
 
 /// Informational event with structured fields.

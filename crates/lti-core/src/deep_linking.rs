@@ -83,6 +83,14 @@ impl DeepLinkSettings {
     }
 }
 
+/// A `link` item's `embed` object as Deep Linking spells it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EmbedInput {
+    /// The markup.
+    #[serde(default)]
+    pub html: Option<String>,
+}
+
 /// One content item as a tool app sends it (camelCase JSON).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,9 +134,12 @@ pub struct ContentItemInput {
     /// Gradebook column for resource links.
     #[serde(default)]
     pub line_item: Option<LineItemInput>,
-    /// Markup for `html` items.
+    /// Markup for `html` items, and for a `link` presented as `embed`.
     #[serde(default)]
     pub html: Option<String>,
+    /// `{"html": …}`: the Deep Linking spelling of a `link`'s embed markup (same as `html`).
+    #[serde(default)]
+    pub embed: Option<EmbedInput>,
     /// MIME type for `file` items.
     #[serde(default)]
     pub media_type: Option<String>,
@@ -391,7 +402,7 @@ fn map_item(
                 // Deep Linking 2.0 §3.3: `embed.html` and `iframe.src` are required members.
                 match target {
                     Some("embed") => {
-                        let html = item.html.as_deref().filter(|h| !h.trim().is_empty());
+                        let html = item.html.as_deref().or_else(|| item.embed.as_ref().and_then(|e| e.html.as_deref())).filter(|h| !h.trim().is_empty());
                         let html = html.ok_or_else(|| DeepLinkError::Invalid(field(i, "html"), "required for a link presented as embed (the markup the platform embeds)".into()))?;
                         if html.chars().count() > MAX_TEXT_CHARS {
                             return Err(DeepLinkError::Invalid(field(i, "html"), format!("at most {MAX_TEXT_CHARS} characters")));
@@ -502,6 +513,8 @@ mod tests {
         assert!(matches!(with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed"})), Err(DeepLinkError::Invalid(f, _)) if f.ends_with("html")));
         let e = with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed", "html": "<b>x</b>"})).unwrap();
         assert_eq!(e.as_slice()[0]["embed"], json!({"html": "<b>x</b>"}));
+        let e = with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed", "embed": {"html": "<i>y</i>"}})).unwrap();
+        assert_eq!(e.as_slice()[0]["embed"], json!({"html": "<i>y</i>"}));
         let f = with(json!({"type": "link", "title": "t", "url": "https://a.example/v", "presentation": "iframe", "width": 300})).unwrap();
         assert_eq!(f.as_slice()[0]["iframe"], json!({"src": "https://a.example/v", "width": 300}));
         assert!(matches!(with(json!({"type": "ltiResourceLink", "title": "t", "presentation": "embed"})), Err(DeepLinkError::Invalid(f, _)) if f.ends_with("presentation")));

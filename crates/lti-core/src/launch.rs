@@ -84,7 +84,7 @@ impl MessageType {
 }
 
 /// Step 1 (after state): a parsed id_token, header checked, signature not yet verified.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UnverifiedLaunch {
     jws: CompactJws,
 }

@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Builds the browser embed kit (crates/lti-embed) into web/pkg/: an ES module (lti_embed.js),
-# its wasm (lti_embed_bg.wasm, optimised with wasm-opt -Oz) and TypeScript types
-# (lti_embed.d.ts); the two runtime files also go to web/public/embed/. Prints raw and gzipped
+# Builds the browser embed kit (crates/lti-embed) into web/pkg/, the npm package, with four entry
+# points, each one minified ES module over its own wasm core (wasm-opt -Oz):
+#   host.js     + lti_embed_host_bg.wasm   Embed (host pages; cargo feature "host" only)
+#   tool.js     + lti_embed_tool_bg.wasm   ToolClient (tool pages; feature "tool" only)
+#   element.js  + lti_embed_host_bg.wasm   <lti-embed> custom element, self-initialising
+#   lti_embed.js + lti_embed_bg.wasm       both sides (the all-in-one module)
+# with TypeScript types for each, package.json (exports map) and integrity.json (SHA-384 SRI of
+# every file; each module fetches its wasm with that hash). The runtime files are also published
+# for the worker's static assets at web/public/embed/v<version>/ (immutable, CORS: _headers) and,
+# for pages that still import the unversioned URL, web/public/embed/. Prints raw and gzipped
 # sizes. Idempotent; run after scripts/setup.sh.
 #   LTI_EDGE_SKIP_WEB_BUILD=1   skip when web/pkg already exists (tests build once)
-#   LTI_EDGE_WEB_BUDGET_GZ=N    fail above N bytes gzipped (wasm + every JS file shipped; default
-#                               40960, the kit's 40 KB target: serde_json, float formatting,
-#                               web-sys bindings, dlmalloc or a panicking path creeping back in
-#                               crosses it — bench/embed/README.md says where the size goes).
+#   LTI_EDGE_HOST_BUDGET_GZ=N   fail when what a host page loads (host.js + its wasm, gzip -9)
+#                               exceeds N bytes (default below); LTI_EDGE_TOOL_BUDGET_GZ likewise
+#                               for tool.js, LTI_EDGE_ELEMENT_BUDGET_GZ for element.js, and
+#                               LTI_EDGE_WEB_BUDGET_GZ for the all-in-one module (default 40960,
+#                               the kit's 40 KB target: serde_json, float formatting, web-sys
+#                               bindings, dlmalloc or a panicking path creeping back in crosses
+#                               them — bench/embed/README.md says where the size goes).
 #   CARGO_TARGET_DIR            cargo's target directory (default: $ROOT/target)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -24,81 +34,167 @@ if [ "$have" != "$want" ]; then
 fi
 [ -x "$WASM_OPT_BIN" ] || { log "wasm-opt missing at $WASM_OPT_BIN; run: bash scripts/setup.sh (npm binaryen)"; exit 1; }
 
-log "embed kit: cargo build (wasm32, release)"
-cargo build --release --target wasm32-unknown-unknown -p lti-embed --quiet >&2
+VERSION=$(awk -F'"' '/^\[workspace.package\]/{p=1} p && /^version = /{print $2; exit}' Cargo.toml)
+[ -n "$VERSION" ] || { log "no [workspace.package] version in Cargo.toml"; exit 1; }
+JS="$ROOT/crates/lti-embed/js"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/lti_embed.wasm"
 
 # Generate into a scratch folder, then swap in, so a failed build never leaves half a package.
 tmp="$(mktemp -d "$ROOT/web/.pkg.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
-"$WASM_BINDGEN_BIN" --target web --out-dir "$tmp" --out-name lti_embed \
-  "${CARGO_TARGET_DIR:-$ROOT/target}/wasm32-unknown-unknown/release/lti_embed.wasm"
-# -Oz for size; strip names/producers (kept out of the shipped module). The target_features
-# section wasm-bindgen keeps tells wasm-opt which features rustc used. --low-memory-unused lets
-# wasm-opt fold constant offsets into loads and stores (−0.2 KB gzipped): Rust's wasm32 layout
-# puts the 1 MB stack first, growing down towards address 0, so the low 1 KB is only reached a
-# whole stack deep (the kit's deepest work, the JSON reader, stops at 128 levels).
-"$WASM_OPT_BIN" -Oz --converge --low-memory-unused --strip-debug --strip-producers "$tmp/lti_embed_bg.wasm" -o "$tmp/lti_embed_bg.wasm"
-# The target_features section only informs wasm-opt; dropped once optimised.
-"$WASM_OPT_BIN" --strip-target-features "$tmp/lti_embed_bg.wasm" -o "$tmp/lti_embed_bg.wasm"
-# The shipped module is one file: the hand-written API (crates/lti-embed/js/kit.js: Embed,
-# ToolClient, liveEmbeds, doing the DOM work the wasm core decides) and wasm-bindgen's loader
-# (init, initSync and the core's one export), bundled and minified by esbuild; nothing else is
-# imported at run time. The types are hand-written too (crates/lti-embed/js/lti_embed.d.ts),
-# referenced from the minified file.
-mv "$tmp/lti_embed.js" "$tmp/core.js"
-cp "$ROOT/crates/lti-embed/js/kit.js" "$tmp/kit.js"
-cat > "$tmp/entry.js" <<'JS'
-import init, { initSync, k } from './core.js';
-import { kit } from './kit.js';
-export const { Embed, ToolClient, liveEmbeds } = kit(k);
-export { init as default, initSync };
+mkdir "$tmp/src"
+
+# One wasm per side: <name> <cargo features>.
+build_wasm() {
+  local name="$1" features="$2"
+  log "embed kit: cargo build (wasm32, release, features: $features)"
+  cargo build --release --target wasm32-unknown-unknown -p lti-embed --no-default-features --features "$features" --quiet >&2
+  "$WASM_BINDGEN_BIN" --target web --no-typescript --out-dir "$tmp/src" --out-name "$name" "$TARGET"
+  # -Oz for size; strip names/producers (kept out of the shipped module). The target_features
+  # section wasm-bindgen keeps tells wasm-opt which features rustc used. --low-memory-unused lets
+  # wasm-opt fold constant offsets into loads and stores (−0.2 KB gzipped): Rust's wasm32 layout
+  # puts the 1 MB stack first, growing down towards address 0, so the low 1 KB is only reached a
+  # whole stack deep (the kit's deepest work, the JSON reader, stops at 128 levels).
+  "$WASM_OPT_BIN" -Oz --converge --low-memory-unused --strip-debug --strip-producers "$tmp/src/${name}_bg.wasm" -o "$tmp/${name}_bg.wasm"
+  # The target_features section only informs wasm-opt; dropped once optimised.
+  "$WASM_OPT_BIN" --strip-target-features "$tmp/${name}_bg.wasm" -o "$tmp/${name}_bg.wasm"
+}
+build_wasm lti_embed_host host
+build_wasm lti_embed_tool tool
+build_wasm lti_embed host,tool
+
+cp "$JS/kit.js" "$JS/loader.js" "$JS/element.js" "$tmp/src/"
+# Each entry point: the hand-written API (js/kit.js; only the side it exports survives
+# tree-shaking), the loader (js/loader.js: init with the wasm's integrity, clear errors) and
+# wasm-bindgen's glue for its wasm, bundled and minified by esbuild into one file. The wasm's
+# SRI hash is filled in after the import names are shortened (which changes the wasm).
+entry() { # <file> <wasm name> <exports…>
+  local file="$1" wasm="$2"
+  cat > "$tmp/src/entry-$file" <<JS
+import wbgInit, { initSync as wbgInitSync, k as core } from './$wasm.js';
+import { loader } from './loader.js';
+import { hostKit, toolKit, kit } from './kit.js';
+import { defineElement } from './element.js';
+const L = loader(wbgInit, wbgInitSync, core, () => new URL('./${wasm}_bg.wasm', import.meta.url), '@WASM_INTEGRITY@');
+export const init = L.init;
+export const initSync = L.initSync;
+export default init;
+JS
+  cat >> "$tmp/src/entry-$file"
+}
+entry host.js lti_embed_host <<'JS'
+export const { Embed, liveEmbeds } = hostKit(L.k);
+JS
+entry tool.js lti_embed_tool <<'JS'
+export const { ToolClient } = toolKit(L.k);
+JS
+entry lti_embed.js lti_embed <<'JS'
+export const { Embed, ToolClient, liveEmbeds } = kit(L.k);
+JS
+# The element module loads its wasm and defines <lti-embed> by itself: one script tag.
+entry element.js lti_embed_host <<'JS'
+export const { Embed, liveEmbeds } = hostKit(L.k);
+const loading = init();
+loading.catch((e) => console.error(e.message));
+export const LtiEmbedElement = defineElement(Embed, loading);
 JS
 # --pure:console.warn drops wasm-bindgen's loader warnings (deprecated init parameters; a server
 # sending the wasm without `application/wasm`, where it falls back to the slower
-# WebAssembly.instantiate and still works): ~0.1 KB gzipped. The kit itself only uses console.error.
-"$ESBUILD_BIN" "$tmp/entry.js" --bundle --minify --format=esm --target=es2020 --legal-comments=none --pure:console.warn \
-  --log-level=warning --outfile="$tmp/lti_embed.min.js"
-rm -f "$tmp/core.js" "$tmp/kit.js" "$tmp/entry.js"
-cp "$ROOT/crates/lti-embed/js/lti_embed.d.ts" "$tmp/lti_embed.d.ts"
-# Shorten the wasm-bindgen import names (`__wbg_<method>_<hash>`) in the module and the glue.
-node "$ROOT/crates/lti-embed/tools/minify-imports.mjs" "$tmp/lti_embed_bg.wasm" "$tmp/lti_embed.min.js"
-{ echo '/* @ts-self-types="./lti_embed.d.ts" */'; cat "$tmp/lti_embed.min.js"; } > "$tmp/lti_embed.js"
-rm -f "$tmp/lti_embed.min.js"
-# Every JS file the package ships for run time is counted below: only lti_embed.js (checked).
-extra=$(cd "$tmp" && find . -name '*.js' ! -name lti_embed.js | head -5)
+# WebAssembly.instantiate and still works): ~0.1 KB gzipped. The kit warns through `console.warn`
+# only via a local alias (kit.js `warn`), which this flag does not touch.
+for f in host tool element lti_embed; do
+  "$ESBUILD_BIN" "$tmp/src/entry-$f.js" --bundle --minify --format=esm --target=es2020 --legal-comments=none --pure:console.warn \
+    --log-level=warning --outfile="$tmp/$f.js"
+done
+# Shorten the wasm-bindgen import names (`__wbg_<method>_<hash>`) in each wasm and its bundles.
+node "$ROOT/crates/lti-embed/tools/minify-imports.mjs" "$tmp/lti_embed_host_bg.wasm" "$tmp/host.js" "$tmp/element.js"
+node "$ROOT/crates/lti-embed/tools/minify-imports.mjs" "$tmp/lti_embed_tool_bg.wasm" "$tmp/tool.js"
+node "$ROOT/crates/lti-embed/tools/minify-imports.mjs" "$tmp/lti_embed_bg.wasm" "$tmp/lti_embed.js"
+rm -rf "$tmp/src"
+
+sri() { printf 'sha384-%s' "$(openssl dgst -sha384 -binary "$1" | openssl base64 -A)"; }
+# The wasm's hash into each module, then the types reference.
+for pair in host:lti_embed_host tool:lti_embed_tool element:lti_embed_host lti_embed:lti_embed; do
+  f="${pair%%:*}"; w="${pair#*:}"
+  h=$(sri "$tmp/${w}_bg.wasm")
+  n=$(grep -o '@WASM_INTEGRITY@' "$tmp/$f.js" | wc -l)
+  [ "$n" = 1 ] || { log "embed kit: $f.js has $n integrity placeholders, expected 1"; exit 1; }
+  sed -i "s|@WASM_INTEGRITY@|$h|" "$tmp/$f.js"
+  { echo "/* @ts-self-types=\"./$f.d.ts\" */"; cat "$tmp/$f.js"; } > "$tmp/$f.js.tmp" && mv "$tmp/$f.js.tmp" "$tmp/$f.js"
+done
+# Every JS file the package ships for run time is counted below (checked).
+extra=$(cd "$tmp" && find . -name '*.js' ! -name lti_embed.js ! -name host.js ! -name tool.js ! -name element.js | head -5)
 if [ -n "$extra" ]; then log "embed kit: unexpected JS files in the package: $extra"; exit 1; fi
-cat > "$tmp/package.json" <<'JSON'
+cp "$JS/lti_embed.d.ts" "$JS/host.d.ts" "$JS/tool.d.ts" "$JS/element.d.ts" "$tmp/"
+
+# integrity.json: the SRI hash of every runtime file, for <script integrity=…> and for checking.
+{
+  printf '{\n  "version": "%s"' "$VERSION"
+  for f in host.js tool.js element.js lti_embed.js lti_embed_host_bg.wasm lti_embed_tool_bg.wasm lti_embed_bg.wasm; do
+    printf ',\n  "%s": "%s"' "$f" "$(sri "$tmp/$f")"
+  done
+  printf '\n}\n'
+} > "$tmp/integrity.json"
+cat > "$tmp/package.json" <<JSON
 {
   "name": "lti-embed",
-  "version": "0.1.0",
+  "version": "$VERSION",
   "description": "Host-page embed kit for LTI tool iframes, and its tool-side client (Rust → wasm)",
   "license": "Apache-2.0",
   "type": "module",
-  "main": "lti_embed.js",
-  "types": "lti_embed.d.ts",
-  "files": ["lti_embed.js", "lti_embed_bg.wasm", "lti_embed.d.ts", "lti_embed_bg.wasm.d.ts"],
-  "sideEffects": false
+  "main": "./lti_embed.js",
+  "types": "./lti_embed.d.ts",
+  "exports": {
+    ".": { "types": "./lti_embed.d.ts", "default": "./lti_embed.js" },
+    "./host": { "types": "./host.d.ts", "default": "./host.js" },
+    "./tool": { "types": "./tool.d.ts", "default": "./tool.js" },
+    "./element": { "types": "./element.d.ts", "default": "./element.js" },
+    "./lti_embed_host_bg.wasm": "./lti_embed_host_bg.wasm",
+    "./lti_embed_tool_bg.wasm": "./lti_embed_tool_bg.wasm",
+    "./lti_embed_bg.wasm": "./lti_embed_bg.wasm",
+    "./integrity.json": "./integrity.json",
+    "./package.json": "./package.json"
+  },
+  "files": ["*.js", "*.wasm", "*.d.ts", "integrity.json"],
+  "sideEffects": ["./element.js"]
 }
 JSON
 rm -rf "$PKG"
 mv "$tmp" "$PKG"
 trap - EXIT
 chmod 755 "$PKG"
-# The runtime files again under web/public/embed/, for a static-assets directory that serves them
-# at /embed/ (wrangler: [assets] directory = "web/public").
-mkdir -p "$ROOT/web/public/embed"
-cp "$PKG/lti_embed.js" "$PKG/lti_embed_bg.wasm" "$ROOT/web/public/embed/"
+
+# The worker's static assets ([assets] directory = "web/public"): versioned, immutable URLs
+# /embed/v<version>/… (CORS and caching: web/public/_headers),
+# and the all-in-one module at the unversioned /embed/ for pages written before versioning.
+PUB="$ROOT/web/public/embed"
+rm -rf "$PUB"
+mkdir -p "$PUB/v$VERSION"
+for f in host.js tool.js element.js lti_embed.js lti_embed_host_bg.wasm lti_embed_tool_bg.wasm lti_embed_bg.wasm integrity.json; do
+  cp "$PKG/$f" "$PUB/v$VERSION/"
+done
+cp "$PKG/lti_embed.js" "$PKG/lti_embed_bg.wasm" "$PUB/"
+# The worker's module page imports the tool entry of this version (byte-for-byte, CSP-hashed).
+if ! grep -q "/embed/v$VERSION/tool.js" "$ROOT/web/tool/module-page.js"; then
+  log "web/tool/module-page.js must import /embed/v$VERSION/tool.js (the kit's version)"; exit 1
+fi
 
 size() { stat -c %s "$1"; }
 gz() { gzip -9c "$1" | wc -c; }
-w="$PKG/lti_embed_bg.wasm"; j="$PKG/lti_embed.js"
-total_gz=$(( $(gz "$w") + $(gz "$j") ))
-printf '%-22s %9s %9s\n' file raw gzip >&2
-printf '%-22s %9d %9d\n' lti_embed_bg.wasm "$(size "$w")" "$(gz "$w")" >&2
-printf '%-22s %9d %9d\n' lti_embed.js "$(size "$j")" "$(gz "$j")" >&2
-budget="${LTI_EDGE_WEB_BUDGET_GZ:-40960}"
-printf '%-22s %9d %9d  (budget %d)\n' "wasm + JS" $(( $(size "$w") + $(size "$j") )) "$total_gz" "$budget" >&2
-if [ "$total_gz" -gt "$budget" ]; then
-  log "embed kit over its ${budget}-byte gzipped budget (where the size goes: bench/embed/README.md)"
-  exit 1
-fi
+status=0
+row() { # <label> <budget> <files…>
+  local label="$1" budget="$2"; shift 2
+  local raw=0 z=0 f
+  for f in "$@"; do raw=$(( raw + $(size "$PKG/$f") )); z=$(( z + $(gz "$PKG/$f") )); done
+  printf '%-34s %9d %9d  (budget %d)\n' "$label" "$raw" "$z" "$budget" >&2
+  if [ "$z" -gt "$budget" ]; then log "embed kit: $label over its ${budget}-byte gzipped budget (where the size goes: bench/embed/README.md)"; status=1; fi
+}
+printf '%-34s %9s %9s\n' "file" raw "gzip -9" >&2
+for f in host.js lti_embed_host_bg.wasm tool.js lti_embed_tool_bg.wasm element.js lti_embed.js lti_embed_bg.wasm; do
+  printf '%-34s %9d %9d\n' "$f" "$(size "$PKG/$f")" "$(gz "$PKG/$f")" >&2
+done
+row "host entry (host.js + wasm)" "${LTI_EDGE_HOST_BUDGET_GZ:-40960}" host.js lti_embed_host_bg.wasm
+row "tool entry (tool.js + wasm)" "${LTI_EDGE_TOOL_BUDGET_GZ:-30720}" tool.js lti_embed_tool_bg.wasm
+row "element (element.js + host wasm)" "${LTI_EDGE_ELEMENT_BUDGET_GZ:-41984}" element.js lti_embed_host_bg.wasm
+row "all-in-one (lti_embed.js + wasm)" "${LTI_EDGE_WEB_BUDGET_GZ:-46080}" lti_embed.js lti_embed_bg.wasm
+exit $status

@@ -5,7 +5,8 @@
 //
 // Serves DIR (default: this folder, web/) on --port, and the same files on --tool-port: a second
 // origin, so the demo's stand-in tool pages run cross-origin like a real tool. DIR/pkg is also
-// served at /embed/, the path the worker serves the package at. Correct MIME
+// served at /pkg/ and its published copy (DIR/public/embed: /embed/v<version>/…) at /embed/, the
+// path the worker serves the kit at, with the worker's CORS header there. Correct MIME
 // types (application/wasm for instantiateStreaming), no caching, no directory listings, nothing
 // outside the root. Also importable: `serve({root, host, port})` resolves to {server, url}.
 
@@ -69,6 +70,8 @@ export function serve({ root = HERE, host = '127.0.0.1', port = 8788, quiet = tr
         'content-length': st.size,
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
+        // Like the worker's web/public/_headers: the kit is loadable by any origin's page.
+        ...(path.startsWith('/embed/') || path.startsWith('/pkg/') ? { 'access-control-allow-origin': '*' } : {}),
         ...headers(path),
       });
       if (req.method === 'HEAD') return res.end();
@@ -97,8 +100,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const root = arg('--root', HERE);
   const ports = [Number(arg('--port', 8788)), Number(arg('--tool-port', 8789))];
   const quiet = !process.argv.includes('--verbose');
-  // /embed/ = the package, where the worker serves it too (the stand-in tool pages import it there).
-  const mounts = { '/embed/': join(resolve(root), 'pkg') };
+  // /embed/ = the published kit, where the worker serves it too (the stand-in tool pages import it there).
+  const mounts = { '/embed/': join(resolve(root), 'public', 'embed') };
   const servers = await Promise.all(ports.map((port) => serve({ root, host, port, quiet, mounts })));
   console.log(`Embed kit demo:        ${servers[0].url}/demo/`);
   console.log(`Stand-in tool origin:  ${servers[1].url}/demo/tool/`);

@@ -15,52 +15,64 @@ after(async () => {
   await origins?.close();
 });
 
-describe('demo page', { timeout: 60_000 }, () => {
-  it('embeds two modules, resizes them, shows a selection and logs events', async () => {
-    const { page, errors, close } = await newPage(browser, { viewport: { width: 1440, height: 1000 } });
-    try {
-      await page.goto(`${origins.H}/demo/?mode=local&tool=${encodeURIComponent(origins.T)}`);
-      await page.waitForFunction(() => window.demo && window.demo.embeds.length === 2, null, { timeout: 10_000, polling: 50 });
-      const heights = () => page.evaluate(() => demo.embeds.map(({ embed }) => embed.height));
-      // My Media is taller than 800 px; the picker is shorter and stays at the minimum.
-      await waitFor(async () => { const [a] = await heights(); return a > 800; }, { what: 'My Media resized to its content' });
-      const name = await page.evaluate(() => demo.embeds[1].embed.name);
-      const picker = await waitFor(() => page.frame({ name }), { what: 'picker frame' });
-      await picker.waitForSelector('button[data-entry-id="1_meiosis"]', { timeout: 10_000, polling: 50 });
-      await waitFor(async () => (await page.evaluate(() => demo.embeds[1].embed.stats().accepted)) > 0, { what: 'picker reported its height' });
-      await picker.click('button[data-entry-id="1_meiosis"]');
-      await page.waitForSelector('#selection .entry', { timeout: 10_000, polling: 50 });
-      const selection = await page.textContent('#selection');
-      assert.match(selection, /Meiosis explained/);
-      assert.match(selection, /1_meiosis/);
-      const [a, b] = await heights();
-      assert.ok(a > 800, `My Media ${a}px`);
-      assert.equal(b, 800, 'picker content is shorter: the 800 px minimum');
-      const mediaFrame = page.frame({ name: await page.evaluate(() => demo.embeds[0].embed.name) });
-      assert.equal(a, await mediaFrame.evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height)));
-      const log = await page.textContent('#log');
-      assert.match(log, /My Media resize/);
-      assert.match(log, /Content Picker contentSelected/);
-      // Grow the viewport to the whole page instead of a fullPage capture (which re-lays out the
-      // frames mid-capture), let the frames settle, then capture.
-      const full = await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight));
-      await page.setViewportSize({ width: 1440, height: Math.min(full, 2400) });
-      await waitFor(async () => {
-        const [x, y] = await heights();
-        return x === a && y === b && (await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight))) <= Math.min(full, 2400) + 1;
-      }, { what: 'layout settled at the full size' });
-      await page.screenshot({ path: screenshotPath('demo.png') });
-      assert.deepEqual(errors, []);
-    } finally {
-      await close();
+describe('demo page', { timeout: 90_000 }, () => {
+  /** Both embeds report, each frame is as tall as its tool page, the layout fits the width. */
+  async function check(page, width) {
+    const heights = () => page.evaluate(() => demo.embeds.map(({ embed }) => embed.height));
+    await waitFor(async () => (await page.evaluate(() => demo.embeds.every(({ embed }) => embed.stats().layouts > 0))), { timeout: 30_000, what: 'both embeds resized' });
+    const frames = await page.evaluate(() => demo.embeds.map(({ embed }) => embed.name));
+    // Each frame settles at its page's own height (min 160 in the demo).
+    await waitFor(async () => {
+      const hs = await heights();
+      const docs = await Promise.all(frames.map((n) => page.frame({ name: n }).evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height))));
+      return hs.every((h, k) => h === Math.max(160, docs[k]));
+    }, { timeout: 15_000, what: `frames at their content height (${width} px)` });
+    const layout = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      frames: [...document.querySelectorAll('.frame iframe')].map((f) => Math.round(f.getBoundingClientRect().width)),
+      badges: [...document.querySelectorAll('.size')].map((b) => b.textContent),
+      devOpen: document.getElementById('dev').open,
+    }));
+    const hs = await heights();
+    assert.ok(layout.scrollWidth <= width, `no horizontal scrolling at ${width} px (${layout.scrollWidth})`);
+    assert.ok(layout.frames.every((w) => w >= Math.min(300, width - 60)), `frames wide enough at ${width} px: ${layout.frames}`);
+    assert.ok(hs.every((h) => h < 2000), `tool pages laid out normally at ${width} px: ${hs}`);
+    assert.deepEqual(layout.badges, hs.map((h) => `${h} px`), 'the size badges show the heights');
+    assert.equal(layout.devOpen, false, 'the developer panel starts collapsed');
+    return hs;
+  }
+
+  it('embeds two modules, resizes them, shows a selection and logs events (1440 and 390 px wide)', async () => {
+    for (const width of [1440, 390]) {
+      const { page, errors, close } = await newPage(browser, { viewport: { width, height: 1000 } });
+      try {
+        await page.goto(`${origins.H}/demo/?mode=local&tool=${encodeURIComponent(origins.T)}`);
+        await page.waitForFunction(() => window.demo && window.demo.embeds.length === 2, null, { timeout: 10_000, polling: 50 });
+        await check(page, width);
+        const name = await page.evaluate(() => demo.embeds[1].embed.name);
+        const picker = await waitFor(() => page.frame({ name }), { what: 'picker frame' });
+        await picker.waitForSelector('button[data-entry-id="1_meiosis"]', { timeout: 10_000, polling: 50 });
+        await picker.click('button[data-entry-id="1_meiosis"]');
+        await page.waitForSelector('#selection .entry', { timeout: 10_000, polling: 50 });
+        const selection = await page.textContent('#selection');
+        assert.match(selection, /Meiosis explained/);
+        assert.match(selection, /1_meiosis/);
+        const log = await page.textContent('#log');
+        assert.match(log, /My Media resize/);
+        assert.match(log, /Content Picker contentSelected/);
+        await page.screenshot({ path: screenshotPath(`demo-${width}.png`), fullPage: width < 1000 });
+        assert.deepEqual(errors, []);
+      } finally {
+        await close();
+      }
     }
   });
 
   // Against the real thing: the release worker in workerd and the local LMS, started here (or
   // the ones `npm start` runs: LTI_EDGE_DEMO_LMS=http://127.0.0.1:9001
   // LTI_EDGE_DEMO_TOOL=http://127.0.0.1:8787). Both launches land on the worker's module pages
-  // inside the embeds, the embeds resize, and a picked entry reaches the host.
-  it('launches both modules from the local LMS into the worker', async () => {
+  // inside the embeds, the embeds take the module pages' heights, and a picked entry reaches the host.
+  it('launches both modules from the local LMS into the worker (1440 and 390 px wide)', async () => {
     let lms = process.env.LTI_EDGE_DEMO_LMS;
     let tool = process.env.LTI_EDGE_DEMO_TOOL;
     const started = [];
@@ -74,23 +86,29 @@ describe('demo page', { timeout: 60_000 }, () => {
       await w.register(l.url);
       [lms, tool] = [l.url, w.url];
     }
-    const { page, errors, close } = await newPage(browser, { viewport: { width: 1440, height: 1100 } });
     try {
-      await page.goto(`${origins.H}/demo/?lms=${encodeURIComponent(lms)}&tool=${encodeURIComponent(tool)}`);
-      await page.waitForFunction(() => window.demo && window.demo.embeds.length === 2, null, { timeout: 10_000, polling: 50 });
-      const modules = await waitFor(() => {
-        const f = page.frames().filter((x) => x.url().startsWith(tool) && x.url().includes('/ks/'));
-        return f.length === 2 && f;
-      }, { timeout: 30_000, what: 'both module pages' });
-      await waitFor(async () => (await page.evaluate(() => demo.embeds.every(({ embed }) => embed.stats().accepted > 0))), { timeout: 15_000, what: 'both tools reporting' });
-      const picker = modules.find((f) => f.url().includes('/browseandembed/'));
-      await picker.click('button[data-entry-id="1_cellwall"]');
-      await page.waitForSelector('#selection .entry', { timeout: 10_000, polling: 50 });
-      assert.match(await page.textContent('#selection'), /The plant cell wall/);
-      await page.screenshot({ path: screenshotPath('demo-worker.png') });
-      assert.deepEqual(errors, []);
+      for (const width of [1440, 390]) {
+        const { page, errors, close } = await newPage(browser, { viewport: { width, height: 1100 } });
+        try {
+          await page.goto(`${origins.H}/demo/?lms=${encodeURIComponent(lms)}&tool=${encodeURIComponent(tool)}`);
+          await page.waitForFunction(() => window.demo && window.demo.embeds.length === 2, null, { timeout: 10_000, polling: 50 });
+          const modules = await waitFor(() => {
+            const f = page.frames().filter((x) => x.url().startsWith(tool) && x.url().includes('/ks/'));
+            return f.length === 2 && f;
+          }, { timeout: 30_000, what: 'both module pages' });
+          const hs = await check(page, width);
+          assert.ok(hs.every((h) => h !== 160), `the worker's module pages resized their frames: ${hs}`);
+          const picker = modules.find((f) => f.url().includes('/browseandembed/'));
+          await picker.click('button[data-entry-id="1_cellwall"]');
+          await page.waitForSelector('#selection .entry', { timeout: 10_000, polling: 50 });
+          assert.match(await page.textContent('#selection'), /The plant cell wall/);
+          await page.screenshot({ path: screenshotPath(`demo-worker-${width}.png`), fullPage: width < 1000 });
+          assert.deepEqual(errors, []);
+        } finally {
+          await close();
+        }
+      }
     } finally {
-      await close();
       for (const s of started.reverse()) await s.close();
     }
   });

@@ -62,11 +62,11 @@ export function freePort() {
 /**
  * Start the origins: `host` (the page with the embeds), `tool` (the tool's pages) and `other`
  * (a page on another origin). All serve web/ at /, the fixtures at /fixtures/ and the package
- * at /embed/ (where the worker serves it). `headers` adds
- * response headers by path (a CSP for the worker-module stand-in).
+ * at /pkg/ and its published copy (web/public/embed: versioned files) at /embed/ (where the worker serves it). `headers` adds
+ * response headers by path (a CSP for the worker-module stand-in); `mounts` more folders by prefix.
  */
-export async function startOrigins({ headers } = {}) {
-  const mk = () => serve({ root: WEB, port: 0, mounts: { '/fixtures/': FIXTURES, '/embed/': join(WEB, 'pkg') }, headers });
+export async function startOrigins({ headers, mounts = {} } = {}) {
+  const mk = () => serve({ root: WEB, port: 0, mounts: { '/fixtures/': FIXTURES, '/embed/': join(WEB, 'public', 'embed'), ...mounts }, headers });
   const [host, tool, other] = await Promise.all([mk(), mk(), mk()]);
   return {
     H: host.url,
@@ -134,8 +134,16 @@ export async function startWorker({ hostname = '127.0.0.1' } = {}) {
   };
 }
 
-export function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+/**
+ * Headless Chromium. `routedPages`: the tests serve some host pages themselves (page.route, so a
+ * page can sit on any origin, e.g. the LMS's); Chromium treats such a fulfilled page as a public
+ * page and its Local Network Access checks then block its iframes from loading loopback URLs —
+ * which every tool URL here is. The flag switches those checks off (a portal and a tool on public
+ * origins never meet them).
+ */
+export function launchBrowser({ routedPages = false } = {}) {
+  const args = routedPages ? [...CHROMIUM_ARGS, '--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests'] : CHROMIUM_ARGS;
+  return chromium.launch({ executablePath: CHROMIUM, args, headless: true });
 }
 
 /**
@@ -200,4 +208,18 @@ export const statsOf = (page, i) => page.evaluate((i) => host.stats(i), i);
 export function screenshotPath(name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return join(SCREENSHOTS, name);
+}
+
+/**
+ * Serve the kit module at `url` to `page`'s frames as a browser without
+ * `location.ancestorOrigins` (Firefox) runs it: that one read replaced by `undefined`.
+ */
+export async function withoutAncestorOrigins(page, url) {
+  await page.route(url, async (route) => {
+    const r = await route.fetch();
+    const body = await r.text();
+    const n = body.split('location.ancestorOrigins').length - 1;
+    if (n !== 1) throw new Error(`${url}: location.ancestorOrigins read ${n} times, expected once`);
+    await route.fulfill({ response: r, body: body.replace('location.ancestorOrigins', 'void 0') });
+  });
 }

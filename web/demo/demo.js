@@ -1,11 +1,12 @@
-// The demo host page: two embeds of the tool's modules, each resizing to its content, a content
-// selection shown here, every event logged on screen.
+// The demo host page: two embeds of the tool's modules, each resizing to its content (a size badge
+// and a highlight show every resize), a content selection shown here, and a developer panel
+// (collapsed) with the counters and every event. Responsive: the embeds stack below 940 px.
 //
 // Default: launched from the local LMS (npm start: LMS on :9001, tool worker on :8787).
 //   ?lms=<LMS origin>&tool=<tool origin>   other ports
 //   ?mode=local                           stand-in tool pages served by web/serve.mjs on the
 //                                         tool port (:8789), when the worker is not running
-import init, { Embed } from '../pkg/lti_embed.js';
+import init, { Embed } from '../pkg/host.js';
 
 const q = new URLSearchParams(location.search);
 const local = q.get('mode') === 'local';
@@ -47,7 +48,8 @@ function renderStats() {
   head.append(text('th', ''), ...embeds.map(({ name }) => text('th', name)));
   t.tHead.replaceChildren(head);
   const rows = [['height', (e) => `${e.height}px`], ['accepted', (e, s) => s.accepted], ['dropped', (e, s) => s.dropped],
-    ['bad requests', (e, s) => s.badRequests], ['ignored (other windows)', (e, s) => s.ignored], ['replies', (e, s) => s.replies], ['layouts', (e, s) => s.layouts]];
+    ['bad requests', (e, s) => s.badRequests], ['ignored (other windows)', (e, s) => s.ignored], ['replies', (e, s) => s.replies], ['layouts', (e, s) => s.layouts],
+    ['rate-limited', (e, s) => s.rateLimited], ['scrolls (refused)', (e, s) => `${s.scrolls} (${s.scrollsRefused})`]];
   const stats = embeds.map(({ embed }) => [embed, embed.stats()]);
   t.tBodies[0].replaceChildren(...rows.map(([label, f]) => {
     const tr = document.createElement('tr');
@@ -56,8 +58,26 @@ function renderStats() {
   }));
 }
 
+// Resizing made visible: the size badge pulses and the frame is outlined for a moment.
+function showSize(i, height, first) {
+  const badge = $(`size-${i}`);
+  badge.textContent = `${height} px`;
+  if (first) return;
+  badge.classList.remove('changed');
+  void badge.offsetWidth; // restart the animation
+  badge.classList.add('changed');
+  const frame = $(`embed-${i}`);
+  frame.classList.add('resized');
+  clearTimeout(frame._t);
+  frame._t = setTimeout(() => frame.classList.remove('resized'), 700);
+}
+
 function add(i, name, options) {
-  const embed = new Embed($(`embed-${i}`), { allowedOrigins: [tool], title: name, ...options });
+  // minHeight 160: the frames take their content's height (the worker's module pages are shorter
+  // than the kit's 800 px default), so resizing shows.
+  const embed = new Embed($(`embed-${i}`), { allowedOrigins: [tool], title: name, minHeight: 160, ...options });
+  showSize(i, embed.height, true);
+  embed.on('resize', ({ height }) => showSize(i, height));
   for (const ev of ['resize', 'contentSelected', 'navigation', 'hideModuleHeader', 'moduleNavigation', 'alert', 'close', 'dropped']) {
     embed.on(ev, (d) => { log(name, ev, d); renderStats(); });
   }

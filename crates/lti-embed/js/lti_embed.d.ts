@@ -1,4 +1,6 @@
-/* Types of the embed kit, hand-written (crates/lti-embed/js/lti_embed.d.ts; the API is js/kit.js). */
+/* Types of the embed kit, hand-written (crates/lti-embed/js/lti_embed.d.ts; the API is js/kit.js).
+ * This file types the all-in-one module (lti_embed.js); host.d.ts, tool.d.ts and element.d.ts
+ * re-export the parts their entry points carry. */
 /* tslint:disable */
 /* eslint-disable */
 
@@ -17,8 +19,13 @@ export interface EmbedOptions {
     title?: string;
     /** Minimum height in px (default 800). */
     minHeight?: number;
-    /** Maximum height in px (default: none). */
+    /** Maximum height in px (default 20000; at most 100000). The iframe's style, `height` and the
+     *  `resize` event never exceed it. */
     maxHeight?: number;
+    /** When `lti.scrollToTop` is honoured: "gesture" (default: only while the user interacts
+     *  with the tool — focus in its iframe and transient user activation), "always", "never".
+     *  At most one every 2 s whatever the policy. */
+    scrollToTop?: "gesture" | "always" | "never";
     /** iframe `allow` (default "autoplay; fullscreen; encrypted-media; picture-in-picture"). */
     allow?: string;
     /** iframe `sandbox` tokens; must keep allow-scripts and allow-same-origin. `false`: no
@@ -49,6 +56,7 @@ export interface ContentEntry {
 }
 
 export interface ResizeDetail { height: number; requested: number | string; }
+export interface ReadyDetail { origin: string; }
 export interface ContentSelectedDetail { entries: ContentEntry[]; entry: ContentEntry; }
 export type NavigationDetail = { location: string } | { path: string };
 export interface ModuleNavigationDetail { show: boolean; }
@@ -83,12 +91,23 @@ export interface EmbedEventMap {
     fullWindowLaunch: FullWindowLaunchDetail;
     message: MessageDetail;
     dropped: DroppedDetail;
+    /** The tool's first accepted message. */
+    ready: ReadyDetail;
+}
+
+/** Options of `on`/`once`. */
+export interface ListenOptions {
+    /** Remove the listener after its first call. */
+    once?: boolean;
+    /** Remove the listener when this signal aborts. */
+    signal?: AbortSignal;
 }
 
 export interface EmbedStats {
     /** Messages from this embed's iframe, allowed origin, parsed and acted on. */
     accepted: number;
-    /** From this embed's iframe but refused: origin, not JSON/object, too large, no subject, a reply. */
+    /** From this embed's iframe but refused: origin, not JSON/object, too large, no subject, a
+     *  reply, a navigation target that is not http(s) or a relative path. */
     dropped: number;
     /** Known subject with a bad payload (answered `bad_request`). */
     badRequests: number;
@@ -98,23 +117,76 @@ export interface EmbedStats {
     replies: number;
     /** Height changes applied (at most one per animation frame). */
     layouts: number;
+    /** Dropped by the embed's rate limits: over 500 messages a second (not even read), or a
+     *  message that would be answered over 100 replies a second (bursts of 100). */
+    rateLimited: number;
+    /** `lti.scrollToTop` honoured. */
+    scrolls: number;
+    /** `lti.scrollToTop` refused (policy, no user gesture in the frame, or within 2 s). */
+    scrollsRefused: number;
+    /** The current height, px. */
+    height: number;
+    /** The maximum height, px. */
+    maxHeight: number;
 }
 
-export interface Embed {
-    on<K extends keyof EmbedEventMap>(event: K, listener: (detail: EmbedEventMap[K]) => void): void;
+/** An error the kit throws: a sentence naming what to change. */
+export type EmbedError = Error;
+
+/**
+ * A tool iframe in the host page: launched by URL or form, resized to what the tool reports,
+ * with its messages checked and turned into events.
+ */
+export class Embed {
+    /** Create the iframe in `container` and launch it. Throws if `container` is not an Element,
+     *  if the options are refused (the message names the option), or before `await init()`. */
+    constructor(container: Element, options: EmbedOptions);
+    /** Adopt an iframe the page already rendered (an LMS theme's): `url`/`form` optional;
+     *  `destroy()` leaves the iframe in place. */
+    static attach(iframe: HTMLIFrameElement, options: EmbedOptions): Embed;
+    /** Resolves with `{origin}` at the tool's first accepted message; rejects if the embed is
+     *  destroyed first. */
+    readonly ready: Promise<ReadyDetail>;
+    /** Listen to an event; returns a function that removes the listener. */
+    on<K extends keyof EmbedEventMap>(event: K, listener: (detail: EmbedEventMap[K]) => void, options?: ListenOptions): () => void;
+    /** Listen once; returns a function that removes the listener. */
+    once<K extends keyof EmbedEventMap>(event: K, listener: (detail: EmbedEventMap[K]) => void, options?: ListenOptions): () => void;
+    /** The next event's detail (rejects with `signal.reason` if the signal aborts first). */
+    once<K extends keyof EmbedEventMap>(event: K, options?: { signal?: AbortSignal }): Promise<EmbedEventMap[K]>;
+    /** Remove a listener (the same function that was passed to `on`). */
     off<K extends keyof EmbedEventMap>(event: K, listener: (detail: EmbedEventMap[K]) => void): void;
     /** Post a message to the tool at the exact origin it last spoke from. */
     post(message: Record<string, unknown>): void;
+    /** Counters (the last values after `destroy()`). */
     stats(): EmbedStats;
+    /** Remove the iframe (an adopted one stays) and every listener, timer and frame request of
+     *  this embed, and free its state in the wasm core. Idempotent. */
+    destroy(): void;
+    /** Same as `destroy()`. */
+    free(): void;
+    /** Same as `destroy()`: `using embed = new Embed(…)`. */
+    [Symbol.dispose](): void;
+    /** Whether `destroy()` was called. */
+    readonly destroyed: boolean;
+    /** Current height, px: the iframe's style height and the last `resize` event's. */
+    readonly height: number;
+    /** The iframe element. */
+    readonly iframe: HTMLIFrameElement;
+    /** The frame name (the launch form's target). */
+    readonly name: string;
 }
 
 /** Options of `new ToolClient(options)`. */
 export interface ToolClientOptions {
-    /** The host page's exact origin (default: `location.ancestorOrigins[0]`, where available). */
+    /** The host page's exact origin. Default: `location.ancestorOrigins[0]` where the browser
+     *  reports it, else `platformOrigin`. */
     hostOrigin?: string;
+    /** The LMS's origin as the launch knows it: the host origin when the browser does not report
+     *  the embedding page's (Firefox has no `location.ancestorOrigins`). */
+    platformOrigin?: string;
     /** `lti_storage_target` from the launch: "_parent" (default) or a frame name. */
     storageTarget?: string;
-    /** The storage target's origin (default: hostOrigin). */
+    /** The storage target's origin (default: the host origin). */
     storageOrigin?: string;
     /** Storage request timeout in ms (default 2000). */
     timeoutMs?: number;
@@ -128,47 +200,9 @@ export interface StorageError extends Error {
     code: "unsupported_subject" | "bad_request" | "storage_exhaustion" | "timeout" | "error" | string;
 }
 
-export interface ToolClient {
-    contentSelected(entries: ContentEntry | ContentEntry[]): void;
-    send(subject: string, fields?: Record<string, unknown>): void;
-    putData(key: string, value: string | null): Promise<void>;
-    getData(key: string): Promise<string | null>;
-    capabilities(): Promise<Capability[]>;
-}
-
-
-
-/**
- * A tool iframe in the host page: launched by URL or form, resized to what the tool reports,
- * with its messages checked and turned into events.
- */
-export class Embed {
-    free(): void;
-    [Symbol.dispose](): void;
-    /**
-     * Remove the iframe and every listener, timer and frame request of this embed.
-     */
-    destroy(): void;
-    /**
-     * Create the iframe in `container` and launch it.
-     */
-    constructor(container: Element, options: EmbedOptions);
-    /**
-     * Whether `destroy()` was called.
-     */
-    readonly destroyed: boolean;
-    /**
-     * Current height, px.
-     */
-    readonly height: number;
-    /**
-     * The iframe element.
-     */
-    readonly iframe: HTMLIFrameElement;
-    /**
-     * The frame name (the launch form's target).
-     */
-    readonly name: string;
+export interface ToolClientEventMap {
+    /** Auto-resize stopped: the page's height follows its frame's (a resize feedback loop). */
+    resizeLoop: { message: string };
 }
 
 /**
@@ -176,78 +210,55 @@ export class Embed {
  * platform storage. Messages go to the parent at the host's exact origin, never `*`.
  */
 export class ToolClient {
-    free(): void;
-    [Symbol.dispose](): void;
-    /**
-     * Keep reporting the height of `element` (default `<html>`) whenever it changes, through a
-     * ResizeObserver (at most once per frame, only on a change of at least 1 px). The height is
-     * also reported at once and on `load`: browsers do not render (so do not run observers in)
-     * cross-origin frames that are off screen, and a frame pushed below the fold before its first
-     * frame would otherwise keep the minimum height until scrolled into view.
-     */
-    autoResize(element?: Element | null): void;
-    /**
-     * Stop: remove the listener and the observer; outstanding requests reject.
-     */
-    destroy(): void;
-    /**
-     * A client for this page. `hostOrigin` defaults to `location.ancestorOrigins[0]` where the
-     * browser provides it; elsewhere it is required.
-     */
+    /** A client for this page; throws when no host origin can be determined (see
+     *  `ToolClientOptions.hostOrigin`). */
     constructor(options?: ToolClientOptions | null);
-    /**
-     * Report the page's height now (measured from `<html>` when no height is given).
-     */
-    reportHeight(height?: number | null): void;
-    /**
-     * Stop reporting height changes.
-     */
-    stopAutoResize(): void;
-    /**
-     * The host origin messages are sent to.
-     */
+    /** The host origin messages are sent to. */
     readonly hostOrigin: string;
-    /**
-     * The element whose height is reported, while auto-resizing.
-     */
+    /** Where `hostOrigin` came from. */
+    readonly hostOriginSource: "hostOrigin" | "ancestorOrigins" | "platformOrigin";
+    /** Report the page's height now (measured from `<html>` when no height is given). */
+    reportHeight(height?: number | null): void;
+    /** Keep reporting the height of `element` (default `<html>`) whenever it changes (at most
+     *  once per frame, only on a change of at least 1 px), at once and on `load`. Stops by
+     *  itself when the page's height follows its frame's height (`resizeLoop`). */
+    autoResize(element?: Element | null): void;
+    /** Stop reporting height changes. */
+    stopAutoResize(): void;
+    /** The element whose height is reported, while auto-resizing. */
     readonly observedElement: Element | undefined;
+    /** Why auto-resize stopped by itself, or null. */
+    readonly resizeLoop: string | null;
+    on<K extends keyof ToolClientEventMap>(event: K, listener: (detail: ToolClientEventMap[K]) => void, options?: ListenOptions): () => void;
+    once<K extends keyof ToolClientEventMap>(event: K, listener: (detail: ToolClientEventMap[K]) => void, options?: ListenOptions): () => void;
+    once<K extends keyof ToolClientEventMap>(event: K, options?: { signal?: AbortSignal }): Promise<ToolClientEventMap[K]>;
+    contentSelected(entries: ContentEntry | ContentEntry[]): void;
+    send(subject: string, fields?: Record<string, unknown>): void;
+    putData(key: string, value: string | null): Promise<void>;
+    getData(key: string): Promise<string | null>;
+    capabilities(): Promise<Capability[]>;
+    /** Stop: remove the listener and the observer; outstanding requests reject; frees the core's
+     *  state. Idempotent. */
+    destroy(): void;
+    /** Same as `destroy()`. */
+    free(): void;
+    /** Same as `destroy()`. */
+    [Symbol.dispose](): void;
 }
 
-/**
- * Embeds alive on the page (not yet destroyed).
- */
+/** Embeds alive on the page (their state in the wasm core; destroyed ones are gone). */
 export function liveEmbeds(): number;
 
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
-
-export interface InitOutput {
-    readonly memory: WebAssembly.Memory;
-    readonly k: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number];
-    readonly __wbindgen_externrefs: WebAssembly.Table;
-    readonly __wbindgen_malloc: (a: number, b: number) => number;
-    readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
-    readonly __wbindgen_free: (a: number, b: number, c: number) => void;
-    readonly __wbindgen_start: () => void;
-}
-
 export type SyncInitInput = BufferSource | WebAssembly.Module;
 
 /**
- * Instantiates the given `module`, which can either be bytes or
- * a precompiled `WebAssembly.Module`.
- *
- * @param {{ module: SyncInitInput }} module - Passing `SyncInitInput` directly is deprecated.
- *
- * @returns {InitOutput}
+ * Load the wasm core. Without an argument it is fetched from next to the module
+ * (`new URL("<name>_bg.wasm", import.meta.url)`) with the Subresource Integrity hash the build
+ * wrote into the module. Idempotent. Rejects with a sentence when the page's CSP blocks it
+ * (`'wasm-unsafe-eval'` in script-src, the kit's origin in connect-src).
  */
-export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
-
-/**
- * If `module_or_path` is {RequestInfo} or {URL}, makes a request and
- * for everything else, calls `WebAssembly.instantiate` directly.
- *
- * @param {{ module_or_path: InitInput | Promise<InitInput> }} module_or_path - Passing `InitInput` directly is deprecated.
- *
- * @returns {Promise<InitOutput>}
- */
-export default function __wbg_init (module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;
+export default function init(module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<void>;
+export { init };
+/** Instantiate from bytes or a compiled module, synchronously. */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): void;

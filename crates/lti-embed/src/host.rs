@@ -471,9 +471,9 @@ pub const MESSAGE_BURST: f64 = 500.0;
 /// would be answered beyond it (`lti.fetchWindowSize`, storage, an unknown subject with a
 /// `message_id`) is dropped unanswered (`rateLimited`), so a flood cannot make the host page
 /// measure its layout and post thousands of replies.
-pub const REPLIES_PER_SECOND: f64 = 20.0;
+pub const REPLIES_PER_SECOND: f64 = 100.0;
 /// Replies an embed sends at once before [`REPLIES_PER_SECOND`] applies.
-pub const REPLY_BURST: f64 = 40.0;
+pub const REPLY_BURST: f64 = 100.0;
 /// Least time between two `lti.scrollToTop` the host honours, ms.
 pub const SCROLL_INTERVAL_MS: f64 = 2000.0;
 

@@ -1,23 +1,24 @@
 #!/usr/bin/env node
 // Shortens the names the wasm module imports from its JS glue, in both files, as a minifier
 // would: wasm-bindgen names each import `__wbg_<method>_<16 hex digits>` under the module
-// "./lti_embed_bg.js", and those ~90 random-looking names appear in the wasm and again in the
+// "./<out-name>_bg.js", and those ~90 random-looking names appear in the wasm and again in the
 // glue, where gzip cannot compress them (~2.8 KB gzipped of the two files). Run by
 // scripts/build-web.sh after esbuild; each old name must occur exactly once in the glue (as
-// its key in the import object), otherwise nothing is written and the build fails.
-//   node minify-imports.mjs <module.wasm> <glue.js>
+// its key in the import object), otherwise nothing is written and the build fails. Several
+// bundles may share one wasm (host.js and element.js): each gets the same renaming.
+//   node minify-imports.mjs <module.wasm> <glue.js>...
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const MODULE = './lti_embed_bg.js';
 const SHORT_MODULE = 'm';
-const [wasmPath, jsPath] = process.argv.slice(2);
-if (!wasmPath || !jsPath) {
-  console.error('usage: minify-imports.mjs <module.wasm> <glue.js>');
+const [wasmPath, ...jsPaths] = process.argv.slice(2);
+if (!wasmPath || !jsPaths.length) {
+  console.error('usage: minify-imports.mjs <module.wasm> <glue.js>...');
   process.exit(2);
 }
+// wasm-bindgen's import module: "./<out-name>_bg.js".
+const MODULE = './' + wasmPath.split('/').pop().replace(/\.wasm$/, '.js');
 
 const wasm = readFileSync(wasmPath);
-let js = readFileSync(jsPath, 'utf8');
 
 function leb(buf, at) {
   let value = 0, shift = 0, byte;
@@ -96,15 +97,19 @@ while (at < wasm.length) {
   at = end;
 }
 
-const once = (from, to) => {
-  const re = new RegExp(`(?<![\\w$])${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'g');
-  const hits = js.match(re)?.length ?? 0;
-  if (hits !== 1) throw new Error(`minify-imports: "${from}" occurs ${hits} times in ${jsPath}, expected once`);
-  js = js.replace(re, to);
-};
-once(JSON.stringify(MODULE), SHORT_MODULE);
-for (const [from, to] of renamed) once(from, to);
+const out = jsPaths.map((jsPath) => {
+  let js = readFileSync(jsPath, 'utf8');
+  const once = (from, to) => {
+    const re = new RegExp(`(?<![\\w$])${from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'g');
+    const hits = js.match(re)?.length ?? 0;
+    if (hits !== 1) throw new Error(`minify-imports: "${from}" occurs ${hits} times in ${jsPath}, expected once`);
+    js = js.replace(re, to);
+  };
+  once(JSON.stringify(MODULE), SHORT_MODULE);
+  for (const [from, to] of renamed) once(from, to);
+  return [jsPath, js];
+});
 
 writeFileSync(wasmPath, Buffer.concat(parts));
-writeFileSync(jsPath, js);
+for (const [jsPath, js] of out) writeFileSync(jsPath, js);
 console.error(`minify-imports: ${renamed.size} imports renamed`);

@@ -42,8 +42,8 @@ struct State {
     /// Messages read, and replies sent, per second (token buckets on the JS side's clock).
     messages: RateLimit,
     replies: RateLimit,
-    /// A `dropped` event was emitted for the current run of rate-limited messages.
-    limited_reported: bool,
+    /// When a `dropped` event last reported rate-limited messages (ms): at most one a second.
+    limited_reported: Option<f64>,
     /// When the last `lti.scrollToTop` was honoured (ms).
     last_scroll: Option<f64>,
     /// The first accepted message arrived (`ready`).
@@ -109,7 +109,7 @@ pub(super) fn run(op: u32, id: u32, x: f64, a: &str, b: &str) -> String {
                     listening: Listening::default(),
                     messages: RateLimit::new(host::MESSAGE_BURST, host::MESSAGES_PER_SECOND),
                     replies: RateLimit::new(host::REPLY_BURST, host::REPLIES_PER_SECOND),
-                    limited_reported: false,
+                    limited_reported: None,
                     last_scroll: None,
                     ready: false,
                     stats: Stats::default(),
@@ -182,7 +182,7 @@ impl State {
             op::IGNORED => self.stats.ignored += 1,
             // 2. At most MESSAGES_PER_SECOND are read (x: the JS side's clock, ms); beyond
             //    that the message is counted and dropped unread, so a flood costs one call each.
-            op::ORIGIN if !self.messages.take(x) => self.rate_limited(a, &mut out),
+            op::ORIGIN if !self.messages.take(x) => self.rate_limited(a, x, &mut out),
             // 3. The origin must be on the exact allow-list ("null" never is); only then does
             //    the JS side read `data`.
             op::ORIGIN => match self.core.origins().check(a) {
@@ -232,13 +232,22 @@ impl State {
         effects(out)
     }
 
-    /// Over the message or reply rate: counted; one `dropped` event per run of such messages.
-    fn rate_limited(&mut self, origin: &str, out: &mut Vec<Value>) {
+    /// Whether a `dropped` event may report rate-limited messages now (at most one a second, so
+    /// the report itself cannot become a flood of host callbacks).
+    fn report_limited(&mut self, now: f64) -> bool {
+        let due = self.limited_reported.is_none_or(|t| now - t >= 1000.0 || now < t);
+        if due {
+            self.limited_reported = Some(now);
+        }
+        due && self.listening.has(Event::Dropped)
+    }
+
+    /// Over the message rate: counted, not read.
+    fn rate_limited(&mut self, origin: &str, now: f64, out: &mut Vec<Value>) {
         self.stats.rate_limited += 1;
-        if !self.limited_reported && self.listening.has(Event::Dropped) {
+        if self.report_limited(now) {
             out.push(emit(Event::Dropped, dropped_detail(host::RATE_LIMITED, Some(origin), None)));
         }
-        self.limited_reported = true;
     }
 
     fn drop_message(&mut self, reason: &'static str, origin: &str, out: &mut Vec<Value>) {
@@ -263,7 +272,6 @@ impl State {
         match outcome.verdict {
             Verdict::Accepted => {
                 self.stats.accepted += 1;
-                self.limited_reported = false;
                 if self.last_origin.as_deref() != Some(origin.as_str()) {
                     self.last_origin = Some(origin.clone());
                 }
@@ -274,11 +282,9 @@ impl State {
                 }
             }
             Verdict::Dropped(host::RATE_LIMITED) => {
-                // Counted as rate-limited, with one `dropped` event per run (not one per message).
-                let reported = self.limited_reported;
+                // Counted as rate-limited, with at most one `dropped` event a second.
                 self.stats.rate_limited += 1;
-                self.limited_reported = true;
-                if !reported {
+                if self.report_limited(now) {
                     out.extend(outcome.effects.into_iter().filter_map(|e| match e {
                         Effect::Emit(ev, d) if self.listening.has(ev) => Some(emit(ev, d)),
                         _ => None,

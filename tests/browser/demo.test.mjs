@@ -16,6 +16,19 @@ after(async () => {
 });
 
 describe('demo page', { timeout: 90_000 }, () => {
+  /** A screenshot of the whole page: the viewport grown to the page (a fullPage capture re-lays out
+   *  the frames mid-capture and leaves cross-origin frames unpainted), once the frames settled. */
+  async function shoot(page, width, file) {
+    const heights = () => page.evaluate(() => demo.embeds.map(({ embed }) => embed.height).join());
+    const before = await heights();
+    const full = await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight));
+    await page.setViewportSize({ width, height: Math.min(full, 3000) });
+    await waitFor(async () => (await heights()) === before && (await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight))) <= Math.min(full, 3000) + 1,
+      { what: 'layout settled at the full size' });
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    await page.screenshot({ path: screenshotPath(file) });
+  }
+
   /** Both embeds report, each frame is as tall as its tool page, the layout fits the width. */
   async function check(page, width) {
     const heights = () => page.evaluate(() => demo.embeds.map(({ embed }) => embed.height));
@@ -60,7 +73,7 @@ describe('demo page', { timeout: 90_000 }, () => {
         const log = await page.textContent('#log');
         assert.match(log, /My Media resize/);
         assert.match(log, /Content Picker contentSelected/);
-        await page.screenshot({ path: screenshotPath(`demo-${width}.png`), fullPage: width < 1000 });
+        await shoot(page, width, `demo-${width}.png`);
         assert.deepEqual(errors, []);
       } finally {
         await close();
@@ -102,7 +115,7 @@ describe('demo page', { timeout: 90_000 }, () => {
           await picker.click('button[data-entry-id="1_cellwall"]');
           await page.waitForSelector('#selection .entry', { timeout: 10_000, polling: 50 });
           assert.match(await page.textContent('#selection'), /The plant cell wall/);
-          await page.screenshot({ path: screenshotPath(`demo-worker-${width}.png`), fullPage: width < 1000 });
+          await shoot(page, width, `demo-worker-${width}.png`);
           assert.deepEqual(errors, []);
         } finally {
           await close();

@@ -352,7 +352,7 @@ impl HostCore {
                 }
             }
             ToolMessage::RequestFullWindowLaunch { url, launch_type, width, height } => {
-                let on_tool_origin = HttpUrl::parse(url).map(|u| u.origin() == from.as_str()).unwrap_or(false);
+                let on_tool_origin = HttpUrl::parse(url).map(|u| crate::origin::serialize(&u) == from.as_str()).unwrap_or(false);
                 if !on_tool_origin {
                     return self.bad_request("url must be on the tool's own origin", from, subject, id, env);
                 }
@@ -416,12 +416,13 @@ pub fn navigation_target_ok(target: &str) -> bool {
     if target.is_empty() || target.starts_with("//") || target.bytes().any(|b| b <= b' ' || b == b'\\' || b == 0x7f) {
         return false;
     }
-    // A scheme is whatever precedes a ':' before the first '/', '?' or '#'.
-    let end = target.find(['/', '?', '#']).unwrap_or(target.len());
-    match target.get(..end) {
-        Some(head) if head.contains(':') => HttpUrl::parse(target).is_ok(),
-        _ => true,
+    // A scheme is whatever precedes a ':' before the first '/', '?' or '#' (bytes, not char
+    // patterns: the pattern machinery costs the wasm module ~1 KB).
+    let head = target.bytes().take_while(|b| !matches!(b, b'/' | b'?' | b'#'));
+    if head.into_iter().any(|b| b == b':') {
+        return HttpUrl::parse(target).is_ok();
     }
+    true
 }
 
 /// A token bucket: `capacity` at once, refilled at `per_second`; time comes from the caller

@@ -4,8 +4,11 @@
 //! happens inside them; a tool page reports its height, sends content selections and uses the
 //! host's platform storage. Both sides speak the window messages LMSs already use (Canvas's
 //! `lti.*`, KAF's `lti.contentSelected`/`lti.hideModuleHeader`, 1EdTech's platform storage),
-//! parsed by [`lti_core::messages`]. Compiled to wasm with wasm-bindgen, it ships as an ES module
-//! with TypeScript types (`web/pkg/lti_embed.js`, built by `scripts/build-web.sh`).
+//! parsed by [`lti_core::messages`]. Compiled to wasm with wasm-bindgen, it ships as ES modules
+//! with TypeScript types (`web/pkg/`, built by `scripts/build-web.sh`): one per entry point, each
+//! over its own wasm — cargo feature `host` alone for host pages (`host.js`, `element.js`),
+//! `tool` alone for tool pages (`tool.js`), both for the all-in-one `lti_embed.js`. The manual is
+//! `docs/embed-kit.md`.
 //!
 //! ## Contents
 //! - [`origin`]: exact origin allow-lists; `"null"` and wildcards refused.
@@ -26,7 +29,11 @@
 //! - Replies go only to the sender's window at its exact origin: never `"*"`, never `"null"`,
 //!   never in answer to a `.response`.
 //! - Alerts are text only (`textContent`), full-window launches must stay on the tool's origin,
-//!   and resize requests are clamped and coalesced to one layout per animation frame.
+//!   navigation targets reach host code only as http(s) URLs or relative references, and resize
+//!   requests are clamped (800..20000 px by default) and coalesced to one layout per frame.
+//! - Per embed, messages read and replies sent are rate-limited ([`host::RateLimit`]), and
+//!   `lti.scrollToTop` is honoured only while the user interacts with the tool
+//!   ([`host::scroll_allowed`]).
 //! - The tool client posts to its host's exact origin and accepts a storage reply only from
 //!   the window it asked, from the expected origin, with the subject and `message_id` it sent.
 //!

@@ -21,8 +21,9 @@ bash scripts/build-web.sh
 log "worker: release build"
 bash scripts/build-worker.sh
 raw=$(stat -c %s worker/build/index_bg.wasm); gz=$(gzip -9c worker/build/index_bg.wasm | wc -c)
-log "worker wasm: $raw bytes raw, $gz bytes gzipped (budget 409600 gzipped)"
-[ "$gz" -le 409600 ] || { log "worker wasm over its 400 KB gzipped budget"; exit 1; }
+# Hard ceiling 600 KB gzipped (what users feel is cold start: `npm run bench` prints it).
+log "worker wasm: $raw bytes raw, $gz bytes gzipped (ceiling 614400 gzipped)"
+[ "$gz" -le 614400 ] || { log "worker wasm over its 600 KB gzipped ceiling"; exit 1; }
 
 log "crypto: the core's RS256 vectors through WebCrypto and pure-Rust rsa inside workerd"
 bash scripts/webcrypto-check.sh vectors >/dev/null

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+import requests
 
 from ltihelpers import (CLAIM, JSON, Platform, Tenant, Worker, assert_error, assert_ok, call, describe,
                         http, new_course, parse_launch, post_launch, stream_request, unique)
@@ -70,37 +71,51 @@ AUTH_FIRST = [
 ]
 
 
+BIG = 48 * 1024 * 1024  # a chunked body with no Content-Length
+
+
+def _chunks(total: int, first: bytes = b'{"padding": "') -> t.Iterator[bytes]:
+    piece = b"x" * (64 * 1024)
+    yield first
+    sent = len(first)
+    while sent < total:
+        yield piece
+        sent += len(piece)
+
+
 def test_unauthenticated_huge_bodies_are_refused_before_reading(worker: Worker) -> None:
-    """No or a wrong bearer + a chunked body (no Content-Length): 401 while the client still
-    holds most of the body. All routes at once (each waits at most 10 s)."""
+    """No or a wrong bearer + a 48 MB chunked body (no Content-Length) on every route with a
+    credential: 401 with the route's code — the credential is checked before the body is read
+    (before, the body was read first and the answer was 413 payload_too_large). The unread body
+    is discarded without being kept (piped to a sink, not buffered)."""
     cases = [(m, p, code, auth) for (m, p, code) in AUTH_FIRST for auth in (None, "wrong-token")]
 
-    def go(case: t.Tuple[str, str, str, t.Optional[str]]) -> t.Any:
+    def go(case: t.Tuple[str, str, str, t.Optional[str]]) -> requests.Response:
         method, path, _code, auth = case
-        headers = {"Authorization": f"Bearer {auth}"} if auth else {}
-        return stream_request(worker.base, method, path, headers=headers, hold_s=10)
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {auth}"
+        return requests.request(method, worker.base + path, data=_chunks(BIG), headers=headers, timeout=120)
 
-    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(go, cases))
-    problems = []
-    for (method, path, code, auth), s in zip(cases, results):
-        got = None
-        try:
-            got = s.json()["error"]["code"]
-        except (ValueError, KeyError, TypeError):
-            pass
-        if not (s.answered_while_holding and s.status == 401 and got == code):
-            problems.append(f"{method} {path} (bearer {auth!r}): expected 401 {code} while the body is "
-                            f"held; {s.describe()[:300]}")
+    problems = [f"{m} {p} (bearer {a!r}): {describe(r)[:300]}" for (m, p, code, a), r in zip(cases, results)
+                if not (r.status_code == 401 and r.headers.get("content-type", "").startswith("application/json")
+                        and r.json().get("error", {}).get("code") == code)]
     assert not problems, "\n".join(problems)
 
 
 def test_launch_chunked_body_over_the_cap(worker: Worker) -> None:
-    s = stream_request(worker.base, "POST", "/lti/launch", hold_s=10,
-                       content_type="application/x-www-form-urlencoded")
-    assert s.answered_while_holding and s.status == 413, (
-        f"expected 413 payload_too_large after at most 64 KB, while the client holds the rest: {s.describe()}")
-    assert s.json()["error"]["code"] == "payload_too_large", s.describe()
+    """A public route: the 64 KB cap is enforced on the stream (no Content-Length to trust),
+    nothing past it is buffered, and concurrent launches are unaffected."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: requests.post(worker.base + "/lti/launch", data=_chunks(BIG, b"state=x&id_token="),
+                                                        headers=headers, timeout=120), range(8)))
+        health = [pool.submit(http, "GET", worker.base + "/version") for _ in range(8)]
+        assert all(h.result().status_code == 200 for h in health), "concurrent requests unaffected"
+    for r in results:
+        assert_error(r, 413, "payload_too_large")
 
 
 def test_oversized_chunked_key_set(make_tenant: t.Callable[..., Tenant], fresh_platform: Platform) -> None:
@@ -356,9 +371,15 @@ def test_deep_link_embed_and_iframe_presentations(tenant: Tenant) -> None:
          "embed": {"html": html}},
         {"type": "link", "title": "Framed", "url": "https://example.edu/framed", "presentation": "iframe",
          "width": 640, "height": 360},
-        {"type": "ltiResourceLink", "title": "Mitosis", "entryId": "1_mitosis", "presentation": "embed",
-         "embed": {"html": html}},
+        {"type": "ltiResourceLink", "title": "Mitosis", "entryId": "1_mitosis", "presentation": "iframe",
+         "height": 360},
     ]
+    # A resource link cannot be presented as embed (it has no markup): refused by field, not
+    # silently changed.
+    bad = [dict(items[2], presentation="embed", embed={"html": html})]
+    err = assert_error(call(tenant.worker, "POST", "/lti/deep-link", launched.token, json={"contents": bad}),
+                       422, "deep_link_invalid")
+    assert "contents[0].presentation" in (err.get("fields") or {}), err
     data = assert_ok(call(tenant.worker, "POST", "/lti/deep-link", launched.token, json={"contents": items}))
     _h, c = tenant.worker.verify_tool_jwt(data["jwt"], audience=tenant.platform.issuer, issuer=tenant.client_id)
     embedded, framed, rl = c[DL + "content_items"]

@@ -305,7 +305,9 @@ def test_roles_not_a_list(tenant: Tenant) -> None:
 
 
 def test_sub_missing(tenant: Tenant) -> None:
-    assert_error(tenant.crafted(lambda c: c.pop("sub")), 400, "user_id_missing")
+    # LTI 1.3 Core: no `sub` is an anonymous user, refused by default with its own code
+    # (test_hardening_misc covers the guest policy).
+    assert_error(tenant.crafted(lambda c: c.pop("sub")), 403, "anonymous_launch_refused")
 
 
 def test_deployment_in_token_not_allowed(tenant: Tenant) -> None:

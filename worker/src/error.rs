@@ -22,12 +22,14 @@ pub struct ApiError {
     pub roles: Option<Vec<String>>,
     /// The route's methods (the `Allow` header of a 405).
     pub allow: Option<String>,
+    /// The unread rest of a request body over its cap, discarded behind the answer.
+    pub leftover: Option<web_sys::ReadableStream>,
 }
 
 impl ApiError {
     /// A code with a log detail.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), fields: None, roles: None, allow: None }
+        Self { code, detail: detail.into(), fields: None, roles: None, allow: None, leftover: None }
     }
 
     /// From any coded core error.

@@ -14,11 +14,38 @@ pub enum BodyError {
     Unreadable(String),
 }
 
-/// Read `stream` into memory, stopping (and cancelling the stream) as soon as more than `cap`
-/// bytes have arrived. `None` (no body) reads as empty.
-pub async fn read_capped(stream: Option<web_sys::ReadableStream>, cap: usize) -> Result<Vec<u8>, BodyError> {
+/// What to do with the rest of a stream once it went over its cap.
+#[derive(Clone, Copy)]
+pub enum Overflow<'a> {
+    /// Cancel it (a platform's answer: stop the download).
+    Cancel,
+    /// Hand the reader back (in the slot) for the request's handler to discard, keeping
+    /// nothing (a request body: cancelling one mid-upload makes the local runtime drop
+    /// connections it shares with concurrent requests, and answering before the upload ends
+    /// makes HTTP clients see a broken connection).
+    Park(&'a std::cell::RefCell<Option<web_sys::ReadableStream>>),
+}
+
+/// Drop every remaining chunk of `stream` (nothing is kept or copied): the runtime pipes it
+/// into a sink that discards, with no round trip into wasm per chunk.
+pub async fn discard(stream: web_sys::ReadableStream) {
+    let Ok(sink) = web_sys::WritableStream::new() else { return };
+    let _ = JsFuture::from(stream.pipe_to(&sink)).await;
+}
+
+/// Discard a request body nobody read (a refused credential, a route without a body).
+pub async fn discard_unread(body: Option<web_sys::ReadableStream>) {
+    if let Some(stream) = body.filter(|b| !b.locked()) {
+        discard(stream).await;
+    }
+}
+
+/// Read `stream` into memory, stopping as soon as more than `cap` bytes have arrived (nothing
+/// past the cap is buffered). `None` (no body) reads as empty.
+pub async fn read_capped(stream: Option<web_sys::ReadableStream>, cap: usize, overflow: Overflow<'_>) -> Result<Vec<u8>, BodyError> {
     let Some(stream) = stream else { return Ok(Vec::new()) };
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let stream_handle = stream.clone();
     let mut out: Vec<u8> = Vec::new();
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(|e| BodyError::Unreadable(format!("{e:?}")))?;
@@ -30,8 +57,15 @@ pub async fn read_capped(stream: Option<web_sys::ReadableStream>, cap: usize) ->
         let bytes: js_sys::Uint8Array = value.dyn_into().map_err(|_| BodyError::Unreadable("chunk is not bytes".into()))?;
         let len = bytes.length() as usize;
         if out.len().saturating_add(len) > cap {
-            // Stop the sender: nothing more is read or buffered.
-            let _ = reader.cancel();
+            match overflow {
+                Overflow::Cancel => {
+                    let _ = reader.cancel();
+                }
+                Overflow::Park(slot) => {
+                    reader.release_lock();
+                    *slot.borrow_mut() = Some(stream_handle);
+                }
+            }
             return Err(BodyError::TooLarge(out.len() + len));
         }
         let start = out.len();
@@ -105,7 +139,7 @@ pub async fn fetch(o: &Outbound<'_>) -> Result<Answer, String> {
         }
         return Ok(Answer { status, link, cache_control, body: Vec::new(), oversized: true });
     }
-    match read_capped(resp.body(), o.cap).await {
+    match read_capped(resp.body(), o.cap, Overflow::Cancel).await {
         Ok(body) => Ok(Answer { status, link, cache_control, body, oversized: false }),
         Err(BodyError::TooLarge(_)) => Ok(Answer { status, link, cache_control, body: Vec::new(), oversized: true }),
         Err(BodyError::Unreadable(e)) => Err(format!("body read failed: {e}")),

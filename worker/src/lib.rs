@@ -104,11 +104,18 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
             let _ = resp.headers_mut().set("x-correlation-id", &cid);
             resp
         }
-        Err(e) => {
+        Err(mut e) => {
             log::rejected(&cid, &ctx.path, e.code.as_str(), e.code.status(), &e.detail);
+            if let Some(rest) = e.leftover.take() {
+                http::discard(rest).await;
+            }
             e.into_response(&cid, html)
         }
     };
+    // A body the handler did not read (a refused credential, a route without one) is
+    // discarded chunk by chunk (nothing of it is kept) before the answer goes: answering an
+    // upload still in flight makes HTTP clients and the local runtime drop the connection.
+    http::discard_unread(req.inner().body()).await;
     if head {
         // The GET answer's status and headers, no body.
         return Ok(Response::empty()?.with_status(resp.status_code()).with_headers(resp.headers().clone()));
@@ -403,8 +410,13 @@ pub(crate) async fn read_body(req: &Request, limit: usize, unreadable: ErrorCode
             return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("declared {len} bytes, limit {limit}")));
         }
     }
-    http::read_capped(req.inner().body(), limit).await.map_err(|e| match e {
-        http::BodyError::TooLarge(n) => ApiError::new(ErrorCode::PayloadTooLarge, format!("more than {limit} bytes ({n} read)")),
+    let rest = std::cell::RefCell::new(None);
+    http::read_capped(req.inner().body(), limit, http::Overflow::Park(&rest)).await.map_err(|e| match e {
+        http::BodyError::TooLarge(n) => {
+            let mut e = ApiError::new(ErrorCode::PayloadTooLarge, format!("more than {limit} bytes ({n} read)"));
+            e.leftover = rest.take();
+            e
+        }
         http::BodyError::Unreadable(d) => ApiError::new(unreadable, format!("body unreadable: {d}")),
     })
 }

@@ -152,6 +152,8 @@ describe('API', { timeout: 60_000 }, () => {
       }, toolUrl('&h=1234'));
       await waitFor(async () => (await heightOf(page, i)) === 1234, { what: 'adopted iframe resized' });
       assert.equal(await page.locator('iframe.lms-theme-frame').evaluate((f) => [f.style.height, f.clientHeight].join()), '1234px,1234');
+      const twice = await page.evaluate((T) => { try { host.mod.Embed.attach(document.querySelector('iframe.lms-theme-frame'), { allowedOrigins: [T] }); } catch (e) { return e.message; } }, origins.T);
+      assert.equal(twice, 'Embed.attach: this iframe already has an embed (destroy() it first)');
       await page.evaluate((i) => host.embeds[i].destroy(), i);
       assert.equal(await page.locator('iframe.lms-theme-frame').count(), 1, 'destroy leaves the adopted iframe');
       const err = await page.evaluate(() => { try { host.mod.Embed.attach(document.body, { allowedOrigins: ['https://t.example'] }); } catch (e) { return e.message; } });

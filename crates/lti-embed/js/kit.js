@@ -201,6 +201,7 @@ export function hostKit(k) {
       const adopted = adopt === ADOPT;
       if (!container || container.nodeType !== 1) fail((adopted ? 'iframe' : 'container') + ' must be an Element (got ' + what(container) + ')');
       if (adopted && container.localName !== 'iframe') fail('Embed.attach needs an <iframe> element (got <' + container.localName + '>)');
+      if (adopted && [...live].some((e) => e._i === container)) fail('Embed.attach: this iframe already has an embed (destroy() it first)');
       const o = str(plain(options, 'options'));
       if (o === undefined) fail('options must be serialisable');
       // x = 1: adopt an existing iframe (no launch required).

@@ -531,6 +531,13 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // 13–16. Who, role, module, category (an upgraded 1.1 link keeps its 1.1 identity).
     let legacy_identity = legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, &reg, validated.claims(), &ctx.cid, &iso_now()).await?;
     let target = consumed.record().target_link_uri.clone();
+    let presentation_origin = {
+        let c = validated.claims();
+        let from = |claim: &str, field: &str| c.get(claim).and_then(|v| v.get(field)).and_then(serde_json::Value::as_str).and_then(|u| lti_core::url::HttpUrl::parse(u).ok());
+        from("https://purl.imsglobal.org/spec/lti/claim/launch_presentation", "return_url")
+            .or_else(|| from("https://purl.imsglobal.org/spec/lti/claim/tool_platform", "url"))
+            .map(|u| u.origin())
+    };
     let authorized = match &legacy_identity {
         Some(identity) => validated.authorize_migrated(&reg, &ctx.cfg.tool, &target, identity),
         None => validated.authorize(&reg, &ctx.cfg.tool, &target),
@@ -545,7 +552,8 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
 
     // The tool session.
     let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
-    let claims = SessionClaims::for_launch(&launch, &ctx.cfg.base(), binding.as_str(), t, ctx.cfg.session_ttl, jti);
+    let mut claims = SessionClaims::for_launch(&launch, &ctx.cfg.base(), binding.as_str(), t, ctx.cfg.session_ttl, jti);
+    claims.platform_origin = presentation_origin;
     advantage::remember_context(ctx.env, ctx.wctx, &claims);
     if binding == Binding::StateOnly {
         if let Some(target) = storage_target(consumed.record().storage_target.as_deref()) {

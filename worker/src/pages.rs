@@ -156,7 +156,9 @@ fn platform_origin(s: &SessionClaims) -> Option<String> {
     let dl = s.dl.as_ref().map(|d| d.return_url.as_str());
     let ags = s.svc.ags.as_ref().and_then(|a| a.lineitems.as_deref().or(a.lineitem.as_deref()));
     let nrps = s.svc.nrps.as_ref().map(|n| n.url.as_str());
-    [dl, ags, nrps].into_iter().flatten().find_map(|u| lti_core::url::HttpUrl::parse(u).ok()).map(|u| u.origin())
+    s.platform_origin
+        .clone()
+        .or_else(|| [dl, ags, nrps].into_iter().flatten().find_map(|u| lti_core::url::HttpUrl::parse(u).ok()).map(|u| u.origin()))
 }
 
 fn module_page_body(module: &Module, s: &SessionClaims) -> String {

@@ -72,6 +72,12 @@ pub struct SessionClaims {
     /// Services the platform granted with this launch.
     #[serde(default, skip_serializing_if = "ServiceGrants::is_empty")]
     pub svc: ServiceGrants,
+    /// Origin of the LMS page that launched the tool (from the launch's
+    /// `launch_presentation.return_url`, else `tool_platform.url`), when the launch named one:
+    /// the host origin a tool page's embed client can fall back on where the browser cannot
+    /// tell it (Firefox has no `location.ancestorOrigins`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_origin: Option<String>,
     /// The deep-linking request (deep-linking sessions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dl: Option<DeepLinkSettings>,
@@ -107,6 +113,7 @@ impl SessionClaims {
             lti11: None,
             lti_sub: launch.platform_user_id.clone(),
             svc: launch.services.clone(),
+            platform_origin: None,
             dl: launch.deep_linking.clone(),
             iat: now,
             exp: now + ttl.clamp(1, MAX_SESSION_TTL_SECS),

@@ -8,7 +8,10 @@ Starts, on free ports on 127.0.0.1 (tests/e2e/ltihelpers.py; the worker must be 
 scripts/build-worker.sh), one worker per nonce store and one local LMS (tests/platform/platform.py).
 
 (a) Launches, for each store (NONCE_STORE=kv and durable): N distinct launches (default 10,000)
-    at concurrency C (default 8), each a full login -> platform /auth -> launch POST. Every one
+    at concurrency C (default 8), each a full login -> platform /auth -> launch POST. With
+    `--signer local` (the default) the platform side is this script: its own RSA key, its key
+    set served on a free loopback port, an id_token per login signed with PyJWT (the local LMS,
+    `--signer lms`, is single-threaded Python and manages ~6 launches/s on 2 cores). Every one
     must be accepted exactly once (303 to a module page, <module>/ks/<session>). Then every launch
     POST is replayed once: every replay must be refused 401 state_reused. Prints counts, wall
     time and launches per second.
@@ -111,6 +114,90 @@ def one_launch(worker: Worker, platform: Platform, client_id: str, i: int) -> t.
     return "accepted", (auth["action"], form, headers)
 
 
+class LocalPlatform:
+    """The platform side of a launch, in this process: an RSA key, its key set on a loopback
+    port, and id_tokens signed for each login's state and nonce."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+        import threading
+
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from jwt.algorithms import RSAAlgorithm
+
+        self._jwt = jwt
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "load-" + secrets.token_hex(4)
+        pub = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        pub.update({"kid": self.kid, "alg": "RS256", "use": "sig"})
+        body = json.dumps({"keys": [pub]}).encode()
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a: t.Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.issuer = self.base
+        self.deployment_id = "load-deployment"
+
+    def registration_body(self, client_id: str) -> t.Dict[str, t.Any]:
+        return {"issuer": self.issuer, "lti13ClientId": client_id, "name": "load platform",
+                "lti13PlatformOidcAuthUrl": self.base + "/auth", "lti13AuthTokenUrl": self.base + "/token",
+                "lti13KeysUrl": self.base + "/jwks", "deploymentIds": [self.deployment_id]}
+
+    def id_token(self, client_id: str, target: str, nonce: str, i: int) -> str:
+        now = int(time.time())
+        c = "https://purl.imsglobal.org/spec/lti/claim/"
+        claims = {"iss": self.issuer, "aud": client_id, "sub": f"load-user-{i}", "exp": now + 600, "iat": now,
+                  "nonce": nonce, c + "message_type": "LtiResourceLinkRequest", c + "version": "1.3.0",
+                  c + "deployment_id": self.deployment_id, c + "target_link_uri": target,
+                  c + "resource_link": {"id": f"rl-load-{i}"},
+                  c + "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+                  c + "context": {"id": f"course-{i % 20}"}}
+        return self._jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def one_local_launch(worker: Worker, lp: LocalPlatform, client_id: str, i: int) -> t.Tuple[str, t.Any]:
+    """login (worker) -> id_token signed here for its state and nonce -> launch POST."""
+    c = client()
+    target = worker.base + MODULE_PATHS["my-media"] if "my-media" in MODULE_PATHS else worker.base + next(iter(MODULE_PATHS.values()))
+    q = urlencode({"iss": lp.issuer, "login_hint": f"load-user-{i}", "target_link_uri": target, "client_id": client_id})
+    r = c.get(worker.url("/lti/login") + "?" + q, headers={"Accept": "application/json"})
+    if r.status_code != 302:
+        return f"login_{code_of(r)}", None
+    params = dict(parse_qsl(urlparse(r.headers["Location"]).query))
+    cookie = None
+    for raw in r.raw.headers.getlist("Set-Cookie"):
+        first = raw.split(";", 1)[0].strip()
+        if first.startswith("lti_edge_s_"):
+            cookie = first
+    headers = {"Accept": "application/json"}
+    if cookie:
+        headers["Cookie"] = cookie
+    form = {"id_token": lp.id_token(client_id, target, params["nonce"], i), "state": params["state"]}
+    r = c.post(worker.url("/lti/launch"), data=form, headers=headers)
+    if r.status_code != 303:
+        return f"launch_{code_of(r)}", None
+    path = urlparse(r.headers.get("Location", "")).path
+    if "/ks/" not in path or not any(path.startswith(p + "/ks/") for p in MODULE_PATHS.values()):
+        return "launch_bad_location", None
+    return "accepted", (worker.url("/lti/launch"), form, headers)
+
+
 def replay(material: t.Tuple[str, t.Dict[str, str], t.Dict[str, str]]) -> str:
     action, form, headers = material
     r = client().post(action, data=form, headers=headers)
@@ -119,22 +206,23 @@ def replay(material: t.Tuple[str, t.Dict[str, str], t.Dict[str, str]]) -> str:
     return f"{r.status_code}_{code_of(r)}"
 
 
-def run_launches(worker: Worker, platform: Platform, n: int, concurrency: int) -> t.List[str]:
+def run_launches(worker: Worker, platform: t.Any, n: int, concurrency: int) -> t.List[str]:
     failures: t.List[str] = []
     client_id = unique("load-client")
     body = platform.registration_body(client_id=client_id)
+    launch = one_local_launch if isinstance(platform, LocalPlatform) else one_launch
     r = requests.post(worker.url("/lti/platforms"), json=body, timeout=TIMEOUT,
                       headers={"Authorization": f"Bearer {worker.admin_token}", "Accept": "application/json"})
     if r.status_code not in (200, 201):
         return [f"[{worker.kind}] registration failed: {r.status_code} {r.text[:200]}"]
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(lambda i: one_launch(worker, platform, client_id, i), range(n)))
+        results = list(pool.map(lambda i: launch(worker, platform, client_id, i), range(n)))
     wall = time.monotonic() - start
     outcomes = collections.Counter(o for o, _ in results)
     accepted = [m for o, m in results if o == "accepted"]
     print(f"[{worker.kind}] launches: {n} attempted, {len(accepted)} accepted in {wall:.1f} s "
-          f"({n / wall if wall else 0:.0f} launches/s, full login+auth+launch, concurrency {concurrency})")
+          f"({n / wall if wall else 0:.0f} launches/s, login + signed id_token + launch, concurrency {concurrency})")
     if outcomes.get("accepted", 0) != n:
         failures.append(f"[{worker.kind}] not every launch was accepted: {dict(outcomes)}")
     start = time.monotonic()
@@ -206,6 +294,8 @@ def main(argv: t.Optional[t.List[str]] = None) -> int:
     ap.add_argument("--stores", default="kv,durable")
     ap.add_argument("--skip-launches", action="store_true")
     ap.add_argument("--skip-registrations", action="store_true")
+    ap.add_argument("--signer", choices=["local", "lms"], default="local",
+                    help="who signs the id_tokens: this script (fast) or the local LMS (lti1p3platform)")
     args = ap.parse_args(argv)
     stores = [s for s in args.stores.split(",") if s]
     tmp = Path(tempfile.mkdtemp(prefix="lti-edge-load-"))
@@ -223,8 +313,13 @@ def main(argv: t.Optional[t.List[str]] = None) -> int:
             return 2
         print(f"logs under {tmp}")
         if not args.skip_launches:
-            for s, w in workers.items():
-                failures += run_launches(w, platform, args.launches, args.concurrency)
+            signer: t.Any = LocalPlatform() if args.signer == "local" else platform
+            try:
+                for s, w in workers.items():
+                    failures += run_launches(w, signer, args.launches, args.concurrency)
+            finally:
+                if isinstance(signer, LocalPlatform):
+                    signer.stop()
         if not args.skip_registrations:
             failures += run_registrations(first)
     finally:

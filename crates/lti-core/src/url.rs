@@ -5,6 +5,9 @@
 //! the worker). It refuses anything ambiguous rather than normalising it: userinfo (`a@b`),
 //! backslashes, control characters and whitespace, empty hosts, non-numeric ports.
 
+/// Longest URL accepted (bytes), before and after normalising.
+pub const MAX_URL_LEN: usize = 2048;
+
 /// A parsed absolute http(s) URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
@@ -41,7 +44,7 @@ pub enum UrlError {
 impl HttpUrl {
     /// Parse an absolute URL. Fragments are dropped.
     pub fn parse(input: &str) -> Result<Self, UrlError> {
-        if input.len() > 2048 {
+        if input.len() > MAX_URL_LEN {
             return Err(UrlError::TooLong);
         }
         if input.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
@@ -133,7 +136,13 @@ impl HttpUrl {
         };
         let default = if self.scheme == "https" { 443 } else { 80 };
         let port = self.port.filter(|p| *p != default);
-        Ok(Self { scheme: self.scheme, host: self.host.clone(), port, path, query })
+        let out = Self { scheme: self.scheme, host: self.host.clone(), port, path, query };
+        // Escaping can triple a byte: a normal form past the parse limit would not parse
+        // again, and what is sent must be what parses (found by fuzzing).
+        if out.to_string().len() > MAX_URL_LEN {
+            return Err(UrlError::TooLong);
+        }
+        Ok(out)
     }
 
     /// Whether `self`'s path is `base`'s path or lies below it (segment-wise; both should be
@@ -434,6 +443,13 @@ mod tests {
             let u = HttpUrl::parse(out).unwrap().normalized().unwrap();
             assert!(!u.is_within(&b), "{out}");
         }
+        // Escaping grows a URL: a normal form over the limit is refused, never returned.
+        let quotes = format!("http://a/{}", "\"".repeat(680));
+        assert!(quotes.len() <= MAX_URL_LEN);
+        assert_eq!(norm(&quotes), Err(UrlError::TooLong));
+        let fits = format!("http://a/{}", "\"".repeat(600));
+        let once = norm(&fits).unwrap();
+        assert_eq!(norm(&once).as_deref(), Ok(once.as_str()), "the normal form is a fixed point");
         for refused in [
             "https://lms.example.com/api/ctx/1/lineitems/..%2F..%2Fother",
             "https://lms.example.com/api/ctx/1/lineitems/..%2f..",

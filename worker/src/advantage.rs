@@ -23,7 +23,6 @@ use lti_core::session::SessionClaims;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use wasm_bindgen::JsCast;
 use worker::{Env, Request, Response};
 
 use crate::config::{Config, KV_BINDING};
@@ -282,7 +281,7 @@ async fn access_token(env: &Env, cfg: &Config, reg: &Registration, scopes: &[&st
         if js_sys::Date::now() - since > 12_000.0 || js_sys::Date::now() - started > 12_000.0 {
             break; // the other request died or hangs: fetch our own
         }
-        sleep_ms(20).await;
+        crate::http::sleep_ms(20).await;
         if let Some(t) = TOKENS.with(|m| m.borrow().get(&key).filter(|t| t.fresh(now)).cloned()) {
             STATS.with(|s| s.borrow_mut().memory_hits += 1);
             return Ok(t.token);
@@ -318,15 +317,6 @@ async fn access_token(env: &Env, cfg: &Config, reg: &Registration, scopes: &[&st
 thread_local! {
     /// Token requests in flight in this isolate: key → start time (ms).
     static INFLIGHT: RefCell<HashMap<String, f64>> = RefCell::new(HashMap::new());
-}
-
-/// Wait `ms` milliseconds (a timer in this request's context).
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Client credentials with a signed assertion (LTI Security §4.1). A 401 from the token

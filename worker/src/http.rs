@@ -76,6 +76,15 @@ pub async fn read_capped(stream: Option<web_sys::ReadableStream>, cap: usize, ov
     }
 }
 
+/// Wait `ms` milliseconds (a timer in this request's context).
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Outgoing request options.
 pub struct Outbound<'a> {
     /// HTTP method.

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use lti_core::error::ErrorCode;
 use lti_core::jwk::JwkSet;
 use lti_core::jwks_cache::{self, CachedKeySet, Decision, MAX_JWKS_BYTES};
-use wasm_bindgen::JsCast;
 use worker::{kv::KvStore, Env};
 
 use crate::config::KV_BINDING;
@@ -48,26 +47,13 @@ fn in_memory(url: &str) -> Option<(CachedKeySet, JwkSet)> {
     MEMORY.with(|m| m.borrow().get(url).cloned())
 }
 
-/// Wait `ms` milliseconds (a timer in this request's context).
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        let _ = global.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-fn now_secs() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
-}
-
 /// Fetch the set once (this isolate's only fetch for `url` while it runs), update memory, and
 /// KV in the background. `trigger`: the unknown `kid` (or bad signature) that caused it.
 /// Returns the entry now in memory (the new one, the last good one, or nothing).
 /// `wctx`: write KV in the background of this request; `None` (already in the background):
 /// write it inline.
 async fn refresh(kv: KvStore, wctx: Option<&worker::Context>, url: &str, trigger: Option<&str>, cid: &str) -> Option<(CachedKeySet, JwkSet)> {
-    let now = now_secs();
+    let now = crate::now();
     let previous = in_memory(url).map(|(c, _)| c);
     INFLIGHT.with(|m| m.borrow_mut().insert(url.to_string(), js_sys::Date::now()));
     let answer = http::fetch(&http::Outbound {
@@ -131,7 +117,7 @@ async fn await_inflight(url: &str) -> bool {
             break;
         }
         waited = true;
-        sleep_ms(25).await;
+        crate::http::sleep_ms(25).await;
     }
     waited
 }
@@ -151,7 +137,7 @@ pub async fn key_set(env: &Env, wctx: &worker::Context, url: &str, kid: &str, no
     }
     for _ in 0..3 {
         let kid_known = entry.as_ref().is_some_and(|(_, s)| s.find(kid).is_some());
-        match jwks_cache::decide(entry.as_ref().map(|(c, _)| c), kid, kid_known, now_secs().max(now)) {
+        match jwks_cache::decide(entry.as_ref().map(|(c, _)| c), kid, kid_known, crate::now().max(now)) {
             Decision::UseCached => {}
             Decision::Revalidate => {
                 // Serve now; one background refresh per URL (a hanging endpoint holds nobody).
@@ -165,7 +151,7 @@ pub async fn key_set(env: &Env, wctx: &worker::Context, url: &str, kid: &str, no
                 }
             }
             Decision::Throttled => {
-                sleep_ms(1000).await;
+                crate::http::sleep_ms(1000).await;
                 entry = in_memory(url).or(entry);
                 continue;
             }
@@ -174,7 +160,7 @@ pub async fn key_set(env: &Env, wctx: &worker::Context, url: &str, kid: &str, no
                     // Someone else just fetched: decide again on what they got.
                     entry = in_memory(url).or(entry);
                     let known = entry.as_ref().is_some_and(|(_, s)| s.find(kid).is_some());
-                    if known || entry.as_ref().is_some_and(|(c, _)| c.missed_recently(kid, now_secs())) {
+                    if known || entry.as_ref().is_some_and(|(c, _)| c.missed_recently(kid, crate::now())) {
                         continue;
                     }
                 }
@@ -194,7 +180,7 @@ pub async fn key_set(env: &Env, wctx: &worker::Context, url: &str, kid: &str, no
 /// set is older than the floor, fetch it once more; the new set if the token's key changed
 /// (a platform that re-used its `kid` for a new key), else `None` (the verdict stands).
 pub async fn after_bad_signature(env: &Env, wctx: &worker::Context, url: &str, kid: &str, used: &JwkSet, cid: &str) -> ApiResult<Option<JwkSet>> {
-    let now = now_secs();
+    let now = crate::now();
     let Some((entry, _)) = in_memory(url) else { return Ok(None) };
     if !jwks_cache::refetch_after_bad_signature(&entry, now) {
         return Ok(None);

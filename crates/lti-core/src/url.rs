@@ -224,15 +224,6 @@ fn numeric_host_ok(host: &str) -> bool {
     !numeric || ipv4_octets(host).is_some()
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
@@ -247,7 +238,7 @@ fn escape_unsafe(s: &str, path: bool) -> Result<String, UrlError> {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
-            let (Some(h), Some(l)) = (bytes.get(i + 1).copied().and_then(hex_val), bytes.get(i + 2).copied().and_then(hex_val)) else {
+            let (Some(h), Some(l)) = (bytes.get(i + 1).copied().and_then(crate::encoding::hex_val), bytes.get(i + 2).copied().and_then(crate::encoding::hex_val)) else {
                 return Err(UrlError::Characters);
             };
             let v = h * 16 + l;

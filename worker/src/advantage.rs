@@ -16,8 +16,9 @@ use lti_core::error::{ErrorCode, ServiceError};
 use lti_core::jws::sign_rs256;
 use lti_core::registration::Registration;
 use lti_core::services::{
-    self, client_assertion_claims, line_item_body, map_member, parse_json, parse_link_header, role_matches, scope_string,
-    token_cache_key, AccessToken, PageWalk, ScoreInput, ServiceGrants, ServiceUrl, DEFAULT_PAGE_CAP, MAX_RESPONSE_BYTES,
+    self, client_assertion_claims, line_item_body, map_member, parse_json, parse_link_header, role_matches,
+    scope_string, token_cache_key, AccessToken, PageWalk, ScoreInput, ServiceGrants, ServiceUrl, DEFAULT_PAGE_CAP,
+    MAX_RESPONSE_BYTES,
 };
 use lti_core::session::SessionClaims;
 use serde::{Deserialize, Serialize};
@@ -72,7 +73,8 @@ pub async fn authenticate(env: &Env, cfg: &Config, req: &Request) -> ApiResult<C
         return Ok(Credential::Admin);
     }
     if cfg.is_services(&token) {
-        let on_behalf = req.headers().get("lti-session").ok().flatten().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let on_behalf =
+            req.headers().get("lti-session").ok().flatten().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         return Ok(match on_behalf {
             Some(s) => Credential::ServicesForSession(crate::verify_session_token(env, cfg, &s).await?),
             None => Credential::Services,
@@ -114,14 +116,18 @@ impl Caller {
         if self.server || self.staff() || self.reg.learner_scores {
             Ok(())
         } else {
-            Err(ApiError::new(ErrorCode::LearnerScoresDisabled, "learner session posting a score; learnerScores is false"))
+            Err(ApiError::new(
+                ErrorCode::LearnerScoresDisabled,
+                "learner session posting a score; learnerScores is false",
+            ))
         }
     }
 
     /// Every scope the platform granted for this context: one token serves all calls (fewer
     /// token requests, which platforms rate-limit).
     fn scopes(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.svc.ags.as_ref().map(|a| a.scope.iter().map(String::as_str).collect()).unwrap_or_default();
+        let mut v: Vec<&str> =
+            self.svc.ags.as_ref().map(|a| a.scope.iter().map(String::as_str).collect()).unwrap_or_default();
         if self.svc.nrps.is_some() {
             v.push(services::SCOPE_NRPS);
         }
@@ -139,11 +145,20 @@ pub async fn caller(env: &Env, credential: Credential, params: &Value) -> ApiRes
     let registry = Registry::new(env);
     let (session, server) = match credential {
         Credential::Admin | Credential::Services => {
-            let p = |k: &str| params.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-            let platform_id = p("platformId").ok_or_else(|| bad_request("platformId", "required with the admin or services token"))?;
-            let context_id = p("contextId").ok_or_else(|| bad_request("contextId", "required with the admin or services token"))?;
-            let reg = registry.get(&platform_id).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such registration"))?;
-            let record = context_record(env, &platform_id, &context_id).await?.ok_or_else(|| ApiError::new(ErrorCode::ContextUnknown, "no launch recorded"))?;
+            let p = |k: &str| {
+                params.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+            };
+            let platform_id = p("platformId")
+                .ok_or_else(|| bad_request("platformId", "required with the admin or services token"))?;
+            let context_id =
+                p("contextId").ok_or_else(|| bad_request("contextId", "required with the admin or services token"))?;
+            let reg = registry
+                .get(&platform_id)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such registration"))?;
+            let record = context_record(env, &platform_id, &context_id)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::ContextUnknown, "no launch recorded"))?;
             return Ok(Caller { session: None, server: true, reg, svc: record.svc });
         }
         Credential::ServicesForSession(s) => (s, true),
@@ -208,7 +223,12 @@ pub fn remember_context(env: &Env, wctx: &worker::Context, claims: &SessionClaim
     if let Some(a) = svc.ags.as_mut() {
         a.lineitem = None;
     }
-    let record = ContextRecord { platform_id: claims.platform_id.clone(), deployment_id: claims.deployment_id.clone(), context_id, svc };
+    let record = ContextRecord {
+        platform_id: claims.platform_id.clone(),
+        deployment_id: claims.deployment_id.clone(),
+        context_id,
+        svc,
+    };
     let Ok(text) = serde_json::to_string(&record) else { return };
     let key = context_key(&record.platform_id, &record.context_id);
     let unchanged = SEEN_CONTEXTS.with(|s| s.borrow().get(&key) == Some(&text));
@@ -254,7 +274,14 @@ pub fn token_stats() -> TokenStats {
 
 /// A platform access token for `scopes`: isolate memory, then KV (encrypted), then the token
 /// endpoint. `fresh` skips both caches (after a 401).
-async fn access_token(env: &Env, cfg: &Config, reg: &Registration, scopes: &[&str], fresh: bool, cid: &str) -> ApiResult<String> {
+async fn access_token(
+    env: &Env,
+    cfg: &Config,
+    reg: &Registration,
+    scopes: &[&str],
+    fresh: bool,
+    cid: &str,
+) -> ApiResult<String> {
     let now = crate::now();
     let scope = scope_string(scopes);
     let key = token_cache_key(&reg.issuer, &reg.client_id, &reg.auth_token_url, &scope);
@@ -331,9 +358,13 @@ async fn fetch_token(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let jti = random_bytes::<16>().map(|b| b64url_encode(&b)).map_err(|e| ServiceError::TokenFailed(format!("random: {}", e.0)))?;
+        let jti = random_bytes::<16>()
+            .map(|b| b64url_encode(&b))
+            .map_err(|e| ServiceError::TokenFailed(format!("random: {}", e.0)))?;
         let claims = client_assertion_claims(&client_id, &token_url, now, &jti);
-        let assertion = sign_rs256(&signer, "JWT", &claims).await.map_err(|e| ServiceError::TokenFailed(format!("signing: {}", e.0)))?;
+        let assertion = sign_rs256(&signer, "JWT", &claims)
+            .await
+            .map_err(|e| ServiceError::TokenFailed(format!("signing: {}", e.0)))?;
         let body = form_encode([
             ("grant_type", "client_credentials"),
             ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
@@ -468,7 +499,14 @@ use crate::ok_json as ok;
 // ------------------------------------------------------------------ AGS
 
 /// `GET|POST /lti/ags/lineitems`.
-pub async fn lineitems(env: &Env, cfg: &Config, cid: &str, req: &mut Request, query: &Value, is_post: bool) -> ApiResult<Response> {
+pub async fn lineitems(
+    env: &Env,
+    cfg: &Config,
+    cid: &str,
+    req: &mut Request,
+    query: &Value,
+    is_post: bool,
+) -> ApiResult<Response> {
     let credential = authenticate(env, cfg, req).await?;
     let body = if is_post { crate::read_json(req, &crate::JSON_API).await? } else { Value::Null };
     let params = if is_post { &body } else { query };
@@ -483,8 +521,18 @@ pub async fn lineitems(env: &Env, cfg: &Config, cid: &str, req: &mut Request, qu
         if let (Some(l), Some(o)) = (&link, item.as_object_mut()) {
             o.insert("resourceLinkId".into(), json!(l));
         }
-        let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "POST", &container, LINEITEM_TYPE, Some((LINEITEM_TYPE, item.to_string())))
-            .await?;
+        let answer = call(
+            env,
+            cfg,
+            cid,
+            &c.reg,
+            &c.scopes(),
+            "POST",
+            &container,
+            LINEITEM_TYPE,
+            Some((LINEITEM_TYPE, item.to_string())),
+        )
+        .await?;
         let created = parse_json(&answer.body).map_err(|e| svc_err(&e))?;
         if created.get("id").and_then(Value::as_str).is_none() {
             return Err(svc_err(&ServiceError::ResponseInvalid("created line item without id".into())));
@@ -528,7 +576,13 @@ fn read_scope(ags: &services::AgsGrant) -> ApiResult<&'static str> {
 /// normal form, see [`services::AgsGrant::lineitem_url`]), and for a session, the launch's own
 /// line item or one whose `resourceLinkId` is the session's link. Returns the checked URL —
 /// the only form that is sent — and the line item when it had to be fetched.
-async fn check_lineitem(env: &Env, cfg: &Config, cid: &str, c: &Caller, url: &str) -> ApiResult<(ServiceUrl, Option<Value>)> {
+async fn check_lineitem(
+    env: &Env,
+    cfg: &Config,
+    cid: &str,
+    c: &Caller,
+    url: &str,
+) -> ApiResult<(ServiceUrl, Option<Value>)> {
     let ags = c.ags()?;
     let checked = ags.lineitem_url(url).map_err(|e| svc_err(&e))?;
     let Some(s) = &c.session else { return Ok((checked, None)) };
@@ -557,7 +611,14 @@ fn lineitem_url(params: &Value) -> ApiResult<String> {
 }
 
 /// `GET|PUT|DELETE /lti/ags/lineitem`.
-pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, query: &Value, method: &str) -> ApiResult<Response> {
+pub async fn lineitem(
+    env: &Env,
+    cfg: &Config,
+    cid: &str,
+    req: &mut Request,
+    query: &Value,
+    method: &str,
+) -> ApiResult<Response> {
     let credential = authenticate(env, cfg, req).await?;
     let body = if method == "PUT" { crate::read_json(req, &crate::JSON_API).await? } else { Value::Null };
     let params = if method == "PUT" { &body } else { query };
@@ -597,10 +658,20 @@ pub async fn lineitem(env: &Env, cfg: &Config, cid: &str, req: &mut Request, que
             if let Some(l) = c.session.as_ref().and_then(|s| s.resource_link_id.clone()) {
                 merged.insert("resourceLinkId".into(), json!(l));
             }
-            let answer =
-                call(env, cfg, cid, &c.reg, &c.scopes(), "PUT", &checked, LINEITEM_TYPE, Some((LINEITEM_TYPE, Value::Object(merged).to_string())))
-                    .await?;
-            let v = if answer.body.is_empty() { Value::Null } else { parse_json(&answer.body).map_err(|e| svc_err(&e))? };
+            let answer = call(
+                env,
+                cfg,
+                cid,
+                &c.reg,
+                &c.scopes(),
+                "PUT",
+                &checked,
+                LINEITEM_TYPE,
+                Some((LINEITEM_TYPE, Value::Object(merged).to_string())),
+            )
+            .await?;
+            let v =
+                if answer.body.is_empty() { Value::Null } else { parse_json(&answer.body).map_err(|e| svc_err(&e))? };
             ok(v, 200)
         }
         _ => {
@@ -625,7 +696,8 @@ pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> Ap
     let ags = c.ags()?;
     ags.require(services::SCOPE_SCORE).map_err(|e| svc_err(&e))?;
     let input: ScoreInput = serde_json::from_value(body.clone()).map_err(|e| {
-        ApiError::new(ErrorCode::ScoreInvalid, format!("score json: {e}")).with_field("body", "a JSON object with the score fields")
+        ApiError::new(ErrorCode::ScoreInvalid, format!("score json: {e}"))
+            .with_field("body", "a JSON object with the score fields")
     })?;
     let url = match (&input.line_item_url, &ags.lineitem, &c.session) {
         (Some(u), _, _) => u.clone(),
@@ -638,13 +710,25 @@ pub async fn scores(env: &Env, cfg: &Config, cid: &str, req: &mut Request) -> Ap
         }
         (Some(u), _) => u.clone(),
         (None, Some(s)) if !s.lti_sub.is_empty() => s.lti_sub.clone(),
-        (None, Some(_)) => return Err(bad_request("userId", "required (this session has no platform user: an anonymous launch)")),
+        (None, Some(_)) => {
+            return Err(bad_request("userId", "required (this session has no platform user: an anonymous launch)"))
+        }
         (None, None) => return Err(bad_request("userId", "required with the admin or services token")),
     };
     let score = input.to_score(&user_id, &crate::iso_now()).map_err(|e| svc_err(&e))?;
     let (checked, _) = check_lineitem(env, cfg, cid, &c, &url).await?;
-    call(env, cfg, cid, &c.reg, &c.scopes(), "POST", &checked.join("/scores"), "application/json", Some((SCORE_TYPE, score.to_string())))
-        .await?;
+    call(
+        env,
+        cfg,
+        cid,
+        &c.reg,
+        &c.scopes(),
+        "POST",
+        &checked.join("/scores"),
+        "application/json",
+        Some((SCORE_TYPE, score.to_string())),
+    )
+    .await?;
     let by = match (&c.session, c.server) {
         (_, true) if c.session.is_some() => "services-for-session",
         (None, _) => "server",
@@ -661,12 +745,18 @@ pub async fn delete_score(env: &Env, cfg: &Config, cid: &str, req: &Request) -> 
     let c = match c {
         Ok(c) => c,
         Err(e) if e.code == ErrorCode::RequestInvalid => {
-            return Err(ApiError::new(ErrorCode::MethodNotAllowed, "AGS scores cannot be deleted; post a score without scoreGiven instead"));
+            return Err(ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                "AGS scores cannot be deleted; post a score without scoreGiven instead",
+            ));
         }
         Err(e) => return Err(e),
     };
     let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") else {
-        return Err(ApiError::new(ErrorCode::MethodNotAllowed, "AGS scores cannot be deleted; post a score without scoreGiven instead"));
+        return Err(ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            "AGS scores cannot be deleted; post a score without scoreGiven instead",
+        ));
     };
     c.require_score_writer()?;
     crate::legacy::delete_score(env, cfg, cid, s).await
@@ -721,7 +811,9 @@ pub async fn members(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
     let roster = ServiceUrl::parse(&nrps.url).map_err(|_| svc_err(&ServiceError::NrpsNotGranted))?;
     let q = |k: &str| query.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     let first = match q("since") {
-        Some(since) => roster.same_resource(since).ok_or_else(|| bad_request("since", "a differences URL of this course's roster"))?,
+        Some(since) => roster
+            .same_resource(since)
+            .ok_or_else(|| bad_request("since", "a differences URL of this course's roster"))?,
         None => {
             let mut pairs: Vec<(&str, &str)> = Vec::new();
             if let Some(r) = q("role") {
@@ -741,13 +833,21 @@ pub async fn members(env: &Env, cfg: &Config, cid: &str, req: &Request, query: &
         .filter_map(|m| map_member(m, &c.reg.role_map))
         .filter(|m| {
             role.is_none_or(|r| {
-                let roles: Vec<String> = m.get("roles").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default();
+                let roles: Vec<String> = m
+                    .get("roles")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .unwrap_or_default();
                 role_matches(r, &roles)
             })
         })
         .collect();
     // Personal data: the log gets counts only.
-    log::info(cid, "roster_read", json!({"registration": c.reg.id, "members": members.len(), "pages": walk.pages(), "truncated": walk.truncated()}));
+    log::info(
+        cid,
+        "roster_read",
+        json!({"registration": c.reg.id, "members": members.len(), "pages": walk.pages(), "truncated": walk.truncated()}),
+    );
     let mut data = json!({
         "id": first_page.get("id").cloned().unwrap_or(Value::Null),
         "context": first_page.get("context").cloned().unwrap_or(Value::Null),
@@ -783,7 +883,8 @@ pub async fn deep_link(env: &Env, cfg: &Config, cid: &str, req: &mut Request) ->
         let base = cfg.base();
         let mut items = Vec::new();
         for (_, id) in fields.iter().filter(|(k, _)| k == "entry") {
-            let (id, title, secs) = picker_entry(id).ok_or_else(|| bad_request("entry", "an entry offered by the picker"))?;
+            let (id, title, secs) =
+                picker_entry(id).ok_or_else(|| bad_request("entry", "an entry offered by the picker"))?;
             items.push(ContentItemInput {
                 kind: "ltiResourceLink".into(),
                 title: Some(title.into()),
@@ -803,7 +904,8 @@ pub async fn deep_link(env: &Env, cfg: &Config, cid: &str, req: &mut Request) ->
             ApiError::new(ErrorCode::DeepLinkInvalid, "no contents").with_field("contents", "send 1 to 50 items")
         })?;
         let items: Vec<ContentItemInput> = serde_json::from_value(list).map_err(|e| {
-            ApiError::new(ErrorCode::DeepLinkInvalid, format!("contents json: {e}")).with_field("contents", "an array of content items (type, title, url, …)")
+            ApiError::new(ErrorCode::DeepLinkInvalid, format!("contents json: {e}"))
+                .with_field("contents", "an array of content items (type, title, url, …)")
         })?;
         (session, items)
     };
@@ -814,12 +916,18 @@ pub async fn deep_link(env: &Env, cfg: &Config, cid: &str, req: &mut Request) ->
             let (nonce, _) = crate::script_csp()?;
             let origin = lti_core::url::HttpUrl::parse(&action).map(|u| u.origin()).unwrap_or_default();
             let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action {origin}");
-            return crate::html_response_csp(crate::pages::auto_post_page(&nonce, &action, &fields, inputs.len()), 200, &csp);
+            return crate::html_response_csp(
+                crate::pages::auto_post_page(&nonce, &action, &fields, inputs.len()),
+                200,
+                &csp,
+            );
         }
         let map: serde_json::Map<String, Value> = fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
         return ok(json!({"form": {"action": action, "fields": map}, "returnUrl": action}), 200);
     }
-    let settings = session.dl.clone().ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "session is not from a deep-linking launch"))?;
+    let settings = session.dl.clone().ok_or_else(|| {
+        ApiError::new(ErrorCode::DeepLinkSessionRequired, "session is not from a deep-linking launch")
+    })?;
     let reg = Registry::new(env)
         .get(&session.platform_id)
         .await?
@@ -831,15 +939,29 @@ pub async fn deep_link(env: &Env, cfg: &Config, cid: &str, req: &mut Request) ->
         err
     })?;
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
-    let claims = items.response_claims(&settings, &reg.client_id, &reg.issuer, &session.deployment_id, &nonce, crate::now());
+    let claims =
+        items.response_claims(&settings, &reg.client_id, &reg.issuer, &session.deployment_id, &nonce, crate::now());
     let signer = keys::signer(env, cfg).await?;
     let jwt = sign_rs256(&signer, "JWT", &claims).await.map_err(|e| ApiError::internal(e.0))?;
-    log::info(cid, "deep_link_response", json!({"registration": reg.id, "items": items.as_slice().len(), "kid": lti_core::crypto::Rs256Signer::kid(&signer)}));
+    log::info(
+        cid,
+        "deep_link_response",
+        json!({"registration": reg.id, "items": items.as_slice().len(), "kid": lti_core::crypto::Rs256Signer::kid(&signer)}),
+    );
     if form {
         let (nonce, _) = crate::script_csp()?;
         let origin = lti_core::url::HttpUrl::parse(&settings.return_url).map(|u| u.origin()).unwrap_or_default();
         let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action {origin}");
-        return crate::html_response_csp(crate::pages::auto_post_page(&nonce, &settings.return_url, &[("JWT".to_string(), jwt)], items.as_slice().len()), 200, &csp);
+        return crate::html_response_csp(
+            crate::pages::auto_post_page(
+                &nonce,
+                &settings.return_url,
+                &[("JWT".to_string(), jwt)],
+                items.as_slice().len(),
+            ),
+            200,
+            &csp,
+        );
     }
     ok(json!({"jwt": jwt, "returnUrl": settings.return_url, "items": items.as_slice()}), 200)
 }

@@ -65,7 +65,10 @@ fn invalid(fields: Vec<(String, String)>) -> ApiError {
 pub async fn restore(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> {
     let snap = body.get("data").filter(|d| d.get("format").is_some()).unwrap_or(body);
     if snap.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        return Err(invalid(vec![("format".into(), format!("must be \"{FORMAT}\" (a snapshot from GET /lti/backup)"))]));
+        return Err(invalid(vec![(
+            "format".into(),
+            format!("must be \"{FORMAT}\" (a snapshot from GET /lti/backup)"),
+        )]));
     }
     let registrations = snap.get("registrations").cloned().unwrap_or(Value::Null);
     let tool_keys = snap.get("toolKeys").cloned().unwrap_or(Value::Null);
@@ -73,7 +76,10 @@ pub async fn restore(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> 
         return Err(invalid(vec![("registrations".into(), "must be an array".into())]));
     };
     if snap.get("checksum").and_then(Value::as_str) != Some(checksum(&registrations, &tool_keys).as_str()) {
-        return Err(invalid(vec![("checksum".into(), "does not match the content: the snapshot was changed or truncated".into())]));
+        return Err(invalid(vec![(
+            "checksum".into(),
+            "does not match the content: the snapshot was changed or truncated".into(),
+        )]));
     }
     // Every registration must pass today's validation; ids and timestamps are kept.
     let mut regs: Vec<Registration> = Vec::with_capacity(list.len());
@@ -84,17 +90,27 @@ pub async fn restore(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> 
             errors.push((format!("registrations[{i}]"), "is not a registration".to_string()));
             continue;
         };
-        let id_ok = !stored.id.is_empty() && stored.id.len() <= 64 && stored.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let id_ok = !stored.id.is_empty()
+            && stored.id.len() <= 64
+            && stored.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !id_ok {
             errors.push((format!("registrations[{i}].id"), "must be 1-64 letters, digits or dashes".into()));
             continue;
         }
-        match RegistrationInput::new(v).and_then(|input| input.validate(&stored.id, None, &stored.updated_at, cfg.allow_http_loopback)) {
+        match RegistrationInput::new(v)
+            .and_then(|input| input.validate(&stored.id, None, &stored.updated_at, cfg.allow_http_loopback))
+        {
             Ok(mut reg) => {
                 reg.created_at = stored.created_at.clone();
                 reg.updated_at = stored.updated_at.clone();
-                if regs.iter().any(|r: &Registration| r.id == reg.id || (r.issuer == reg.issuer && r.client_id == reg.client_id)) {
-                    errors.push((format!("registrations[{i}]"), "duplicates another registration's id or issuer + client id".into()));
+                if regs
+                    .iter()
+                    .any(|r: &Registration| r.id == reg.id || (r.issuer == reg.issuer && r.client_id == reg.client_id))
+                {
+                    errors.push((
+                        format!("registrations[{i}]"),
+                        "duplicates another registration's id or issuer + client id".into(),
+                    ));
                 } else {
                     regs.push(reg);
                 }
@@ -125,7 +141,8 @@ pub async fn restore(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> 
                 if keys::decrypts(cfg, &r).await {
                     Some(r)
                 } else {
-                    errors.push(("toolKeys".into(), "do not decrypt under this deployment's LTI_ENCRYPTION_KEY".into()));
+                    errors
+                        .push(("toolKeys".into(), "do not decrypt under this deployment's LTI_ENCRYPTION_KEY".into()));
                     None
                 }
             }

@@ -84,7 +84,11 @@ impl ApiError {
                     if short == r {
                         extra.push_str(&format!("<li><strong>{}</strong></li>", html_escape(r)));
                     } else {
-                        extra.push_str(&format!("<li><strong>{}</strong> <code>{}</code></li>", html_escape(short), html_escape(r)));
+                        extra.push_str(&format!(
+                            "<li><strong>{}</strong> <code>{}</code></li>",
+                            html_escape(short),
+                            html_escape(r)
+                        ));
                     }
                 }
                 extra.push_str("</ul>");
@@ -106,9 +110,9 @@ impl ApiError {
         if let Some(allow) = self.allow.as_deref().filter(|_| status == 405) {
             let _ = headers.set("allow", allow);
         }
-        Response::from_bytes(body.into_bytes())
-            .map(|r| r.with_status(status).with_headers(headers))
-            .unwrap_or_else(|_| Response::empty().map(|r| r.with_status(500)).unwrap_or_else(|_| unreachable_response()))
+        Response::from_bytes(body.into_bytes()).map(|r| r.with_status(status).with_headers(headers)).unwrap_or_else(
+            |_| Response::empty().map(|r| r.with_status(500)).unwrap_or_else(|_| unreachable_response()),
+        )
     }
 }
 

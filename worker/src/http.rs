@@ -42,7 +42,11 @@ pub async fn discard_unread(body: Option<web_sys::ReadableStream>) {
 
 /// Read `stream` into memory, stopping as soon as more than `cap` bytes have arrived (nothing
 /// past the cap is buffered). `None` (no body) reads as empty.
-pub async fn read_capped(stream: Option<web_sys::ReadableStream>, cap: usize, overflow: Overflow<'_>) -> Result<Vec<u8>, BodyError> {
+pub async fn read_capped(
+    stream: Option<web_sys::ReadableStream>,
+    cap: usize,
+    overflow: Overflow<'_>,
+) -> Result<Vec<u8>, BodyError> {
     let Some(stream) = stream else { return Ok(Vec::new()) };
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
     let stream_handle = stream.clone();
@@ -54,7 +58,8 @@ pub async fn read_capped(stream: Option<web_sys::ReadableStream>, cap: usize, ov
             return Ok(out);
         }
         let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|_| BodyError::Unreadable("chunk".into()))?;
-        let bytes: js_sys::Uint8Array = value.dyn_into().map_err(|_| BodyError::Unreadable("chunk is not bytes".into()))?;
+        let bytes: js_sys::Uint8Array =
+            value.dyn_into().map_err(|_| BodyError::Unreadable("chunk is not bytes".into()))?;
         let len = bytes.length() as usize;
         if out.len().saturating_add(len) > cap {
             match overflow {
@@ -133,10 +138,16 @@ pub async fn fetch(o: &Outbound<'_>) -> Result<Answer, String> {
     if let Some(b) = o.body {
         init.set_body(&wasm_bindgen::JsValue::from_str(b));
     }
-    init.set_redirect(if o.follow_redirects { web_sys::RequestRedirect::Follow } else { web_sys::RequestRedirect::Manual });
+    init.set_redirect(if o.follow_redirects {
+        web_sys::RequestRedirect::Follow
+    } else {
+        web_sys::RequestRedirect::Manual
+    });
     init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(o.timeout_ms)));
     let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let resp = JsFuture::from(global.fetch_with_str_and_init(o.url, &init)).await.map_err(|_| "fetch failed (network or timeout)".to_string())?;
+    let resp = JsFuture::from(global.fetch_with_str_and_init(o.url, &init))
+        .await
+        .map_err(|_| "fetch failed (network or timeout)".to_string())?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
     let status = resp.status();
     let link = resp.headers().get("link").ok().flatten();
@@ -156,6 +167,12 @@ pub async fn fetch(o: &Outbound<'_>) -> Result<Answer, String> {
 }
 
 /// A service call: no redirects, the service timeout.
-pub async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>, cap: usize) -> Result<Answer, String> {
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    cap: usize,
+) -> Result<Answer, String> {
     fetch(&Outbound { method, url, headers, body, cap, timeout_ms: SERVICE_TIMEOUT_MS, follow_redirects: false }).await
 }

@@ -52,7 +52,13 @@ fn in_memory(url: &str) -> Option<(CachedKeySet, JwkSet)> {
 /// Returns the entry now in memory (the new one, the last good one, or nothing).
 /// `wctx`: write KV in the background of this request; `None` (already in the background):
 /// write it inline.
-async fn refresh(kv: KvStore, wctx: Option<&worker::Context>, url: &str, trigger: Option<&str>, cid: &str) -> Option<(CachedKeySet, JwkSet)> {
+async fn refresh(
+    kv: KvStore,
+    wctx: Option<&worker::Context>,
+    url: &str,
+    trigger: Option<&str>,
+    cid: &str,
+) -> Option<(CachedKeySet, JwkSet)> {
     let now = crate::now();
     let previous = in_memory(url).map(|(c, _)| c);
     INFLIGHT.with(|m| m.borrow_mut().insert(url.to_string(), js_sys::Date::now()));
@@ -123,7 +129,14 @@ async fn await_inflight(url: &str) -> bool {
 }
 
 /// The key set to verify a token whose header names `kid`.
-pub async fn key_set(env: &Env, wctx: &worker::Context, url: &str, kid: &str, now: i64, cid: &str) -> ApiResult<JwkSet> {
+pub async fn key_set(
+    env: &Env,
+    wctx: &worker::Context,
+    url: &str,
+    kid: &str,
+    now: i64,
+    cid: &str,
+) -> ApiResult<JwkSet> {
     let kv = env.kv(KV_BINDING)?;
     let mut entry = in_memory(url);
     if entry.is_none() {
@@ -172,14 +185,23 @@ pub async fn key_set(env: &Env, wctx: &worker::Context, url: &str, kid: &str, no
     }
     match entry {
         Some((_, set)) => Ok(set),
-        None => Err(ApiError::new(ErrorCode::PlatformJwksUnavailable, format!("cannot fetch {url} and nothing cached"))),
+        None => {
+            Err(ApiError::new(ErrorCode::PlatformJwksUnavailable, format!("cannot fetch {url} and nothing cached")))
+        }
     }
 }
 
 /// After a signature failed with `used` (the set the launch verified against): when the cached
 /// set is older than the floor, fetch it once more; the new set if the token's key changed
 /// (a platform that re-used its `kid` for a new key), else `None` (the verdict stands).
-pub async fn after_bad_signature(env: &Env, wctx: &worker::Context, url: &str, kid: &str, used: &JwkSet, cid: &str) -> ApiResult<Option<JwkSet>> {
+pub async fn after_bad_signature(
+    env: &Env,
+    wctx: &worker::Context,
+    url: &str,
+    kid: &str,
+    used: &JwkSet,
+    cid: &str,
+) -> ApiResult<Option<JwkSet>> {
     let now = crate::now();
     let Some((entry, _)) = in_memory(url) else { return Ok(None) };
     if !jwks_cache::refetch_after_bad_signature(&entry, now) {

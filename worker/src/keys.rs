@@ -22,7 +22,10 @@ use lti_core::error::ErrorCode;
 use crate::config::{env_string, Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::store;
-use lti_webcrypto::{aes_gcm_decrypt, aes_gcm_encrypt, generate_ec_jwk, generate_rsa_jwk, random_bytes, WebCryptoEcSigner, WebCryptoSigner};
+use lti_webcrypto::{
+    aes_gcm_decrypt, aes_gcm_encrypt, generate_ec_jwk, generate_rsa_jwk, random_bytes, WebCryptoEcSigner,
+    WebCryptoSigner,
+};
 
 const RING_KEY: &str = "toolkeys:v1";
 
@@ -105,7 +108,13 @@ pub async fn new_key(cfg: &Config, status: &str) -> ApiResult<StoredKey> {
     let ec = generate_ec_jwk().await.map_err(|e| ApiError::internal(e.0))?;
     let c = |k: &str| ec.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let (ec_iv, ec_ct) = aes_gcm_encrypt(&kek, ec.to_string().as_bytes()).await.map_err(|e| ApiError::internal(e.0))?;
-    let session = SessionKey { kid: new_kid("lti-edge-s-")?, x: c("x"), y: c("y"), iv: b64url_encode(&ec_iv), private_enc: b64url_encode(&ec_ct) };
+    let session = SessionKey {
+        kid: new_kid("lti-edge-s-")?,
+        x: c("x"),
+        y: c("y"),
+        iv: b64url_encode(&ec_iv),
+        private_enc: b64url_encode(&ec_ct),
+    };
     Ok(StoredKey {
         kid: new_kid("lti-edge-")?,
         status: status.into(),
@@ -222,7 +231,10 @@ pub fn key_view(k: &StoredKey) -> Value {
 /// isolate. Returns the step's result.
 pub async fn rotate(env: &Env, op: &RingOp) -> ApiResult<Value> {
     if configured_key(env)?.is_some() {
-        return Err(ApiError::new(ErrorCode::RequestInvalid, "LTI_TOOL_PRIVATE_JWK is set: rotate that key by replacing the secret"));
+        return Err(ApiError::new(
+            ErrorCode::RequestInvalid,
+            "LTI_TOOL_PRIVATE_JWK is set: rotate that key by replacing the secret",
+        ));
     }
     ring(env).await?; // make sure the ring exists
     let reply = store::key_ring_op(env, op).await?;
@@ -231,7 +243,8 @@ pub async fn rotate(env: &Env, op: &RingOp) -> ApiResult<Value> {
         let code = ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code).unwrap_or(ErrorCode::Internal);
         return Err(ApiError::new(code, "key ring refused the step"));
     }
-    let ring_text = reply.get("ring").and_then(Value::as_str).ok_or_else(|| ApiError::internal("key op reply without ring"))?;
+    let ring_text =
+        reply.get("ring").and_then(Value::as_str).ok_or_else(|| ApiError::internal("key op reply without ring"))?;
     env.kv(KV_BINDING)?.put(RING_KEY, ring_text)?.execute().await?;
     let ring: KeyRing = serde_json::from_str(ring_text).map_err(|e| ApiError::internal(format!("key ring: {e}")))?;
     set_ring(ring);
@@ -241,7 +254,9 @@ pub async fn rotate(env: &Env, op: &RingOp) -> ApiResult<Value> {
 /// Whether every key of `ring` decrypts under this deployment's `LTI_ENCRYPTION_KEY`.
 pub async fn decrypts(cfg: &Config, ring: &KeyRing) -> bool {
     let Ok(k) = kek(cfg) else { return false };
-    for (iv, ct) in ring.keys.iter().flat_map(|key| std::iter::once((&key.iv, &key.private_enc)).chain(key.session.as_ref().map(|s| (&s.iv, &s.private_enc)))) {
+    for (iv, ct) in ring.keys.iter().flat_map(|key| {
+        std::iter::once((&key.iv, &key.private_enc)).chain(key.session.as_ref().map(|s| (&s.iv, &s.private_enc)))
+    }) {
         let (Some(iv), Some(ct)) = (b64url_decode(iv), b64url_decode(ct)) else { return false };
         if aes_gcm_decrypt(&k, &iv, &ct).await.is_err() {
             return false;
@@ -335,7 +350,8 @@ pub async fn ring(env: &Env) -> ApiResult<KeyRing> {
 pub async fn public_keys(env: &Env) -> ApiResult<JwkSet> {
     let ring = ring(env).await?;
     let t = now();
-    let published: Vec<&StoredKey> = ring.keys.iter().filter(|k| k.status != "retired" || k.retire_at.is_some_and(|r| r > t)).collect();
+    let published: Vec<&StoredKey> =
+        ring.keys.iter().filter(|k| k.status != "retired" || k.retire_at.is_some_and(|r| r > t)).collect();
     let rsa = published
         .iter()
         .filter_map(|k| RsaPublicJwk::from_components(&k.kid, &b64url_decode(&k.n)?, &b64url_decode(&k.e)?).ok())
@@ -388,11 +404,14 @@ pub async fn session_signer(env: &Env, cfg: &Config) -> ApiResult<SessionSigner>
     if let Some(s) = SESSION_SIGNER.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
-    let current = ring.keys.iter().find(|k| k.status == "current").ok_or_else(|| ApiError::internal("no current key"))?;
+    let current =
+        ring.keys.iter().find(|k| k.status == "current").ok_or_else(|| ApiError::internal("no current key"))?;
     let key = match &current.session {
         Some(session) => {
             let jwk = decrypt_jwk(cfg, &session.iv, &session.private_enc).await?;
-            SessionKeyKind::Es(WebCryptoEcSigner::import(&session.kid, &jwk).await.map_err(|e| ApiError::internal(e.0))?)
+            SessionKeyKind::Es(
+                WebCryptoEcSigner::import(&session.kid, &jwk).await.map_err(|e| ApiError::internal(e.0))?,
+            )
         }
         None => SessionKeyKind::Rs(signer(env, cfg).await?),
     };
@@ -416,7 +435,9 @@ pub async fn signer(env: &Env, cfg: &Config) -> ApiResult<WebCryptoSigner> {
         if let Some(s) = SIGNER.with(|s| s.borrow().clone()) {
             return Ok(s);
         }
-        let signer = WebCryptoSigner::import(&kid, &jwk).await.map_err(|e| ApiError::internal(format!("LTI_TOOL_PRIVATE_JWK: {}", e.0)))?;
+        let signer = WebCryptoSigner::import(&kid, &jwk)
+            .await
+            .map_err(|e| ApiError::internal(format!("LTI_TOOL_PRIVATE_JWK: {}", e.0)))?;
         SIGNER.with(|s| *s.borrow_mut() = Some(signer.clone()));
         return Ok(signer);
     }
@@ -424,7 +445,8 @@ pub async fn signer(env: &Env, cfg: &Config) -> ApiResult<WebCryptoSigner> {
     if let Some(s) = SIGNER.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
-    let current = ring.keys.iter().find(|k| k.status == "current").ok_or_else(|| ApiError::internal("no current key"))?;
+    let current =
+        ring.keys.iter().find(|k| k.status == "current").ok_or_else(|| ApiError::internal("no current key"))?;
     let jwk = decrypt_jwk(cfg, &current.iv, &current.private_enc).await?;
     let signer = WebCryptoSigner::import(&current.kid, &jwk).await.map_err(|e| ApiError::internal(e.0))?;
     SIGNER.with(|s| *s.borrow_mut() = Some(signer.clone()));

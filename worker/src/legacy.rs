@@ -26,9 +26,9 @@ use lti_webcrypto::random_bytes;
 fn code(c: LegacyCode) -> ErrorCode {
     match c {
         LegacyCode::OauthParamMissing => ErrorCode::OauthParamMissing,
-        LegacyCode::OauthParamInvalid | LegacyCode::OauthSignatureMethodUnsupported | LegacyCode::OauthVersionUnsupported => {
-            ErrorCode::OauthInvalid
-        }
+        LegacyCode::OauthParamInvalid
+        | LegacyCode::OauthSignatureMethodUnsupported
+        | LegacyCode::OauthVersionUnsupported => ErrorCode::OauthInvalid,
         // Answered exactly like a wrong signature (the log keeps the cause): which consumer
         // keys are registered is not something a caller can probe for.
         LegacyCode::OauthConsumerUnknown => ErrorCode::OauthSignatureInvalid,
@@ -77,7 +77,15 @@ pub fn is_lti11(form: &[(String, String)]) -> bool {
 
 /// An OAuth 1.0a launch: verified over the configured public URL, nonce used once, then the
 /// same session as 1.3. Returns the session claims for the caller to sign and redirect.
-pub async fn launch(env: &Env, wctx: &worker::Context, cfg: &Config, raw_url: &str, path: &str, body: &str, now: i64) -> ApiResult<SessionClaims> {
+pub async fn launch(
+    env: &Env,
+    wctx: &worker::Context,
+    cfg: &Config,
+    raw_url: &str,
+    path: &str,
+    body: &str,
+    now: i64,
+) -> ApiResult<SessionClaims> {
     let url = RequestUrl::public(&cfg.base(), raw_url).map_err(|e| err(&e))?;
     let unverified = UnverifiedRequest::from_form("POST", &url, body).map_err(|e| err(&e))?;
     let registry = Registry::new(env);
@@ -90,7 +98,9 @@ pub async fn launch(env: &Env, wctx: &worker::Context, cfg: &Config, raw_url: &s
     let reg = reg.ok_or_else(|| ApiError::new(ErrorCode::OauthSignatureInvalid, "unknown consumer key"))?;
     let store = StateStore::new(env, wctx, cfg);
     let first = store.claim(&format!("oauthnonce:{}", verified.nonce_key()), verified.nonce_expires_at(), now).await?;
-    let request = verified.confirm_nonce(if first { NonceCheck::FirstUse } else { NonceCheck::SeenBefore }).map_err(|e| err(&e))?;
+    let request = verified
+        .confirm_nonce(if first { NonceCheck::FirstUse } else { NonceCheck::SeenBefore })
+        .map_err(|e| err(&e))?;
     let opts = ParseOptions { blackboard_base64: reg.platform_family == "blackboard" };
     let params = Lti11Launch::from_request(request, opts).map_err(|e| err(&e))?;
     let launch = params.authorize(&reg, path).map_err(|e| {
@@ -143,7 +153,8 @@ pub async fn migration(
     }
     // The claim must name this registration's consumer key to be checked with its secret.
     let claim = migration::Lti1p1Claim::from_claims(claims);
-    let ours = claim.as_ref().and_then(|c| c.oauth_consumer_key.as_deref()) == Some(reg.lti11_consumer_key.as_str()) && !reg.lti11_consumer_key.is_empty();
+    let ours = claim.as_ref().and_then(|c| c.oauth_consumer_key.as_deref()) == Some(reg.lti11_consumer_key.as_str())
+        && !reg.lti11_consumer_key.is_empty();
     let secret = if ours { secret(cfg, reg).await? } else { None };
     let check = migration::check(claims, &reg.client_id, secret.as_ref());
     let identity = |c: &migration::Lti1p1Claim| {
@@ -163,7 +174,9 @@ pub async fn migration(
         (_, None) => (Ok(None), None),
         (_, Some((c, reason))) => {
             let r = match reg.lti11_mismatch_policy {
-                MismatchPolicy::Refuse => Err(ApiError::new(ErrorCode::Lti11MigrationMismatch, format!("lti1p1 claim: {reason}"))),
+                MismatchPolicy::Refuse => {
+                    Err(ApiError::new(ErrorCode::Lti11MigrationMismatch, format!("lti1p1 claim: {reason}")))
+                }
                 MismatchPolicy::TrustPlatform => Ok(identity(c)),
                 MismatchPolicy::NewIdentity => Ok(None),
             };
@@ -171,7 +184,11 @@ pub async fn migration(
         }
     };
     let check_name = if mismatch.is_some() { "mismatch" } else { check.as_str() };
-    log::info(cid, "lti1p1_claim", json!({"registration": reg.id, "check": check_name, "policy": reg.lti11_mismatch_policy.as_str()}));
+    log::info(
+        cid,
+        "lti1p1_claim",
+        json!({"registration": reg.id, "check": check_name, "policy": reg.lti11_mismatch_policy.as_str()}),
+    );
     record(env, wctx, &reg.id, check_name, mismatch, reg.lti11_mismatch_policy.as_str(), now_iso);
     result
 }
@@ -181,7 +198,15 @@ fn report_key(reg_id: &str) -> String {
 }
 
 /// Count the check in the registration's upgrade report (in the background).
-fn record(env: &Env, wctx: &worker::Context, reg_id: &str, check: &str, mismatch: Option<(&str, String)>, policy: &str, now_iso: &str) {
+fn record(
+    env: &Env,
+    wctx: &worker::Context,
+    reg_id: &str,
+    check: &str,
+    mismatch: Option<(&str, String)>,
+    policy: &str,
+    now_iso: &str,
+) {
     let Ok(kv) = env.kv(KV_BINDING) else { return };
     let key = report_key(reg_id);
     let check = check.to_string();
@@ -236,15 +261,27 @@ fn outcome_of(s: &SessionClaims) -> Option<(String, String)> {
 }
 
 /// One POX request to the outcome service, signed with the OAuth body hash; the parsed reply.
-async fn outcome_call(cfg: &Config, reg: &Registration, url: &str, xml: &str, cid: &str) -> ApiResult<outcomes::OutcomeReply> {
+async fn outcome_call(
+    cfg: &Config,
+    reg: &Registration,
+    url: &str,
+    xml: &str,
+    cid: &str,
+) -> ApiResult<outcomes::OutcomeReply> {
     let secret = secret(cfg, reg).await?.ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "no 1.1 secret"))?;
     let signer = Signer::new(&reg.lti11_consumer_key, &secret);
     let target = RequestUrl::parse(url).map_err(|e| err(&e))?;
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
     let auth = signer.sign_body("POST", &target, xml.as_bytes(), crate::now(), &nonce);
-    let answer = http::send("POST", url, &[("authorization", &auth), ("content-type", outcomes::CONTENT_TYPE), ("accept", "application/xml")], Some(xml), 256 * 1024)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::PlatformServiceFailed, e))?;
+    let answer = http::send(
+        "POST",
+        url,
+        &[("authorization", &auth), ("content-type", outcomes::CONTENT_TYPE), ("accept", "application/xml")],
+        Some(xml),
+        256 * 1024,
+    )
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::PlatformServiceFailed, e))?;
     if answer.oversized {
         return Err(ApiError::new(ErrorCode::PlatformResponseInvalid, "outcome reply too large"));
     }
@@ -252,7 +289,8 @@ async fn outcome_call(cfg: &Config, reg: &Registration, url: &str, xml: &str, ci
         log::warn(cid, "outcome_call_failed", &format!("status {}", answer.status));
         return Err(ApiError::new(ErrorCode::PlatformServiceFailed, format!("status {}", answer.status)));
     }
-    let text = String::from_utf8(answer.body).map_err(|_| ApiError::new(ErrorCode::PlatformResponseInvalid, "reply not utf-8"))?;
+    let text = String::from_utf8(answer.body)
+        .map_err(|_| ApiError::new(ErrorCode::PlatformResponseInvalid, "reply not utf-8"))?;
     outcomes::parse_reply(&text).map_err(|e| {
         log::warn(cid, "outcome_refused", &e.to_string());
         err(&e)
@@ -266,7 +304,8 @@ fn message_id() -> ApiResult<String> {
 /// `POST /lti/ags/scores` for a 1.1 session: replaceResult.
 pub async fn post_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims, body: &Value) -> ApiResult<Response> {
     let reg = registration(env, s).await?;
-    let (url, sourcedid) = outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
+    let (url, sourcedid) =
+        outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
     if let Some(u) = body.get("userId").and_then(Value::as_str) {
         if u != s.lti_sub {
             // The sourcedid is this user's: a 1.1 session can only grade itself.
@@ -278,33 +317,38 @@ pub async fn post_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims, b
         (Some(g), Some(m)) => Score::normalise(g, m),
         (Some(g), None) => Score::fraction(g),
         _ => {
-            return Err(ApiError::new(ErrorCode::ScoreInvalid, "no score").with_field("scoreGiven", "required (with scoreMaximum) for LTI 1.1 outcomes"));
+            return Err(ApiError::new(ErrorCode::ScoreInvalid, "no score")
+                .with_field("scoreGiven", "required (with scoreMaximum) for LTI 1.1 outcomes"));
         }
     }
-    .map_err(|e| {
-        err(&e).with_field("scoreGiven", "between 0 and scoreMaximum (> 0)")
-    })?;
+    .map_err(|e| err(&e).with_field("scoreGiven", "between 0 and scoreMaximum (> 0)"))?;
     let comment = body.get("comment").and_then(Value::as_str);
     let xml = outcomes::replace_result(&message_id()?, &sourcedid, score, comment).map_err(|e| err(&e))?;
     outcome_call(cfg, &reg, &url, &xml, cid).await?;
     log::info(cid, "outcome_posted", json!({"registration": reg.id, "operation": "replaceResult"}));
-    crate::ok_json(json!({"posted": true, "userId": s.lti_sub, "outcome": "replaceResult", "score": score.value()}), 200)
+    crate::ok_json(
+        json!({"posted": true, "userId": s.lti_sub, "outcome": "replaceResult", "score": score.value()}),
+        200,
+    )
 }
 
 /// `GET /lti/ags/results` for a 1.1 session: readResult.
 pub async fn read_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims) -> ApiResult<Response> {
     let reg = registration(env, s).await?;
-    let (url, sourcedid) = outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
+    let (url, sourcedid) =
+        outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
     let xml = outcomes::read_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
     let reply = outcome_call(cfg, &reg, &url, &xml, cid).await?;
-    let results: Vec<Value> = reply.score.map(|v| json!({"userId": s.lti_sub, "resultScore": v, "resultMaximum": 1})).into_iter().collect();
+    let results: Vec<Value> =
+        reply.score.map(|v| json!({"userId": s.lti_sub, "resultScore": v, "resultMaximum": 1})).into_iter().collect();
     crate::ok_json(json!({"results": results}), 200)
 }
 
 /// `DELETE /lti/ags/scores` for a 1.1 session: deleteResult.
 pub async fn delete_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims) -> ApiResult<Response> {
     let reg = registration(env, s).await?;
-    let (url, sourcedid) = outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
+    let (url, sourcedid) =
+        outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
     let xml = outcomes::delete_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
     outcome_call(cfg, &reg, &url, &xml, cid).await?;
     crate::ok_json(json!({"deleted": true, "userId": s.lti_sub}), 200)
@@ -326,8 +370,17 @@ pub async fn content_items(
     s: &SessionClaims,
     inputs: &[lti_core::deep_linking::ContentItemInput],
 ) -> ApiResult<(String, Vec<(String, String)>)> {
-    let ci = s.lti11.as_ref().and_then(|l| l.get("contentItem")).ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "not a content-item session"))?;
-    let strings = |k: &str| -> Vec<String> { ci.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default() };
+    let ci = s
+        .lti11
+        .as_ref()
+        .and_then(|l| l.get("contentItem"))
+        .ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "not a content-item session"))?;
+    let strings = |k: &str| -> Vec<String> {
+        ci.get(k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
     let settings = ContentItemSettings {
         return_url: ci.get("return_url").and_then(Value::as_str).unwrap_or_default().to_string(),
         accept_media_types: strings("accept_media_types"),
@@ -340,27 +393,40 @@ pub async fn content_items(
         data: ci.get("data").and_then(Value::as_str).map(str::to_string),
     };
     if inputs.is_empty() || inputs.len() > lti_core::deep_linking::MAX_ITEMS {
-        return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "item count").with_field("contents", "send 1 to 50 items"));
+        return Err(
+            ApiError::new(ErrorCode::DeepLinkInvalid, "item count").with_field("contents", "send 1 to 50 items")
+        );
     }
     let launch_url = format!("{}/lti/launch", cfg.base());
     let mut items = Vec::with_capacity(inputs.len());
     for (i, it) in inputs.iter().enumerate() {
         let title = it.title.as_deref().map(str::trim).unwrap_or_default();
         if title.is_empty() || title.chars().count() > lti_core::deep_linking::MAX_TITLE_CHARS {
-            return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "title").with_field(format!("contents[{i}].title"), "1 to 500 characters"));
+            return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "title")
+                .with_field(format!("contents[{i}].title"), "1 to 500 characters"));
         }
         let kind = match it.kind.as_str() {
             "ltiResourceLink" => ItemKind::LtiLink,
-            "link" | "file" | "image" => ItemKind::Content { media_type: it.media_type.clone().unwrap_or_else(|| if it.kind == "image" { "image/*".into() } else { "text/html".into() }) },
+            "link" | "file" | "image" => ItemKind::Content {
+                media_type: it.media_type.clone().unwrap_or_else(|| {
+                    if it.kind == "image" {
+                        "image/*".into()
+                    } else {
+                        "text/html".into()
+                    }
+                }),
+            },
             _ => {
-                return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "type").with_field(format!("contents[{i}].type"), "ltiResourceLink, link, image or file for LTI 1.1"));
+                return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "type")
+                    .with_field(format!("contents[{i}].type"), "ltiResourceLink, link, image or file for LTI 1.1"));
             }
         };
         let url = match (&kind, &it.url) {
             (_, Some(u)) => u.clone(),
             (ItemKind::LtiLink, None) => launch_url.clone(),
             _ => {
-                return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "url").with_field(format!("contents[{i}].url"), "required for this type"));
+                return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "url")
+                    .with_field(format!("contents[{i}].url"), "required for this type"));
             }
         };
         let mut custom = it.custom.clone().unwrap_or_default();
@@ -368,7 +434,14 @@ pub async fn content_items(
             custom.insert("entry_id".into(), id.clone());
         }
         if let Some(d) = it.duration {
-            custom.insert("duration".into(), if d.fract() == 0.0 && (0.0..1e15).contains(&d) { (d as u64).to_string() } else { serde_json::Number::from_f64(d).map(|n| n.to_string()).unwrap_or_default() });
+            custom.insert(
+                "duration".into(),
+                if d.fract() == 0.0 && (0.0..1e15).contains(&d) {
+                    (d as u64).to_string()
+                } else {
+                    serde_json::Number::from_f64(d).map(|n| n.to_string()).unwrap_or_default()
+                },
+            );
         }
         let thumb = it.thumbnail.as_ref().and_then(|t| t.url.clone()).or_else(|| it.thumbnail_url.clone());
         items.push(ContentItem {
@@ -376,7 +449,11 @@ pub async fn content_items(
             url,
             title: Some(title.to_string()),
             text: it.text.clone(),
-            thumbnail: thumb.map(|u| Thumbnail { url: u, width: it.thumbnail.as_ref().and_then(|t| t.width), height: it.thumbnail.as_ref().and_then(|t| t.height) }),
+            thumbnail: thumb.map(|u| Thumbnail {
+                url: u,
+                width: it.thumbnail.as_ref().and_then(|t| t.width),
+                height: it.thumbnail.as_ref().and_then(|t| t.height),
+            }),
             placement: (it.width.is_some() || it.height.is_some()).then(|| PlacementAdvice {
                 presentation_document_target: "iframe".into(),
                 display_width: it.width,
@@ -386,11 +463,11 @@ pub async fn content_items(
         });
     }
     let reg = registration(env, s).await?;
-    let secret = secret(cfg, &reg).await?.ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "no 1.1 secret"))?;
+    let secret =
+        secret(cfg, &reg).await?.ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "no 1.1 secret"))?;
     let signer = Signer::new(&reg.lti11_consumer_key, &secret);
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
-    let form = signed_selection(&settings, &items, &signer, crate::now(), &nonce).map_err(|e| {
-        err(&e).with_field("contents", e.to_string())
-    })?;
+    let form = signed_selection(&settings, &items, &signer, crate::now(), &nonce)
+        .map_err(|e| err(&e).with_field("contents", e.to_string()))?;
     Ok((form.action, form.fields))
 }

@@ -44,14 +44,16 @@ mod registry;
 mod sealed;
 mod store;
 
+use lti_core::encoding::b64url_encode;
 use lti_core::encoding::{form_decode, hex};
 use lti_core::error::{Coded, ErrorCode};
 use lti_core::launch::UnverifiedLaunch;
 use lti_core::modules;
 use lti_core::registration::{uuid_v4, DeploymentPolicy};
 use lti_core::session::{verify_session, SessionClaims};
-use lti_core::encoding::b64url_encode;
-use lti_core::state::{begin_login, binding_matches, cookie_value, Binding, LoginParams, StateHandle, LOGIN_RANDOM_BYTES};
+use lti_core::state::{
+    begin_login, binding_matches, cookie_value, Binding, LoginParams, StateHandle, LOGIN_RANDOM_BYTES,
+};
 use serde::{Deserialize, Serialize};
 use worker::{event, Context, Env, Headers, Method, Request, Response};
 
@@ -98,7 +100,16 @@ async fn fetch(mut req: Request, env: Env, wctx: Context) -> worker::Result<Resp
     let html = wants_html(&req, &path);
     let head = req.method() == Method::Head;
     let method = if head { Method::Get } else { req.method() };
-    let ctx = Ctx { cfg: Config::load(&env, &origin), env: &env, wctx: &wctx, cid: cid.clone(), query: query.to_string(), method, head, path };
+    let ctx = Ctx {
+        cfg: Config::load(&env, &origin),
+        env: &env,
+        wctx: &wctx,
+        cid: cid.clone(),
+        query: query.to_string(),
+        method,
+        head,
+        path,
+    };
     let resp = match route(&ctx, &mut req).await {
         Ok(mut resp) => {
             let _ = resp.headers_mut().set("x-correlation-id", &cid);
@@ -198,7 +209,8 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
                 platform_upsert(ctx, req).await
             } else {
                 let regs = Registry::new(ctx.env).list().await?;
-                let list: Vec<serde_json::Value> = regs.iter().map(lti_core::registration::Registration::public_json).collect();
+                let list: Vec<serde_json::Value> =
+                    regs.iter().map(lti_core::registration::Registration::public_json).collect();
                 ok_json(list, 200)
             }
         }
@@ -247,7 +259,11 @@ async fn route(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             only(ctx, &[Method::Get])?;
             admin(ctx, req)?;
             let snap = backup::export(ctx.env, &ctx.cfg, VERSION, &iso_now()).await?;
-            log::info(&ctx.cid, "backup_exported", serde_json::json!({"registrations": snap.get("registrations").and_then(serde_json::Value::as_array).map_or(0, Vec::len)}));
+            log::info(
+                &ctx.cid,
+                "backup_exported",
+                serde_json::json!({"registrations": snap.get("registrations").and_then(serde_json::Value::as_array).map_or(0, Vec::len)}),
+            );
             ok_json(snap, 200)
         }
         "/lti/restore" => {
@@ -325,9 +341,11 @@ pub(crate) fn ok_json(data: impl Into<serde_json::Value>, status: u16) -> ApiRes
 }
 
 pub(crate) fn json_response(v: &serde_json::Value, status: u16) -> ApiResult<Response> {
-    Ok(Response::from_bytes(v.to_string().into_bytes())?
-        .with_status(status)
-        .with_headers(headers(&[("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")])))
+    Ok(Response::from_bytes(v.to_string().into_bytes())?.with_status(status).with_headers(headers(&[
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+    ])))
 }
 
 fn html_response(body: String, status: u16) -> ApiResult<Response> {
@@ -353,7 +371,9 @@ pub(crate) fn script_csp() -> ApiResult<(String, String)> {
 
 /// `lti_storage_target` is `_parent` or a frame name; anything else is ignored (no storage).
 fn storage_target(t: Option<&str>) -> Option<&str> {
-    t.filter(|t| !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    t.filter(|t| {
+        !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    })
 }
 
 fn version(ctx: &Ctx<'_>) -> ApiResult<Response> {
@@ -379,22 +399,32 @@ pub(crate) struct JsonBody {
 }
 
 /// Service APIs: a JSON object (`request_invalid`).
-pub(crate) const JSON_API: JsonBody = JsonBody { limit: MAX_BODY, code: ErrorCode::RequestInvalid, empty_is_object: false, object: true, hint: "must be a JSON object" };
+pub(crate) const JSON_API: JsonBody = JsonBody {
+    limit: MAX_BODY,
+    code: ErrorCode::RequestInvalid,
+    empty_is_object: false,
+    object: true,
+    hint: "must be a JSON object",
+};
 /// Optional bodies (key rotation steps): empty means `{}`.
 const JSON_OPTIONAL: JsonBody = JsonBody { empty_is_object: true, ..JSON_API };
 /// Backups: up to 4 MB.
-const JSON_BACKUP: JsonBody = JsonBody { limit: 4 * 1024 * 1024, hint: "must be a JSON object (a snapshot from GET /lti/backup)", ..JSON_API };
+const JSON_BACKUP: JsonBody =
+    JsonBody { limit: 4 * 1024 * 1024, hint: "must be a JSON object (a snapshot from GET /lti/backup)", ..JSON_API };
 /// Registrations: any JSON (the registration validator names what is wrong).
-const JSON_REGISTRATION: JsonBody = JsonBody { code: ErrorCode::RegistrationInvalid, object: false, hint: "must be valid JSON", ..JSON_API };
+const JSON_REGISTRATION: JsonBody =
+    JsonBody { code: ErrorCode::RegistrationInvalid, object: false, hint: "must be valid JSON", ..JSON_API };
 
 /// Read a JSON request body as `how` says: streamed, stopping at `how.limit`.
 pub(crate) async fn read_json(req: &mut Request, how: &JsonBody) -> ApiResult<serde_json::Value> {
     let bytes = read_body(req, how.limit, how.code).await?;
-    let body = String::from_utf8(bytes).map_err(|_| ApiError::new(how.code, "body not UTF-8").with_field("body", how.hint))?;
+    let body =
+        String::from_utf8(bytes).map_err(|_| ApiError::new(how.code, "body not UTF-8").with_field("body", how.hint))?;
     if how.empty_is_object && body.trim().is_empty() {
         return Ok(serde_json::json!({}));
     }
-    let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| ApiError::new(how.code, format!("json: {e}")).with_field("body", how.hint))?;
+    let v: serde_json::Value = serde_json::from_str(&body)
+        .map_err(|e| ApiError::new(how.code, format!("json: {e}")).with_field("body", how.hint))?;
     if how.object && !v.is_object() {
         return Err(ApiError::new(how.code, "json not an object").with_field("body", how.hint));
     }
@@ -437,9 +467,14 @@ async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // Nothing is stored: the signed state carries the login (and names the store its launch
     // will mark it used in).
     let (redirect, reg_id) =
-        begin_login(&params, &candidates, &ctx.cfg.tool, redirect_path, &key, &random, ctx.cfg.store_name(), t).map_err(|e| ApiError::coded(&e))?;
+        begin_login(&params, &candidates, &ctx.cfg.tool, redirect_path, &key, &random, ctx.cfg.store_name(), t)
+            .map_err(|e| ApiError::coded(&e))?;
     let target = storage_target(params.lti_storage_target.as_deref());
-    log::info(&ctx.cid, "login", serde_json::json!({"registration": reg_id, "store": ctx.cfg.store_name(), "platform_storage": target.is_some()}));
+    log::info(
+        &ctx.cid,
+        "login",
+        serde_json::json!({"registration": reg_id, "store": ctx.cfg.store_name(), "platform_storage": target.is_some()}),
+    );
     if let Some(target) = target {
         // LTI Platform Storage: keep the binding secret in the platform's storage too, so the
         // launch can be bound to this browser with no cookie at all.
@@ -476,7 +511,11 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         // LTI 1.1 on the same endpoint (KAF auto-detects the version the same way).
         let t = now();
         let claims = legacy::launch(ctx.env, ctx.wctx, &ctx.cfg, &req.inner().url(), &ctx.path, &body, t).await?;
-        log::info(&ctx.cid, "launch", serde_json::json!({"registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role, "user_id_source": claims.user_id_source}));
+        log::info(
+            &ctx.cid,
+            "launch",
+            serde_json::json!({"registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role, "user_id_source": claims.user_id_source}),
+        );
         return session_redirect(ctx, &claims, None).await;
     }
     let field = |n: &str| form.iter().find(|(k, v)| k == n && !v.is_empty()).map(|(_, v)| v.clone());
@@ -490,16 +529,16 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // used state through).
     let handle = StateHandle::verify(&state, &key, t).map_err(|e| ApiError::coded(&e))?;
     let cookie_name = handle.cookie_name();
-    let store = StateStore::named(ctx.env, ctx.wctx, handle.store()).unwrap_or_else(|| StateStore::new(ctx.env, ctx.wctx, &ctx.cfg));
+    let store = StateStore::named(ctx.env, ctx.wctx, handle.store())
+        .unwrap_or_else(|| StateStore::new(ctx.env, ctx.wctx, &ctx.cfg));
     let first_use = store.claim(&handle.store_key(), handle.exp(), t).await?;
     let consumed = handle.consumed(first_use).map_err(|e| ApiError::coded(&e))?;
     let cookie_header = req.headers().get("cookie").ok().flatten().unwrap_or_default();
     let binding = consumed.check_cookie(cookie_value(&cookie_header, &cookie_name)).map_err(|e| ApiError::coded(&e))?;
     let registry = Registry::new(ctx.env);
-    let mut reg = registry
-        .get(&consumed.record().registration_id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted between login and launch"))?;
+    let mut reg = registry.get(&consumed.record().registration_id).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted between login and launch")
+    })?;
 
     // 2–4. Header (RS256, kid), platform key, signature.
     let unverified = UnverifiedLaunch::parse(&id_token).map_err(|e| ApiError::coded(&e))?;
@@ -509,7 +548,9 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         Err(e) if e.code() == ErrorCode::SignatureInvalid => {
             // A platform may have re-used its kid for a new key: one refetch (when the cached
             // set is old enough), then the verdict stands.
-            match jwks::after_bad_signature(ctx.env, ctx.wctx, &reg.keyset_url, unverified.kid(), &keys, &ctx.cid).await? {
+            match jwks::after_bad_signature(ctx.env, ctx.wctx, &reg.keyset_url, unverified.kid(), &keys, &ctx.cid)
+                .await?
+            {
                 Some(newer) => unverified.verify(&newer, &WebCryptoVerifier).await.map_err(|e| ApiError::coded(&e))?,
                 None => return Err(ApiError::coded(&e)),
             }
@@ -525,15 +566,25 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         && registry.record_deployment(&reg, validated.deployment_id(), &iso_now()).await?
     {
         reg.record_deployment(validated.deployment_id());
-        log::info(&ctx.cid, "deployment_recorded", serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}));
+        log::info(
+            &ctx.cid,
+            "deployment_recorded",
+            serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}),
+        );
     }
 
     // 13–16. Who, role, module, category (an upgraded 1.1 link keeps its 1.1 identity).
-    let legacy_identity = legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, &reg, validated.claims(), &ctx.cid, &iso_now()).await?;
+    let legacy_identity =
+        legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, &reg, validated.claims(), &ctx.cid, &iso_now()).await?;
     let target = consumed.record().target_link_uri.clone();
     let presentation_origin = {
         let c = validated.claims();
-        let from = |claim: &str, field: &str| c.get(claim).and_then(|v| v.get(field)).and_then(serde_json::Value::as_str).and_then(|u| lti_core::url::HttpUrl::parse(u).ok());
+        let from = |claim: &str, field: &str| {
+            c.get(claim)
+                .and_then(|v| v.get(field))
+                .and_then(serde_json::Value::as_str)
+                .and_then(|u| lti_core::url::HttpUrl::parse(u).ok())
+        };
         from("https://purl.imsglobal.org/spec/lti/claim/launch_presentation", "return_url")
             .or_else(|| from("https://purl.imsglobal.org/spec/lti/claim/tool_platform", "url"))
             .map(|u| u.origin())
@@ -559,8 +610,19 @@ async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         if let Some(target) = storage_target(consumed.record().storage_target.as_deref()) {
             // No cookie came back, but the login stored the binding secret in platform
             // storage: park the session and let the launch page read the secret back.
-            let platform_origin = lti_core::url::HttpUrl::parse(&reg.auth_login_url).map(|u| u.origin()).unwrap_or_default();
-            return park_for_storage(ctx, &store, claims, consumed.record().cookie_hash.clone(), target, &platform_origin, &cookie_name, t).await;
+            let platform_origin =
+                lti_core::url::HttpUrl::parse(&reg.auth_login_url).map(|u| u.origin()).unwrap_or_default();
+            return park_for_storage(
+                ctx,
+                &store,
+                claims,
+                consumed.record().cookie_hash.clone(),
+                target,
+                &platform_origin,
+                &cookie_name,
+                t,
+            )
+            .await;
         }
     }
     log::info(
@@ -581,7 +643,8 @@ async fn session_redirect(ctx: &Ctx<'_>, claims: &SessionClaims, clear_cookie: O
     let token = claims.sign(&signer).await.map_err(|e| ApiError::internal(e.0))?;
     let module = modules::by_code(&claims.module).ok_or_else(|| ApiError::internal("session module"))?;
     let location = format!("{}{}/ks/{}", ctx.cfg.base(), module.path, token);
-    let mut pairs = vec![("location", location.as_str()), ("cache-control", "no-store"), ("referrer-policy", "no-referrer")];
+    let mut pairs =
+        vec![("location", location.as_str()), ("cache-control", "no-store"), ("referrer-policy", "no-referrer")];
     let cookie;
     if let Some(name) = clear_cookie {
         cookie = format!("{name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=None; Partitioned");
@@ -633,7 +696,10 @@ async fn launch_storage(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response>
     let form = read_form(req).await?;
     let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()).unwrap_or_default();
     let continuation = field("continuation");
-    if continuation.is_empty() || continuation.len() > 64 || !continuation.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if continuation.is_empty()
+        || continuation.len() > 64
+        || !continuation.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(ApiError::new(ErrorCode::StateInvalid, "continuation malformed"));
     }
     let t = now();
@@ -650,7 +716,11 @@ async fn launch_storage(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response>
     let binding = if value.is_empty() {
         // The platform offered storage but it did not answer: the signed single-use state and
         // the nonce still carry the launch.
-        log::warn(&ctx.cid, "platform_storage_unavailable", &format!("storage_error={}", field("storage_error").chars().take(64).collect::<String>()));
+        log::warn(
+            &ctx.cid,
+            "platform_storage_unavailable",
+            &format!("storage_error={}", field("storage_error").chars().take(64).collect::<String>()),
+        );
         Binding::StateOnly
     } else if binding_matches(&pending.cookie_hash, value) {
         Binding::PlatformStorage
@@ -658,7 +728,11 @@ async fn launch_storage(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response>
         return Err(ApiError::new(ErrorCode::StateCookieMismatch, "platform storage value does not match this launch"));
     };
     pending.claims.binding = binding.as_str().to_string();
-    log::info(&ctx.cid, "launch", serde_json::json!({"registration": pending.claims.platform_id, "module": pending.claims.module, "binding": binding.as_str()}));
+    log::info(
+        &ctx.cid,
+        "launch",
+        serde_json::json!({"registration": pending.claims.platform_id, "module": pending.claims.module, "binding": binding.as_str()}),
+    );
     session_redirect(ctx, &pending.claims, None).await
 }
 
@@ -730,16 +804,24 @@ async fn keys_step(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         "/lti/keys/promote" => {
             let overlap = match body.get("overlapSeconds") {
                 None | Some(serde_json::Value::Null) => default_overlap,
-                Some(v) => match v.as_i64() {
-                    Some(o) if o >= min_overlap || (flag("force") && o >= 0) => o.min(30 * 86_400),
-                    _ => {
-                        return Err(ApiError::new(ErrorCode::RequestInvalid, "overlapSeconds").with_field("overlapSeconds", format!("whole seconds, at least {min_overlap} (the key set cache time plus token lifetimes)")));
+                Some(v) => {
+                    match v.as_i64() {
+                        Some(o) if o >= min_overlap || (flag("force") && o >= 0) => o.min(30 * 86_400),
+                        _ => {
+                            return Err(ApiError::new(ErrorCode::RequestInvalid, "overlapSeconds").with_field("overlapSeconds", format!("whole seconds, at least {min_overlap} (the key set cache time plus token lifetimes)")));
+                        }
                     }
-                },
+                }
             };
             (keys::RingOp::Promote { force: flag("force"), overlap, max_age }, 200)
         }
-        _ => (keys::RingOp::Retire { kid: body.get("kid").and_then(serde_json::Value::as_str).map(str::to_string), force: flag("force") }, 200),
+        _ => (
+            keys::RingOp::Retire {
+                kid: body.get("kid").and_then(serde_json::Value::as_str).map(str::to_string),
+                force: flag("force"),
+            },
+            200,
+        ),
     };
     let result = keys::rotate(ctx.env, &op).await?;
     log::info(&ctx.cid, "tool_key_rotation", serde_json::json!({"step": ctx.path, "result": result}));
@@ -784,7 +866,9 @@ async fn platform_upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response
     // Field errors come from the same validation the registry runs; a new LTI 1.1 secret is
     // sealed here (WebCrypto) so the registry object stores only its sealed form.
     let secret_enc = match body.get("lti11Secret").and_then(serde_json::Value::as_str) {
-        Some(plain) if (8..=255).contains(&plain.chars().count()) => Some(legacy::encrypt_secret(&ctx.cfg, plain).await?),
+        Some(plain) if (8..=255).contains(&plain.chars().count()) => {
+            Some(legacy::encrypt_secret(&ctx.cfg, plain).await?)
+        }
         _ => None,
     };
     let id = uuid_v4(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);

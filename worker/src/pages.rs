@@ -89,7 +89,11 @@ fn entry_label(title: &str, secs: u32) -> String {
 fn picker(base: &str) -> String {
     let mut out = String::from("<h2>Choose a video to embed</h2><ul class=\"entries\">");
     for (id, title, secs) in DEMO_ENTRIES {
-        out.push_str(&format!("<li><span>{}</span> {}</li>", entry_label(title, *secs), select_button(base, id, title, *secs)));
+        out.push_str(&format!(
+            "<li><span>{}</span> {}</li>",
+            entry_label(title, *secs),
+            select_button(base, id, title, *secs)
+        ));
     }
     out.push_str("</ul>");
     out
@@ -123,7 +127,11 @@ pub fn module_page(module: &Module, s: &SessionClaims, token: &str) -> String {
         if let Some(at) = page.rfind("<p class=\"muted\">This page is the demo tool app.") {
             // LTI 1.3 deep linking, or an LTI 1.1 ContentItemSelectionRequest: the form returns
             // the selection to the LMS; otherwise the selection goes to the host page.
-            let lti11_multiple = s.lti11.as_ref().and_then(|l| l.get("contentItem")).map(|c| c.get("accept_multiple").and_then(serde_json::Value::as_bool).unwrap_or(false));
+            let lti11_multiple = s
+                .lti11
+                .as_ref()
+                .and_then(|l| l.get("contentItem"))
+                .map(|c| c.get("accept_multiple").and_then(serde_json::Value::as_bool).unwrap_or(false));
             let section = match (&s.dl, lti11_multiple) {
                 (Some(dl), _) => deep_link_picker(&s.iss, token, dl.accept_multiple),
                 (None, Some(multiple)) => deep_link_picker(&s.iss, token, multiple),
@@ -156,13 +164,14 @@ fn platform_origin(s: &SessionClaims) -> Option<String> {
     let dl = s.dl.as_ref().map(|d| d.return_url.as_str());
     let ags = s.svc.ags.as_ref().and_then(|a| a.lineitems.as_deref().or(a.lineitem.as_deref()));
     let nrps = s.svc.nrps.as_ref().map(|n| n.url.as_str());
-    s.platform_origin
-        .clone()
-        .or_else(|| [dl, ags, nrps].into_iter().flatten().find_map(|u| lti_core::url::HttpUrl::parse(u).ok()).map(|u| u.origin()))
+    s.platform_origin.clone().or_else(|| {
+        [dl, ags, nrps].into_iter().flatten().find_map(|u| lti_core::url::HttpUrl::parse(u).ok()).map(|u| u.origin())
+    })
 }
 
 fn module_page_body(module: &Module, s: &SessionClaims) -> String {
-    let course = s.context_title.clone().or_else(|| s.context_id.clone()).unwrap_or_else(|| "(no course context)".into());
+    let course =
+        s.context_title.clone().or_else(|| s.context_id.clone()).unwrap_or_else(|| "(no course context)".into());
     let who = s.name.clone().unwrap_or_else(|| s.sub.clone());
     shell(
         module.title,

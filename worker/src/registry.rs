@@ -99,7 +99,10 @@ impl<'a> Registry<'a> {
         let mut resp = do_call(self.env, OBJECT, path, body).await?;
         let reply: Reply = resp.json().await.map_err(|e| ApiError::internal(format!("registry reply: {e}")))?;
         if let Some(code) = &reply.error {
-            let mut e = ApiError::new(if code == "registration_invalid" { ErrorCode::RegistrationInvalid } else { ErrorCode::Internal }, format!("registry: {code}"));
+            let mut e = ApiError::new(
+                if code == "registration_invalid" { ErrorCode::RegistrationInvalid } else { ErrorCode::Internal },
+                format!("registry: {code}"),
+            );
             e.fields = reply.fields.clone();
             return Err(e);
         }
@@ -163,11 +166,19 @@ impl<'a> Registry<'a> {
 
     /// Validate `body` and insert or update by issuer + client id, atomically in the object.
     /// `secret_enc` is the body's new LTI 1.1 secret, already sealed by the caller.
-    pub async fn upsert(&self, body: &Value, new_id: &str, now_iso: &str, allow_http_loopback: bool, secret_enc: Option<String>) -> ApiResult<Upserted> {
+    pub async fn upsert(
+        &self,
+        body: &Value,
+        new_id: &str,
+        now_iso: &str,
+        allow_http_loopback: bool,
+        secret_enc: Option<String>,
+    ) -> ApiResult<Upserted> {
         let reply = self
             .ask("/reg/upsert", &json!({"input": body, "newId": new_id, "now": now_iso, "allowHttpLoopback": allow_http_loopback, "secretEnc": secret_enc}))
             .await?;
-        let registration = reply.registration.ok_or_else(|| ApiError::internal("registry upsert without registration"))?;
+        let registration =
+            reply.registration.ok_or_else(|| ApiError::internal("registry upsert without registration"))?;
         forget(&registration.id, &registration.issuer);
         Ok(Upserted { registration, created: reply.created })
     }
@@ -175,7 +186,9 @@ impl<'a> Registry<'a> {
     /// Record a deployment id on an accept-and-record registration (atomic; no lost update
     /// when launches of several new deployments race). Returns whether it was new.
     pub async fn record_deployment(&self, reg: &Registration, deployment_id: &str, now_iso: &str) -> ApiResult<bool> {
-        let reply = self.ask("/reg/record-deployment", &json!({"id": reg.id, "deployment": deployment_id, "now": now_iso})).await?;
+        let reply = self
+            .ask("/reg/record-deployment", &json!({"id": reg.id, "deployment": deployment_id, "now": now_iso}))
+            .await?;
         forget(&reg.id, &reg.issuer);
         Ok(reply.changed)
     }
@@ -218,7 +231,11 @@ fn rows(sql: &SqlStorage, query: &str, args: Vec<SqlStorageValue>) -> worker::Re
 
 fn put(sql: &SqlStorage, reg: &Registration) -> worker::Result<()> {
     let body = serde_json::to_string(reg).map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let key = if reg.lti11_consumer_key.is_empty() { SqlStorageValue::Null } else { SqlStorageValue::from(reg.lti11_consumer_key.clone()) };
+    let key = if reg.lti11_consumer_key.is_empty() {
+        SqlStorageValue::Null
+    } else {
+        SqlStorageValue::from(reg.lti11_consumer_key.clone())
+    };
     sql.exec(
         "INSERT INTO registrations (id, issuer, client_id, consumer_key, created, body) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT(id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, consumer_key = excluded.consumer_key, body = excluded.body",
@@ -289,14 +306,21 @@ pub async fn import_from_kv(sql: &SqlStorage, env: &Env) -> worker::Result<()> {
         let exists: Vec<Row> = sql
             .exec(
                 "SELECT body FROM registrations WHERE id = ? OR (issuer = ? AND client_id = ?)",
-                vec![SqlStorageValue::from(r.id.clone()), SqlStorageValue::from(r.issuer.clone()), SqlStorageValue::from(r.client_id.clone())],
+                vec![
+                    SqlStorageValue::from(r.id.clone()),
+                    SqlStorageValue::from(r.issuer.clone()),
+                    SqlStorageValue::from(r.client_id.clone()),
+                ],
             )?
             .to_array()?;
         if exists.is_empty() {
             let _ = put(sql, r);
         }
     }
-    sql.exec("INSERT OR REPLACE INTO registry_meta (k, v) VALUES ('kv_imported', ?)", vec![SqlStorageValue::from(found.len().to_string())])?;
+    sql.exec(
+        "INSERT OR REPLACE INTO registry_meta (k, v) VALUES ('kv_imported', ?)",
+        vec![SqlStorageValue::from(found.len().to_string())],
+    )?;
     Ok(())
 }
 
@@ -305,12 +329,18 @@ pub async fn import_from_kv(sql: &SqlStorage, env: &Env) -> worker::Result<()> {
 pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Value> {
     let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     Ok(match path {
-        "/reg/get" => json!({"registration": rows(sql, "SELECT body FROM registrations WHERE id = ?", vec![SqlStorageValue::from(s("id"))])?.into_iter().next()}),
-        "/reg/by-issuer" => json!({"registrations": rows(sql, "SELECT body FROM registrations WHERE issuer = ? ORDER BY created, id", vec![SqlStorageValue::from(s("issuer"))])?}),
+        "/reg/get" => {
+            json!({"registration": rows(sql, "SELECT body FROM registrations WHERE id = ?", vec![SqlStorageValue::from(s("id"))])?.into_iter().next()})
+        }
+        "/reg/by-issuer" => {
+            json!({"registrations": rows(sql, "SELECT body FROM registrations WHERE issuer = ? ORDER BY created, id", vec![SqlStorageValue::from(s("issuer"))])?})
+        }
         "/reg/by-consumer-key" => {
             json!({"registration": rows(sql, "SELECT body FROM registrations WHERE consumer_key = ?", vec![SqlStorageValue::from(s("key"))])?.into_iter().next()})
         }
-        "/reg/list" => json!({"registrations": rows(sql, "SELECT body FROM registrations ORDER BY created, id", Vec::new())?}),
+        "/reg/list" => {
+            json!({"registrations": rows(sql, "SELECT body FROM registrations ORDER BY created, id", Vec::new())?})
+        }
         "/reg/upsert" => {
             let input_body = body.get("input").cloned().unwrap_or(Value::Null);
             let input = match RegistrationInput::new(&input_body) {
@@ -345,14 +375,20 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
                     vec![SqlStorageValue::from(reg.lti11_consumer_key.clone()), SqlStorageValue::from(reg.id.clone())],
                 )?;
                 if let Some(o) = other.first() {
-                    return Ok(invalid([("lti11ConsumerKey".to_string(), format!("already used by registration {}", o.id))].into()));
+                    return Ok(invalid(
+                        [("lti11ConsumerKey".to_string(), format!("already used by registration {}", o.id))].into(),
+                    ));
                 }
             }
             put(sql, &reg)?;
             json!({"registration": reg, "created": existing.is_none()})
         }
         "/reg/record-deployment" => {
-            let Some(mut reg) = rows(sql, "SELECT body FROM registrations WHERE id = ?", vec![SqlStorageValue::from(s("id"))])?.into_iter().next() else {
+            let Some(mut reg) =
+                rows(sql, "SELECT body FROM registrations WHERE id = ?", vec![SqlStorageValue::from(s("id"))])?
+                    .into_iter()
+                    .next()
+            else {
                 return Ok(json!({"changed": false}));
             };
             let changed = reg.record_deployment(&s("deployment"));
@@ -363,8 +399,9 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
             json!({"changed": changed})
         }
         "/reg/save-all" => {
-            let regs: Vec<Registration> = serde_json::from_value(body.get("registrations").cloned().unwrap_or(Value::Null))
-                .map_err(|e| worker::Error::RustError(format!("registrations: {e}")))?;
+            let regs: Vec<Registration> =
+                serde_json::from_value(body.get("registrations").cloned().unwrap_or(Value::Null))
+                    .map_err(|e| worker::Error::RustError(format!("registrations: {e}")))?;
             // Check every constraint first, then write: all or nothing.
             for (i, r) in regs.iter().enumerate() {
                 let clash = rows(
@@ -378,7 +415,16 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
                     ],
                 )?;
                 if let Some(o) = clash.first() {
-                    return Ok(invalid([(format!("registrations[{i}]"), format!("issuer + client id or consumer key already registered as {}: delete it first", o.id))].into()));
+                    return Ok(invalid(
+                        [(
+                            format!("registrations[{i}]"),
+                            format!(
+                                "issuer + client id or consumer key already registered as {}: delete it first",
+                                o.id
+                            ),
+                        )]
+                        .into(),
+                    ));
                 }
             }
             for r in &regs {
@@ -387,7 +433,11 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
             json!({"changed": true})
         }
         "/reg/delete" => {
-            let gone = rows(sql, "DELETE FROM registrations WHERE id = ? RETURNING body", vec![SqlStorageValue::from(s("id"))])?;
+            let gone = rows(
+                sql,
+                "DELETE FROM registrations WHERE id = ? RETURNING body",
+                vec![SqlStorageValue::from(s("id"))],
+            )?;
             json!({"registration": gone.into_iter().next()})
         }
         _ => json!({"error": "not_found"}),

@@ -19,7 +19,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorageValue, State};
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, SqlStorageValue, State,
+};
 
 use crate::config::{Config, StoreKind, DO_BINDING, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
@@ -106,7 +108,8 @@ pub(crate) async fn do_call(env: &Env, object: &str, path: &str, body: &impl Ser
     let ns = env.durable_object(DO_BINDING)?;
     let stub = ns.id_from_name(object)?.get_stub()?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(serde_json::to_string(body).map_err(|e| ApiError::internal(e.to_string()))?.into()));
+    init.with_method(Method::Post)
+        .with_body(Some(serde_json::to_string(body).map_err(|e| ApiError::internal(e.to_string()))?.into()));
     let req = Request::new_with_init(&format!("https://do.internal{path}"), &init)?;
     let resp = stub.fetch_with_request(req).await?;
     if resp.status_code() != 200 {
@@ -181,7 +184,9 @@ impl<'a> StateStore<'a> {
                 Ok(true)
             }
             StoreKind::Durable => {
-                let mut resp = do_call(self.env, key, "/state/claim", &PutBody { key: key.into(), value: "used".into(), exp }).await?;
+                let mut resp =
+                    do_call(self.env, key, "/state/claim", &PutBody { key: key.into(), value: "used".into(), exp })
+                        .await?;
                 let reply: serde_json::Value = resp.json().await?;
                 Ok(reply.get("first").and_then(serde_json::Value::as_bool).unwrap_or(false))
             }
@@ -257,7 +262,10 @@ fn now_secs() -> i64 {
 
 impl DurableObject for LtiEdgeObject {
     fn new(state: State, env: Env) -> Self {
-        let _ = state.storage().sql().exec("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL, exp INTEGER NOT NULL)", None);
+        let _ = state
+            .storage()
+            .sql()
+            .exec("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL, exp INTEGER NOT NULL)", None);
         Self { state, env }
     }
 
@@ -285,7 +293,10 @@ impl DurableObject for LtiEdgeObject {
             "/state/claim" => {
                 let b: PutBody = req.json().await?;
                 // Expired marks do not count: drop them first, then one atomic insert.
-                sql.exec("DELETE FROM kv WHERE k = ? AND exp < ?", vec![SqlStorageValue::from(b.key.clone()), SqlStorageValue::from(now_secs())])?;
+                sql.exec(
+                    "DELETE FROM kv WHERE k = ? AND exp < ?",
+                    vec![SqlStorageValue::from(b.key.clone()), SqlStorageValue::from(now_secs())],
+                )?;
                 #[derive(Deserialize)]
                 struct K {
                     #[allow(dead_code)]
@@ -294,7 +305,11 @@ impl DurableObject for LtiEdgeObject {
                 let rows: Vec<K> = sql
                     .exec(
                         "INSERT INTO kv (k, v, exp) VALUES (?, ?, ?) ON CONFLICT(k) DO NOTHING RETURNING k",
-                        vec![SqlStorageValue::from(b.key), SqlStorageValue::from(b.value), SqlStorageValue::from(b.exp)],
+                        vec![
+                            SqlStorageValue::from(b.key),
+                            SqlStorageValue::from(b.value),
+                            SqlStorageValue::from(b.exp),
+                        ],
                     )?
                     .to_array()?;
                 let delay_ms = (b.exp - now_secs()).max(1).saturating_mul(1000);
@@ -304,7 +319,9 @@ impl DurableObject for LtiEdgeObject {
             "/state/take" => {
                 let b: TakeBody = req.json().await?;
                 // One atomic statement: exactly one concurrent caller gets the row.
-                let rows: Vec<Row> = sql.exec("DELETE FROM kv WHERE k = ? RETURNING v, exp", vec![SqlStorageValue::from(b.key)])?.to_array()?;
+                let rows: Vec<Row> = sql
+                    .exec("DELETE FROM kv WHERE k = ? RETURNING v, exp", vec![SqlStorageValue::from(b.key)])?
+                    .to_array()?;
                 let value = rows.into_iter().find(|r| r.exp as i64 >= now_secs()).map(|r| r.v);
                 Response::from_json(&TakeReply { value })
             }
@@ -332,7 +349,8 @@ impl DurableObject for LtiEdgeObject {
                 let Some(text) = storage.get::<String>("ring").await? else {
                     return Response::from_json(&serde_json::json!({"error": "internal_error"}));
                 };
-                let mut ring: keys::KeyRing = serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))?;
+                let mut ring: keys::KeyRing =
+                    serde_json::from_str(&text).map_err(|e| worker::Error::RustError(e.to_string()))?;
                 let fresh = match op {
                     keys::RingOp::Next if !ring.keys.iter().any(|k| k.status == "next") => {
                         let cfg = Config::load(&self.env, "https://localhost");

@@ -245,7 +245,8 @@ fn field(i: usize, name: &str) -> String {
 }
 
 fn check_url(i: usize, name: &str, url: &str, allow_http_loopback: bool) -> Result<String, DeepLinkError> {
-    let parsed = HttpUrl::parse(url).map_err(|_| DeepLinkError::Invalid(field(i, name), "must be an absolute http(s) URL".into()))?;
+    let parsed = HttpUrl::parse(url)
+        .map_err(|_| DeepLinkError::Invalid(field(i, name), "must be an absolute http(s) URL".into()))?;
     parsed
         .require_secure(allow_http_loopback)
         .map_err(|_| DeepLinkError::Invalid(field(i, name), "must be an https URL".into()))?;
@@ -343,7 +344,10 @@ fn map_item(
                 }
                 for (k, v) in c {
                     if k.is_empty() || k.len() > 100 || v.len() > 1000 {
-                        return Err(DeepLinkError::Invalid(field(i, "custom"), "names 1–100, values ≤ 1000 characters".into()));
+                        return Err(DeepLinkError::Invalid(
+                            field(i, "custom"),
+                            "names 1–100, values ≤ 1000 characters".into(),
+                        ));
                     }
                     custom.insert(k.clone(), json!(v));
                 }
@@ -361,7 +365,10 @@ fn map_item(
             // is a `link` presentation (it carries markup, which a resource link has none of).
             match target {
                 Some("embed") => {
-                    return Err(DeepLinkError::Invalid(field(i, "presentation"), "iframe or window for ltiResourceLink items (embed is for link items)".into()));
+                    return Err(DeepLinkError::Invalid(
+                        field(i, "presentation"),
+                        "iframe or window for ltiResourceLink items (embed is for link items)".into(),
+                    ));
                 }
                 Some(t) => {
                     o.insert(t.into(), size());
@@ -374,7 +381,10 @@ fn map_item(
                 }
                 let max = li.score_maximum.unwrap_or(0.0);
                 if !max.is_finite() || max <= 0.0 {
-                    return Err(DeepLinkError::Invalid(field(i, "lineItem.scoreMaximum"), "a number greater than 0".into()));
+                    return Err(DeepLinkError::Invalid(
+                        field(i, "lineItem.scoreMaximum"),
+                        "a number greater than 0".into(),
+                    ));
                 }
                 let mut l = Map::new();
                 l.insert("scoreMaximum".into(), json!(max));
@@ -389,7 +399,10 @@ fn map_item(
             }
         }
         "link" | "image" | "file" => {
-            let url = item.url.as_deref().ok_or_else(|| DeepLinkError::Invalid(field(i, "url"), "required for this type".into()))?;
+            let url = item
+                .url
+                .as_deref()
+                .ok_or_else(|| DeepLinkError::Invalid(field(i, "url"), "required for this type".into()))?;
             o.insert("url".into(), json!(check_url(i, "url", url, loopback)?));
             if item.kind == "image" {
                 if let Some(w) = item.width {
@@ -402,10 +415,22 @@ fn map_item(
                 // Deep Linking 2.0 §3.3: `embed.html` and `iframe.src` are required members.
                 match target {
                     Some("embed") => {
-                        let html = item.html.as_deref().or_else(|| item.embed.as_ref().and_then(|e| e.html.as_deref())).filter(|h| !h.trim().is_empty());
-                        let html = html.ok_or_else(|| DeepLinkError::Invalid(field(i, "html"), "required for a link presented as embed (the markup the platform embeds)".into()))?;
+                        let html = item
+                            .html
+                            .as_deref()
+                            .or_else(|| item.embed.as_ref().and_then(|e| e.html.as_deref()))
+                            .filter(|h| !h.trim().is_empty());
+                        let html = html.ok_or_else(|| {
+                            DeepLinkError::Invalid(
+                                field(i, "html"),
+                                "required for a link presented as embed (the markup the platform embeds)".into(),
+                            )
+                        })?;
                         if html.chars().count() > MAX_TEXT_CHARS {
-                            return Err(DeepLinkError::Invalid(field(i, "html"), format!("at most {MAX_TEXT_CHARS} characters")));
+                            return Err(DeepLinkError::Invalid(
+                                field(i, "html"),
+                                format!("at most {MAX_TEXT_CHARS} characters"),
+                            ));
                         }
                         o.insert("embed".into(), json!({"html": html}));
                     }
@@ -428,7 +453,8 @@ fn map_item(
         _ => {
             // html
             let html = item.html.as_deref().filter(|h| !h.trim().is_empty());
-            let html = html.ok_or_else(|| DeepLinkError::Invalid(field(i, "html"), "required for html items".into()))?;
+            let html =
+                html.ok_or_else(|| DeepLinkError::Invalid(field(i, "html"), "required for html items".into()))?;
             if html.chars().count() > MAX_TEXT_CHARS {
                 return Err(DeepLinkError::Invalid(field(i, "html"), format!("at most {MAX_TEXT_CHARS} characters")));
             }
@@ -499,49 +525,96 @@ mod tests {
         let u = "https://tool.example/lti/launch";
         let one = |v: Value| ContentItems::validate(&[item(v)], &s, u, false);
         assert!(matches!(ContentItems::validate(&[], &s, u, false), Err(DeepLinkError::Invalid(..))));
-        assert!(matches!(one(json!({"type": "image", "title": "x", "url": "https://a.example/i.png"})), Err(DeepLinkError::TypeNotAccepted(..))));
-        assert!(matches!(one(json!({"type": "link", "title": "", "url": "https://a.example"})), Err(DeepLinkError::Invalid(..))));
-        assert!(matches!(one(json!({"type": "link", "title": "x".repeat(501), "url": "https://a.example"})), Err(DeepLinkError::Invalid(..))));
-        assert!(matches!(one(json!({"type": "link", "title": "t", "url": "javascript:alert(1)"})), Err(DeepLinkError::Invalid(..))));
-        assert!(matches!(one(json!({"type": "link", "title": "t", "url": "http://a.example"})), Err(DeepLinkError::Invalid(..))));
+        assert!(matches!(
+            one(json!({"type": "image", "title": "x", "url": "https://a.example/i.png"})),
+            Err(DeepLinkError::TypeNotAccepted(..))
+        ));
+        assert!(matches!(
+            one(json!({"type": "link", "title": "", "url": "https://a.example"})),
+            Err(DeepLinkError::Invalid(..))
+        ));
+        assert!(matches!(
+            one(json!({"type": "link", "title": "x".repeat(501), "url": "https://a.example"})),
+            Err(DeepLinkError::Invalid(..))
+        ));
+        assert!(matches!(
+            one(json!({"type": "link", "title": "t", "url": "javascript:alert(1)"})),
+            Err(DeepLinkError::Invalid(..))
+        ));
+        assert!(matches!(
+            one(json!({"type": "link", "title": "t", "url": "http://a.example"})),
+            Err(DeepLinkError::Invalid(..))
+        ));
         assert!(matches!(one(json!({"type": "link", "title": "t"})), Err(DeepLinkError::Invalid(..))));
-        assert!(matches!(one(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed"})), Err(DeepLinkError::TargetNotAccepted(..))));
+        assert!(matches!(
+            one(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed"})),
+            Err(DeepLinkError::TargetNotAccepted(..))
+        ));
         // Deep Linking 2.0 shapes: embed.html and iframe.src required; no embed on resource links.
         let mut open = settings();
         open.targets = vec!["iframe".into(), "window".into(), "embed".into()];
-        let with = |v: Value| ContentItems::validate(&[serde_json::from_value(v).unwrap()], &open, "https://tool.example/lti/launch", false);
-        assert!(matches!(with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed"})), Err(DeepLinkError::Invalid(f, _)) if f.ends_with("html")));
+        let with = |v: Value| {
+            ContentItems::validate(
+                &[serde_json::from_value(v).unwrap()],
+                &open,
+                "https://tool.example/lti/launch",
+                false,
+            )
+        };
+        assert!(
+            matches!(with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed"})), Err(DeepLinkError::Invalid(f, _)) if f.ends_with("html"))
+        );
         let e = with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed", "html": "<b>x</b>"})).unwrap();
         assert_eq!(e.as_slice()[0]["embed"], json!({"html": "<b>x</b>"}));
         let e = with(json!({"type": "link", "title": "t", "url": "https://a.example", "presentation": "embed", "embed": {"html": "<i>y</i>"}})).unwrap();
         assert_eq!(e.as_slice()[0]["embed"], json!({"html": "<i>y</i>"}));
-        let f = with(json!({"type": "link", "title": "t", "url": "https://a.example/v", "presentation": "iframe", "width": 300})).unwrap();
+        let f = with(
+            json!({"type": "link", "title": "t", "url": "https://a.example/v", "presentation": "iframe", "width": 300}),
+        )
+        .unwrap();
         assert_eq!(f.as_slice()[0]["iframe"], json!({"src": "https://a.example/v", "width": 300}));
-        assert!(matches!(with(json!({"type": "ltiResourceLink", "title": "t", "presentation": "embed"})), Err(DeepLinkError::Invalid(f, _)) if f.ends_with("presentation")));
-        let r = with(json!({"type": "ltiResourceLink", "title": "t", "presentation": "iframe", "height": 200})).unwrap();
+        assert!(
+            matches!(with(json!({"type": "ltiResourceLink", "title": "t", "presentation": "embed"})), Err(DeepLinkError::Invalid(f, _)) if f.ends_with("presentation"))
+        );
+        let r =
+            with(json!({"type": "ltiResourceLink", "title": "t", "presentation": "iframe", "height": 200})).unwrap();
         assert!(r.as_slice()[0].get("embed").is_none());
         assert!(matches!(one(json!({"type": "weird", "title": "t"})), Err(DeepLinkError::Invalid(..))));
-        assert!(matches!(one(json!({"type": "ltiResourceLink", "title": "t", "lineItem": {"scoreMaximum": 0}})), Err(DeepLinkError::Invalid(..))));
-        let many: Vec<_> = (0..51).map(|_| item(json!({"type": "link", "title": "t", "url": "https://a.example"}))).collect();
+        assert!(matches!(
+            one(json!({"type": "ltiResourceLink", "title": "t", "lineItem": {"scoreMaximum": 0}})),
+            Err(DeepLinkError::Invalid(..))
+        ));
+        let many: Vec<_> =
+            (0..51).map(|_| item(json!({"type": "link", "title": "t", "url": "https://a.example"}))).collect();
         assert!(matches!(ContentItems::validate(&many, &s, u, false), Err(DeepLinkError::Invalid(..))));
         let mut single = s.clone();
         single.accept_multiple = false;
-        let two: Vec<_> = (0..2).map(|_| item(json!({"type": "link", "title": "t", "url": "https://a.example"}))).collect();
+        let two: Vec<_> =
+            (0..2).map(|_| item(json!({"type": "link", "title": "t", "url": "https://a.example"}))).collect();
         assert!(matches!(ContentItems::validate(&two, &single, u, false), Err(DeepLinkError::MultipleNotAccepted(2))));
         let mut no_li = s.clone();
         no_li.accept_lineitem = Some(false);
         assert!(matches!(
-            ContentItems::validate(&[item(json!({"type": "ltiResourceLink", "title": "t", "lineItem": {"scoreMaximum": 5}}))], &no_li, u, false),
+            ContentItems::validate(
+                &[item(json!({"type": "ltiResourceLink", "title": "t", "lineItem": {"scoreMaximum": 5}}))],
+                &no_li,
+                u,
+                false
+            ),
             Err(DeepLinkError::LineItemNotAccepted)
         ));
     }
 
     #[test]
     fn absent_accept_multiple_means_single() {
-        let s = DeepLinkSettings::from_claim(&json!({"deep_link_return_url": "https://l/r", "accept_types": ["link"]})).unwrap();
+        let s = DeepLinkSettings::from_claim(&json!({"deep_link_return_url": "https://l/r", "accept_types": ["link"]}))
+            .unwrap();
         assert!(!s.accept_multiple);
         assert_eq!(s.accept_lineitem, None);
-        let big = DeepLinkSettings::from_claim(&json!({"deep_link_return_url": "https://l/r", "accept_types": ["link"], "data": "x".repeat(5000)})).unwrap();
+        let big = DeepLinkSettings::from_claim(
+            &json!({"deep_link_return_url": "https://l/r", "accept_types": ["link"], "data": "x".repeat(5000)}),
+        )
+        .unwrap();
         assert!(big.data.is_none());
     }
 }

@@ -341,8 +341,18 @@ impl ErrorCode {
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
-            Self::DeepLinkSessionRequired | Self::AgsNotEnabled | Self::NrpsNotEnabled | Self::LineitemOutOfScope | Self::RoleForbidden => 403,
-            Self::DeepLinkInvalid | Self::DeepLinkTypeNotAccepted | Self::DeepLinkMultipleNotAccepted | Self::DeepLinkLineitemNotAccepted | Self::DeepLinkTargetNotAccepted | Self::LineitemInvalid | Self::ScoreInvalid => 422,
+            Self::DeepLinkSessionRequired
+            | Self::AgsNotEnabled
+            | Self::NrpsNotEnabled
+            | Self::LineitemOutOfScope
+            | Self::RoleForbidden => 403,
+            Self::DeepLinkInvalid
+            | Self::DeepLinkTypeNotAccepted
+            | Self::DeepLinkMultipleNotAccepted
+            | Self::DeepLinkLineitemNotAccepted
+            | Self::DeepLinkTargetNotAccepted
+            | Self::LineitemInvalid
+            | Self::ScoreInvalid => 422,
             Self::ContextUnknown => 404,
             Self::RequestInvalid => 400,
             Self::PlatformTokenFailed | Self::PlatformServiceFailed | Self::PlatformResponseInvalid => 502,
@@ -808,7 +818,9 @@ impl ServiceError {
     /// Field → sentence, for validation errors.
     pub fn fields(&self) -> Option<BTreeMap<String, String>> {
         match self {
-            Self::LineItemInvalid(f, why) | Self::ScoreInvalid(f, why) => Some(BTreeMap::from([(f.clone(), why.clone())])),
+            Self::LineItemInvalid(f, why) | Self::ScoreInvalid(f, why) => {
+                Some(BTreeMap::from([(f.clone(), why.clone())]))
+            }
             _ => None,
         }
     }

@@ -263,7 +263,9 @@ impl Object {
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
         let covers = |a: &Object, b: &Object| {
-            (0..a.0.len()).filter(|i| a.is_last_of_key(*i)).all(|i| a.0.get(i).is_some_and(|(k, v)| b.get(k) == Some(v)))
+            (0..a.0.len())
+                .filter(|i| a.is_last_of_key(*i))
+                .all(|i| a.0.get(i).is_some_and(|(k, v)| b.get(k) == Some(v)))
         };
         covers(self, other) && covers(other, self)
     }
@@ -652,8 +654,8 @@ pub fn push_uint(out: &mut String, mut n: u64) {
 // up to 15 digits with a power of ten up to 10²² when reading).
 
 const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
-    1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
 ];
 
 fn pow10(e: i64) -> f64 {
@@ -670,7 +672,7 @@ fn decimal_to_f64(d: &[u8], point: i64) -> Option<f64> {
         return Some(0.0);
     }
     let e10 = point - d.len() as i64; // value = int(d) × 10^e10
-    // Exact: an integer below 10^15 < 2^53 and an exact power of ten, one rounding.
+                                      // Exact: an integer below 10^15 < 2^53 and an exact power of ten, one rounding.
     if d.len() <= 15 && (-22..=22).contains(&e10) {
         let w = digits_u64(d) as f64;
         return Some(if e10 >= 0 { w * pow10(e10) } else { w / pow10(e10) });

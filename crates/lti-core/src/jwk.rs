@@ -239,7 +239,8 @@ impl JwkSet {
 
     /// Canonical JSON document.
     pub fn to_json(&self) -> Value {
-        let keys: Vec<Value> = self.keys.iter().map(RsaPublicJwk::to_jwk).chain(self.ec.iter().map(EcPublicJwk::to_jwk)).collect();
+        let keys: Vec<Value> =
+            self.keys.iter().map(RsaPublicJwk::to_jwk).chain(self.ec.iter().map(EcPublicJwk::to_jwk)).collect();
         serde_json::json!({ "keys": keys })
     }
 }

@@ -100,11 +100,18 @@ pub fn decide(entry: Option<&CachedKeySet>, kid: &str, kid_known: bool, now: i64
 
 /// After a signature failure with the cached set: whether to refetch once.
 pub fn refetch_after_bad_signature(entry: &CachedKeySet, now: i64) -> bool {
-    now.saturating_sub(entry.fetched_at) >= REFETCH_FLOOR_SECS && now.saturating_sub(entry.last_kid_refetch) >= UNKNOWN_KID_MIN_INTERVAL_SECS
+    now.saturating_sub(entry.fetched_at) >= REFETCH_FLOOR_SECS
+        && now.saturating_sub(entry.last_kid_refetch) >= UNKNOWN_KID_MIN_INTERVAL_SECS
 }
 
 /// A successful fetch: the new cache entry.
-pub fn fetched(body: String, cache_control: Option<&str>, kid_triggered: bool, previous: Option<&CachedKeySet>, now: i64) -> CachedKeySet {
+pub fn fetched(
+    body: String,
+    cache_control: Option<&str>,
+    kid_triggered: bool,
+    previous: Option<&CachedKeySet>,
+    now: i64,
+) -> CachedKeySet {
     let ttl = cache_control.and_then(max_age).unwrap_or(DEFAULT_TTL_SECS).clamp(MIN_TTL_SECS, MAX_TTL_SECS);
     let last_kid_refetch = if kid_triggered { now } else { previous.map_or(0, |p| p.last_kid_refetch) };
     let missed = previous.map(|p| p.missed.clone()).unwrap_or_default();
@@ -142,10 +149,22 @@ mod tests {
         assert_eq!(decide(Some(&e), "new", false, 1001), Decision::Fetch, "unknown kid, no refetch yet");
         let mut e2 = fetched("{}".into(), None, true, Some(&e), 1001);
         assert_eq!(e2.fresh_until, 1001 + DEFAULT_TTL_SECS);
-        assert_eq!(decide(Some(&e2), "other", false, 1001), Decision::Throttled, "within the interval: wait, then decide");
-        assert_eq!(decide(Some(&e2), "other", false, 1002), Decision::Fetch, "a second later: a real rotation is fetched");
+        assert_eq!(
+            decide(Some(&e2), "other", false, 1001),
+            Decision::Throttled,
+            "within the interval: wait, then decide"
+        );
+        assert_eq!(
+            decide(Some(&e2), "other", false, 1002),
+            Decision::Fetch,
+            "a second later: a real rotation is fetched"
+        );
         e2.note_missed("random", 1001);
-        assert_eq!(decide(Some(&e2), "random", false, 1010), Decision::UseCached, "a kid missing after a refetch waits");
+        assert_eq!(
+            decide(Some(&e2), "random", false, 1010),
+            Decision::UseCached,
+            "a kid missing after a refetch waits"
+        );
         assert_eq!(decide(Some(&e2), "random", false, 1031), Decision::Fetch);
         assert_eq!(fetched("{}".into(), Some("max-age=86400"), false, None, 0).fresh_until, MAX_TTL_SECS);
         assert_eq!(fetched("{}".into(), Some("no-store"), false, None, 0).fresh_until, MIN_TTL_SECS);

@@ -14,7 +14,6 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::Rs256Verifier;
 use crate::deep_linking::DeepLinkSettings;
-use crate::services::ServiceGrants;
 use crate::encoding::hex;
 use crate::error::{AccessError, ClaimsError, SignatureError, TokenError};
 use crate::jwk::JwkSet;
@@ -22,6 +21,7 @@ use crate::jws::CompactJws;
 use crate::modules::{self, Module};
 use crate::registration::{DeploymentPolicy, Registration};
 use crate::roles::{resolve_role_or, ToolRole};
+use crate::services::ServiceGrants;
 use crate::state::{ConsumedState, ToolConfig};
 use crate::user_id::{resolve_user_id, UserIdSource};
 
@@ -102,7 +102,9 @@ impl UnverifiedLaunch {
 
     /// Verify the RS256 signature with the key named by `kid` in `keys`.
     pub async fn verify<V: Rs256Verifier>(self, keys: &JwkSet, crypto: &V) -> Result<VerifiedLaunch, SignatureError> {
-        let key = keys.find(self.jws.kid()).ok_or_else(|| SignatureError::KeyNotFound(self.jws.kid().chars().take(64).collect()))?;
+        let key = keys
+            .find(self.jws.kid())
+            .ok_or_else(|| SignatureError::KeyNotFound(self.jws.kid().chars().take(64).collect()))?;
         match crypto.verify(key, self.jws.signing_input(), self.jws.signature()).await {
             Ok(true) => Ok(VerifiedLaunch { claims: self.jws.into_payload() }),
             Ok(false) => Err(SignatureError::Invalid),
@@ -350,7 +352,12 @@ impl ValidatedLaunch {
     /// 15. module from the `target_link_uri` claim (on our origin), or the picker for deep
     ///     linking; disabled modules → denied;
     /// 16. category: a stable id per (registration, deployment, context).
-    pub fn authorize(self, reg: &Registration, tool: &ToolConfig, fallback_target: &str) -> Result<Launch, AccessError> {
+    pub fn authorize(
+        self,
+        reg: &Registration,
+        tool: &ToolConfig,
+        fallback_target: &str,
+    ) -> Result<Launch, AccessError> {
         // 13. No `sub` is an anonymous user (LTI 1.3 Core §5.3.6): the registration decides.
         let anonymous = self.claims.get("sub").and_then(Value::as_str).is_none_or(|s| s.trim().is_empty());
         let (user_id, user_id_source) = if anonymous {
@@ -362,7 +369,8 @@ impl ValidatedLaunch {
             resolve_user_id(&self.claims, reg)?
         };
         // 14. An anonymous guest is a guest whatever roles came with it.
-        let role = if anonymous { ToolRole::Guest } else { resolve_role_or(&self.roles, &reg.role_map, reg.default_role)? };
+        let role =
+            if anonymous { ToolRole::Guest } else { resolve_role_or(&self.roles, &reg.role_map, reg.default_role)? };
         // 15.
         let module = match self.message_type {
             MessageType::DeepLinking => modules::by_code(modules::PICKER_MODULE).ok_or(AccessError::ModuleUnknown)?,
@@ -384,10 +392,13 @@ impl ValidatedLaunch {
             .and_then(Value::as_str)
             .map(|s| s.chars().take(200).collect());
         let name = self.claims.get("name").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
-        let platform_user_id = self.claims.get("sub").and_then(Value::as_str).unwrap_or_default().chars().take(255).collect();
+        let platform_user_id =
+            self.claims.get("sub").and_then(Value::as_str).unwrap_or_default().chars().take(255).collect();
         let services = ServiceGrants::from_claims(&self.claims);
         let deep_linking = match self.message_type {
-            MessageType::DeepLinking => self.claims.get(claim::DEEP_LINKING_SETTINGS).and_then(DeepLinkSettings::from_claim),
+            MessageType::DeepLinking => {
+                self.claims.get(claim::DEEP_LINKING_SETTINGS).and_then(DeepLinkSettings::from_claim)
+            }
             _ => None,
         };
         Ok(Launch {

@@ -330,7 +330,9 @@ fn text(v: Option<&Value>, max: usize) -> Option<&String> {
 fn message(subject: &str, has_id: bool, raw: &Object) -> Result<ToolMessage, &'static str> {
     static NO_FIELDS: Object = Object::new();
     Ok(match subject {
-        "lti.frameResize" => ToolMessage::FrameResize(raw.get("height").and_then(Height::parse).ok_or("height must be a number, NNpx, NN% or max")?),
+        "lti.frameResize" => ToolMessage::FrameResize(
+            raw.get("height").and_then(Height::parse).ok_or("height must be a number, NNpx, NN% or max")?,
+        ),
         "lti.navigation" => ToolMessage::Navigation(match raw.get("location") {
             Some(Value::String(loc)) => Navigation::Location(loc.chars().take(200).collect()),
             _ => match raw.get("path").or_else(|| raw.get("url")).or_else(|| raw.get("data")) {
@@ -338,13 +340,17 @@ fn message(subject: &str, has_id: bool, raw: &Object) -> Result<ToolMessage, &'s
                 _ => return Err("navigation needs location or path"),
             },
         }),
-        "lti.contentSelected" => ToolMessage::ContentSelected(match raw.get("entries").or_else(|| raw.get("entry")).or_else(|| raw.get("data")) {
-            Some(Value::Array(a)) if !a.is_empty() && a.len() <= 50 => a.iter().map(entry).collect::<Result<Vec<_>, _>>()?,
-            Some(Value::Object(o)) => vec![entry_fields(o)?],
-            // The message itself carries the entry's fields.
-            None => vec![entry_fields(raw)?],
-            Some(_) => return Err("contentSelected needs one entry or 1-50 entries"),
-        }),
+        "lti.contentSelected" => ToolMessage::ContentSelected(
+            match raw.get("entries").or_else(|| raw.get("entry")).or_else(|| raw.get("data")) {
+                Some(Value::Array(a)) if !a.is_empty() && a.len() <= 50 => {
+                    a.iter().map(entry).collect::<Result<Vec<_>, _>>()?
+                }
+                Some(Value::Object(o)) => vec![entry_fields(o)?],
+                // The message itself carries the entry's fields.
+                None => vec![entry_fields(raw)?],
+                Some(_) => return Err("contentSelected needs one entry or 1-50 entries"),
+            },
+        ),
         "lti.hideModuleHeader" => ToolMessage::HideModuleHeader,
         "lti.scrollToTop" => ToolMessage::ScrollToTop,
         "lti.fetchWindowSize" => ToolMessage::FetchWindowSize,
@@ -364,7 +370,12 @@ fn message(subject: &str, has_id: bool, raw: &Object) -> Result<ToolMessage, &'s
                     return Err("alertType must be success, warning, error or info");
                 }
             }
-            ToolMessage::Alert { screen_reader: subject == "lti.screenReaderAlert", body: body.clone(), alert_type, title: opt_str(raw, &["title"], 200)? }
+            ToolMessage::Alert {
+                screen_reader: subject == "lti.screenReaderAlert",
+                body: body.clone(),
+                alert_type,
+                title: opt_str(raw, &["title"], 200)?,
+            }
         }
         "lti.setUnloadMessage" => ToolMessage::SetUnloadMessage(opt_str(raw, &["message"], MAX_ALERT_CHARS)?),
         "lti.removeUnloadMessage" => ToolMessage::RemoveUnloadMessage,
@@ -386,7 +397,12 @@ fn message(subject: &str, has_id: bool, raw: &Object) -> Result<ToolMessage, &'s
                 Some(_) => return Err("launchType must be same_window, new_window or popup"),
             };
             let lo = opts.get("launchOptions").and_then(Value::as_object).unwrap_or(&NO_FIELDS);
-            ToolMessage::RequestFullWindowLaunch { url: url.clone(), launch_type, width: opt_num(lo, &["width"])?, height: opt_num(lo, &["height"])? }
+            ToolMessage::RequestFullWindowLaunch {
+                url: url.clone(),
+                launch_type,
+                width: opt_num(lo, &["width"])?,
+                height: opt_num(lo, &["height"])?,
+            }
         }
         "lti.capabilities" => ToolMessage::Capabilities,
         "lti.put_data" | "lti.get_data" => {

@@ -53,7 +53,8 @@ impl NativeEcSigner {
         let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
         let signer = Self { kid: kid.to_string(), key };
         // ring parses the key when it signs: fail here, not on first use.
-        jsonwebtoken::crypto::sign(b"probe", &signer.key, jsonwebtoken::Algorithm::ES256).map_err(|e| CryptoError(e.to_string()))?;
+        jsonwebtoken::crypto::sign(b"probe", &signer.key, jsonwebtoken::Algorithm::ES256)
+            .map_err(|e| CryptoError(e.to_string()))?;
         Ok(signer)
     }
 }
@@ -68,7 +69,8 @@ impl JwsSigner for NativeEcSigner {
     }
 
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let sig = jsonwebtoken::crypto::sign(message, &self.key, jsonwebtoken::Algorithm::ES256).map_err(|e| CryptoError(e.to_string()))?;
+        let sig = jsonwebtoken::crypto::sign(message, &self.key, jsonwebtoken::Algorithm::ES256)
+            .map_err(|e| CryptoError(e.to_string()))?;
         b64url_decode(&sig).ok_or_else(|| CryptoError("signature encoding".into()))
     }
 }

@@ -142,7 +142,8 @@ pub enum AnonymousPolicy {
 }
 
 /// Known platform families.
-pub const PLATFORM_FAMILIES: &[&str] = &["", "moodle", "canvas", "blackboard", "brightspace", "sakai", "schoology", "other"];
+pub const PLATFORM_FAMILIES: &[&str] =
+    &["", "moodle", "canvas", "blackboard", "brightspace", "sakai", "schoology", "other"];
 
 impl Registration {
     /// The registration as the admin API shows it: no secret material, only whether a 1.1
@@ -306,7 +307,10 @@ impl<'a> RegistrationInput<'a> {
                 DeploymentPolicy::AllowList
             }),
         };
-        if deployment_policy == DeploymentPolicy::AllowList && deployment_ids.is_empty() && !errs.contains_key("deploymentPolicy") {
+        if deployment_policy == DeploymentPolicy::AllowList
+            && deployment_ids.is_empty()
+            && !errs.contains_key("deploymentPolicy")
+        {
             errs.insert("deploymentIds".into(), "allowList policy needs at least one deployment id".into());
         }
 
@@ -341,7 +345,10 @@ impl<'a> RegistrationInput<'a> {
                             None => {
                                 errs.insert(
                                     "roleMap".into(),
-                                    format!("role `{}` must map to admin, moderator, viewer, guest or null", k.chars().take(80).collect::<String>()),
+                                    format!(
+                                        "role `{}` must map to admin, moderator, viewer, guest or null",
+                                        k.chars().take(80).collect::<String>()
+                                    ),
                                 );
                             }
                         },
@@ -365,7 +372,10 @@ impl<'a> RegistrationInput<'a> {
                         Some(code) if MODULES.iter().any(|x| x.code == code) => disabled_modules.push(code.to_string()),
                         _ => {
                             let known: Vec<&str> = MODULES.iter().map(|m| m.code).collect();
-                            errs.insert("disabledModules".into(), format!("must list module codes among {}", known.join(", ")));
+                            errs.insert(
+                                "disabledModules".into(),
+                                format!("must list module codes among {}", known.join(", ")),
+                            );
                         }
                     }
                 }
@@ -399,12 +409,18 @@ impl<'a> RegistrationInput<'a> {
             errs.insert("lti11ConsumerKey".into(), "is required with lti11Secret".into());
         }
         if !PLATFORM_FAMILIES.contains(&platform_family.as_str()) {
-            errs.insert("platformFamily".into(), format!("must be one of {}", PLATFORM_FAMILIES.get(1..).unwrap_or_default().join(", ")));
+            errs.insert(
+                "platformFamily".into(),
+                format!("must be one of {}", PLATFORM_FAMILIES.get(1..).unwrap_or_default().join(", ")),
+            );
         }
         let lti11_mismatch_policy = match self.body.get("lti11MismatchPolicy") {
             None | Some(Value::Null) => MismatchPolicy::default(),
             Some(v) => serde_json::from_value(v.clone()).unwrap_or_else(|_| {
-                errs.insert("lti11MismatchPolicy".into(), "must be \"refuse\", \"trustPlatform\" or \"newIdentity\"".into());
+                errs.insert(
+                    "lti11MismatchPolicy".into(),
+                    "must be \"refuse\", \"trustPlatform\" or \"newIdentity\"".into(),
+                );
                 MismatchPolicy::default()
             }),
         };

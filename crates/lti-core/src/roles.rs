@@ -102,7 +102,11 @@ pub fn map_role(raw: &str, overrides: &BTreeMap<String, Option<ToolRole>>) -> Op
 /// Resolve the tool role for a launch's roles.
 /// [`resolve_role`], falling back to the registration's `defaultRole` when no role is mapped
 /// (including a launch with `roles: []`, which LTI allows).
-pub fn resolve_role_or(roles: &[String], overrides: &BTreeMap<String, Option<ToolRole>>, default: Option<ToolRole>) -> Result<ToolRole, AccessError> {
+pub fn resolve_role_or(
+    roles: &[String],
+    overrides: &BTreeMap<String, Option<ToolRole>>,
+    default: Option<ToolRole>,
+) -> Result<ToolRole, AccessError> {
     match (resolve_role(roles, overrides), default) {
         (Err(AccessError::RoleUnmapped(_)), Some(d)) => Ok(d),
         (r, _) => r,

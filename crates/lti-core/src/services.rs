@@ -137,7 +137,11 @@ impl AgsGrant {
                 return Ok(u);
             }
         }
-        let container = self.lineitems.as_deref().and_then(|c| ServiceUrl::parse(c).ok()).ok_or(ServiceError::LineItemOutOfScope)?;
+        let container = self
+            .lineitems
+            .as_deref()
+            .and_then(|c| ServiceUrl::parse(c).ok())
+            .ok_or(ServiceError::LineItemOutOfScope)?;
         if u.0.is_within(&container.0) && u.0.path().trim_end_matches('/') != container.0.path().trim_end_matches('/') {
             Ok(u)
         } else {
@@ -268,7 +272,8 @@ impl AccessToken {
         if body.len() > 64 * 1024 {
             return Err(ServiceError::ResponseInvalid("token response too large".into()));
         }
-        let v: Value = serde_json::from_slice(body).map_err(|_| ServiceError::ResponseInvalid("token response is not JSON".into()))?;
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|_| ServiceError::ResponseInvalid("token response is not JSON".into()))?;
         let token = v
             .get("access_token")
             .and_then(Value::as_str)
@@ -279,7 +284,11 @@ impl AccessToken {
                 return Err(ServiceError::ResponseInvalid(format!("token_type {tt}")));
             }
         }
-        let expires_in = v.get("expires_in").and_then(Value::as_f64).filter(|e| e.is_finite() && *e > 0.0).map_or(300, |e| e.min(86_400.0) as i64);
+        let expires_in = v
+            .get("expires_in")
+            .and_then(Value::as_f64)
+            .filter(|e| e.is_finite() && *e > 0.0)
+            .map_or(300, |e| e.min(86_400.0) as i64);
         let margin = (expires_in / 10).min(60);
         Ok(Self { token: token.to_string(), use_until: now + expires_in - margin })
     }
@@ -430,7 +439,9 @@ pub fn is_iso8601(s: &str) -> bool {
         && digits(11..13)
         && b.get(13) == Some(&b':')
         && digits(14..16)
-        && (s.ends_with('Z') || s.ends_with('z') || s.get(s.len().saturating_sub(6)..).is_some_and(|z| z.starts_with('+') || z.starts_with('-')))
+        && (s.ends_with('Z')
+            || s.ends_with('z')
+            || s.get(s.len().saturating_sub(6)..).is_some_and(|z| z.starts_with('+') || z.starts_with('-')))
 }
 
 impl ScoreInput {
@@ -639,18 +650,24 @@ mod tests {
         assert!(ServiceGrants::from_claims(&local).ags.is_some());
         assert_eq!(g.nrps.unwrap().url, "https://lms.example/c/1/members");
         // malformed → not granted
-        let bad: Map<String, Value> = serde_json::from_value(json!({AGS_CLAIM: "x", NRPS_CLAIM: {"context_memberships_url": 5}})).unwrap();
+        let bad: Map<String, Value> =
+            serde_json::from_value(json!({AGS_CLAIM: "x", NRPS_CLAIM: {"context_memberships_url": 5}})).unwrap();
         assert!(ServiceGrants::from_claims(&bad).is_empty());
     }
 
     #[test]
     fn links_and_walks() {
-        let l = parse_link_header(r#"<https://a.example/m?p=2>; rel="next", <https://a.example/m?since=1>; rel="differences""#);
+        let l = parse_link_header(
+            r#"<https://a.example/m?p=2>; rel="next", <https://a.example/m?since=1>; rel="differences""#,
+        );
         assert_eq!(l["next"], "https://a.example/m?p=2");
         assert_eq!(l["differences"], "https://a.example/m?since=1");
         assert!(parse_link_header("garbage <unterminated").is_empty());
         let mut w = PageWalk::new("https://a.example/m", 3);
-        assert_eq!(w.next(Some("https://a.example/m?p=2")).map(|u| u.to_string()).as_deref(), Some("https://a.example/m?p=2"));
+        assert_eq!(
+            w.next(Some("https://a.example/m?p=2")).map(|u| u.to_string()).as_deref(),
+            Some("https://a.example/m?p=2")
+        );
         assert_eq!(w.next(Some("https://a.example/m")), None, "loop back stops");
         assert!(w.truncated());
         let mut w = PageWalk::new("https://a.example/m", 2);
@@ -660,14 +677,18 @@ mod tests {
         let mut w = PageWalk::new("https://a.example/m", 5);
         assert!(w.next(Some("https://evil.example/m?p=2")).is_none(), "other origin refused");
         let mut w = PageWalk::new("https://a.example/c/1/members", 5);
-        assert!(w.next(Some("https://a.example/c/1/members/%2e%2e/%2e%2e/2/members?p=2")).is_none(), "other path refused");
+        assert!(
+            w.next(Some("https://a.example/c/1/members/%2e%2e/%2e%2e/2/members?p=2")).is_none(),
+            "other path refused"
+        );
         let mut w = PageWalk::new("https://a.example/c/1/members", 5);
         assert!(w.next(Some("https://a.example/c/1/other?p=2")).is_none(), "other path refused");
     }
 
     #[test]
     fn tokens() {
-        let t = AccessToken::from_response(br#"{"access_token":"abc","token_type":"Bearer","expires_in":3600}"#, 1000).unwrap();
+        let t = AccessToken::from_response(br#"{"access_token":"abc","token_type":"Bearer","expires_in":3600}"#, 1000)
+            .unwrap();
         assert_eq!(t.use_until, 1000 + 3600 - 60);
         assert!(t.fresh(4000) && !t.fresh(4540));
         assert!(AccessToken::from_response(b"<html>", 0).is_err());
@@ -683,7 +704,8 @@ mod tests {
     fn scores() {
         let now = "2026-11-22T10:00:00Z";
         let s: ScoreInput = serde_json::from_value(json!({"scoreGiven": 8, "scoreMaximum": 10, "comment": "ok",
-            "submission": {"startedAt": "2026-11-22T09:00:00Z"}})).unwrap();
+            "submission": {"startedAt": "2026-11-22T09:00:00Z"}}))
+        .unwrap();
         let v = s.to_score("u1", now).unwrap();
         assert_eq!(v["activityProgress"], "Completed");
         assert_eq!(v["gradingProgress"], "FullyGraded");

@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{CryptoError, Es256Verifier, JwsAlg, JwsSigner, Rs256Verifier};
 use crate::deep_linking::DeepLinkSettings;
-use crate::services::ServiceGrants;
 use crate::error::SessionError;
 use crate::jwk::JwkSet;
 use crate::jws::{sign_jws, CompactJws};
 use crate::launch::Launch;
+use crate::services::ServiceGrants;
 
 /// Audience of session tokens.
 pub const SESSION_AUDIENCE: &str = "lti-edge-tool";
@@ -142,7 +142,8 @@ pub async fn verify_session<V: Rs256Verifier + Es256Verifier>(
     issuer: &str,
     now: i64,
 ) -> Result<SessionClaims, SessionError> {
-    let jws = CompactJws::parse_allowing(token, &[JwsAlg::Es256, JwsAlg::Rs256]).map_err(|e| SessionError(e.to_string()))?;
+    let jws =
+        CompactJws::parse_allowing(token, &[JwsAlg::Es256, JwsAlg::Rs256]).map_err(|e| SessionError(e.to_string()))?;
     if jws.typ() != Some(SESSION_TYP) {
         return Err(SessionError("typ is not a session".into()));
     }
@@ -164,8 +165,8 @@ pub async fn verify_session<V: Rs256Verifier + Es256Verifier>(
         Ok(false) => return Err(SessionError("bad signature".into())),
         Err(e) => return Err(SessionError(e.0)),
     }
-    let claims: SessionClaims =
-        serde_json::from_value(serde_json::Value::Object(jws.into_payload())).map_err(|_| SessionError("claims shape".into()))?;
+    let claims: SessionClaims = serde_json::from_value(serde_json::Value::Object(jws.into_payload()))
+        .map_err(|_| SessionError("claims shape".into()))?;
     if claims.iss != issuer || claims.aud != SESSION_AUDIENCE {
         return Err(SessionError("iss/aud".into()));
     }

@@ -112,10 +112,7 @@ impl LoginParams {
     /// From decoded pairs. Empty values count as absent; overlong values are dropped.
     pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, LoginError> {
         let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, v)| k == name && !v.is_empty() && v.len() <= MAX_PARAM_LEN)
-                .map(|(_, v)| v.clone())
+            pairs.iter().find(|(k, v)| k == name && !v.is_empty() && v.len() <= MAX_PARAM_LEN).map(|(_, v)| v.clone())
         };
         Ok(Self {
             iss: get("iss").ok_or(LoginError::ParamMissing("iss"))?,

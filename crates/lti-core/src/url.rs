@@ -150,8 +150,7 @@ impl HttpUrl {
     pub fn is_within(&self, base: &HttpUrl) -> bool {
         let b = base.path.trim_end_matches('/');
         self.same_origin(base)
-            && (self.path == base.path
-                || self.path.strip_prefix(b).is_some_and(|rest| rest.starts_with('/')))
+            && (self.path == base.path || self.path.strip_prefix(b).is_some_and(|rest| rest.starts_with('/')))
     }
 
     /// `self` with `/suffix` appended to the path (query kept). `suffix` must be a plain path
@@ -205,7 +204,8 @@ fn ipv4_octets(host: &str) -> Option<[u8; 4]> {
     let mut parts = host.split('.');
     for slot in &mut out {
         let p = parts.next()?;
-        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0'))
+        {
             return None;
         }
         *slot = p.parse().ok()?;
@@ -220,7 +220,8 @@ fn numeric_host_ok(host: &str) -> bool {
     let last = host.rsplit('.').next().unwrap_or(host);
     let numeric = !last.is_empty()
         && (last.bytes().all(|b| b.is_ascii_digit())
-            || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x")) && last.bytes().skip(2).all(|b| b.is_ascii_hexdigit()));
+            || last.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x"))
+                && last.bytes().skip(2).all(|b| b.is_ascii_hexdigit()));
     !numeric || ipv4_octets(host).is_some()
 }
 
@@ -238,7 +239,10 @@ fn escape_unsafe(s: &str, path: bool) -> Result<String, UrlError> {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
-            let (Some(h), Some(l)) = (bytes.get(i + 1).copied().and_then(crate::encoding::hex_val), bytes.get(i + 2).copied().and_then(crate::encoding::hex_val)) else {
+            let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(crate::encoding::hex_val),
+                bytes.get(i + 2).copied().and_then(crate::encoding::hex_val),
+            ) else {
                 return Err(UrlError::Characters);
             };
             let v = h * 16 + l;
@@ -410,12 +414,18 @@ mod tests {
     fn normalizes_like_fetch() {
         let base = "https://lms.example.com/api/ctx/1/lineitems";
         for (input, want) in [
-            ("https://lms.example.com:443/api/ctx/1/lineitems/%2e%2e/%2e%2e/%2e%2e/other/secret", "https://lms.example.com/api/other/secret"),
+            (
+                "https://lms.example.com:443/api/ctx/1/lineitems/%2e%2e/%2e%2e/%2e%2e/other/secret",
+                "https://lms.example.com/api/other/secret",
+            ),
             ("https://lms.example.com/api/ctx/1/lineitems/.%2E/x", "https://lms.example.com/api/ctx/1/x"),
             ("https://lms.example.com/api/ctx/1/lineitems/%2E%2e", "https://lms.example.com/api/ctx/1/"),
             ("https://lms.example.com/api/ctx/1/lineitems/..", "https://lms.example.com/api/ctx/1/"),
             ("https://lms.example.com/api/ctx/1/lineitems/./7/.", "https://lms.example.com/api/ctx/1/lineitems/7/"),
-            ("https://lms.example.com/api/ctx/1/lineitems/%37%41?a=%7e&b=%2f", "https://lms.example.com/api/ctx/1/lineitems/7A?a=~&b=%2F"),
+            (
+                "https://lms.example.com/api/ctx/1/lineitems/%37%41?a=%7e&b=%2f",
+                "https://lms.example.com/api/ctx/1/lineitems/7A?a=~&b=%2F",
+            ),
             ("https://lms.example.com/a/%c3%a9/\u{e9}\"x", "https://lms.example.com/a/%C3%A9/%C3%A9%22x"),
             ("https://lms.example.com", "https://lms.example.com/"),
         ] {

@@ -72,7 +72,8 @@ fn lti11_attribute(claims: &Map<String, Value>, attr: &str) -> Option<String> {
             if let Some(k) = a.strip_prefix("custom_") {
                 nested(claim::CUSTOM, a).or_else(|| nested(claim::CUSTOM, k))
             } else if let Some(k) = a.strip_prefix("ext_") {
-                nested("https://purl.imsglobal.org/spec/lti/claim/ext", a).or_else(|| nested("https://purl.imsglobal.org/spec/lti/claim/ext", k))
+                nested("https://purl.imsglobal.org/spec/lti/claim/ext", a)
+                    .or_else(|| nested("https://purl.imsglobal.org/spec/lti/claim/ext", k))
             } else {
                 None
             }
@@ -100,7 +101,11 @@ pub fn resolve_user_id(claims: &Map<String, Value>, reg: &Registration) -> Resul
         return match found {
             Some(v) => Ok((v, UserIdSource::Lti13UserIdClaim)),
             None if prop.is_empty() => Err(AccessError::UserIdMissing(claim_name.chars().take(200).collect())),
-            None => Err(AccessError::UserIdMissing(format!("{} → {}", claim_name.chars().take(200).collect::<String>(), prop.chars().take(100).collect::<String>()))),
+            None => Err(AccessError::UserIdMissing(format!(
+                "{} → {}",
+                claim_name.chars().take(200).collect::<String>(),
+                prop.chars().take(100).collect::<String>()
+            ))),
         };
     }
     if !attr.is_empty() {

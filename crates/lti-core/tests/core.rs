@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 
 use lti_core::crypto::{Es256Verifier, Rs256Verifier};
-use lti_core::error::{
-    AccessError, ClaimsError, Coded, ErrorCode, LoginError, SignatureError, StateError, TokenError,
-};
+use lti_core::error::LaunchError;
+use lti_core::error::{AccessError, ClaimsError, Coded, ErrorCode, LoginError, SignatureError, StateError, TokenError};
 use lti_core::jwk::{EcPublicJwk, JwkSet, RsaPublicJwk};
 use lti_core::jws::sign_rs256;
-use lti_core::error::LaunchError;
 use lti_core::launch::{category_id, Launch, MessageType, UnverifiedLaunch};
 use lti_core::native::{NativeEcSigner, NativeSigner, NativeVerifier};
 use lti_core::registration::{DeploymentPolicy, Registration, RegistrationInput};
 use lti_core::roles::{resolve_role, ToolRole};
 use lti_core::session::{verify_session, SessionClaims};
-use lti_core::state::{begin_login, cookie_value, Binding, ConsumedState, LoginParams, StateHandle, StateKey, ToolConfig};
+use lti_core::state::{
+    begin_login, cookie_value, Binding, ConsumedState, LoginParams, StateHandle, StateKey, ToolConfig,
+};
 use lti_core::url::HttpUrl;
 use serde_json::{json, Value};
 
@@ -85,7 +85,8 @@ struct Login {
 fn login_with(r: &Registration, seed: u8) -> Login {
     let params = LoginParams::from_pairs(&login_params()).unwrap();
     let random = [seed; 64];
-    let (redirect, _) = begin_login(&params, std::slice::from_ref(r), &tool(), "/lti/launch", &skey(), &random, "kv", NOW).unwrap();
+    let (redirect, _) =
+        begin_login(&params, std::slice::from_ref(r), &tool(), "/lti/launch", &skey(), &random, "kv", NOW).unwrap();
     Login {
         nonce: redirect.record.nonce.expose().to_string(),
         state: redirect.state.clone(),
@@ -166,11 +167,15 @@ fn valid_canvas_shaped_launch_with_lti1p1_and_custom_claims() {
     let l = launch_with(&reg(), |c| {
         set(c, "https://purl.imsglobal.org/spec/lti/claim/custom", json!({"canvas_course_id": "42"}));
         set(c, "https://purl.imsglobal.org/spec/lti/claim/lti1p1", json!({"user_id": "abc123"}));
-        set(c, ROLES, json!([
-            "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Instructor",
-            "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner",
-            "http://purl.imsglobal.org/vocab/lis/v2/system/person#User"
-        ]));
+        set(
+            c,
+            ROLES,
+            json!([
+                "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Instructor",
+                "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner",
+                "http://purl.imsglobal.org/vocab/lis/v2/system/person#User"
+            ]),
+        );
         set(c, "exp", json!((NOW + 3600) as f64 + 0.5)); // fractional NumericDate
     })
     .unwrap();
@@ -193,7 +198,11 @@ fn valid_brightspace_shaped_launch_ta_and_nbf() {
     let l = launch_with(&reg(), |c| {
         set(c, "nbf", json!(NOW - 10));
         set(c, ROLES, json!(["http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"]));
-        set(c, "https://purl.imsglobal.org/spec/lti/claim/target_link_uri", json!(format!("{TOOL}/hosted/index/course-gallery/")));
+        set(
+            c,
+            "https://purl.imsglobal.org/spec/lti/claim/target_link_uri",
+            json!(format!("{TOOL}/hosted/index/course-gallery/")),
+        );
     })
     .unwrap();
     assert_eq!(l.role, ToolRole::Moderator);
@@ -219,9 +228,13 @@ fn deep_linking_launch_opens_the_picker() {
     let l = launch_with(&reg(), |c| {
         set(c, MT, json!("LtiDeepLinkingRequest"));
         del(c, "https://purl.imsglobal.org/spec/lti/claim/resource_link");
-        set(c, "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings", json!({
+        set(
+            c,
+            "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings",
+            json!({
             "deep_link_return_url": "https://lms.example.edu/dl", "accept_types": ["ltiResourceLink"],
-            "accept_presentation_document_targets": ["iframe", "window"], "data": "opaque"}));
+            "accept_presentation_document_targets": ["iframe", "window"], "data": "opaque"}),
+        );
     })
     .unwrap();
     assert_eq!(l.module.code, "browseembed");
@@ -258,15 +271,27 @@ fn rejects_malformed_tokens() {
         assert_eq!(UnverifiedLaunch::parse(t).unwrap_err().code(), ErrorCode::TokenMalformed, "{t}");
     }
     let huge = "a".repeat(20_000);
-    assert_eq!(UnverifiedLaunch::parse(&format!("{huge}.{huge}.{huge}")).unwrap_err(), TokenError::Malformed("token too large"));
+    assert_eq!(
+        UnverifiedLaunch::parse(&format!("{huge}.{huge}.{huge}")).unwrap_err(),
+        TokenError::Malformed("token too large")
+    );
     let h = json!({"alg": "RS256", "kid": "k"});
     let good_header = raw(&h, &json!({}), "AAAA");
     let bad_payload = format!("{}.!!.AAAA", good_header.split('.').next().unwrap());
     assert_eq!(UnverifiedLaunch::parse(&bad_payload).unwrap_err(), TokenError::Malformed("payload not base64url"));
-    assert_eq!(UnverifiedLaunch::parse(&raw(&h, &json!([1]), "AAAA")).unwrap_err(), TokenError::Malformed("payload not a JSON object"));
-    assert_eq!(UnverifiedLaunch::parse(&raw(&h, &json!({}), "")).unwrap_err(), TokenError::Malformed("empty signature"));
+    assert_eq!(
+        UnverifiedLaunch::parse(&raw(&h, &json!([1]), "AAAA")).unwrap_err(),
+        TokenError::Malformed("payload not a JSON object")
+    );
+    assert_eq!(
+        UnverifiedLaunch::parse(&raw(&h, &json!({}), "")).unwrap_err(),
+        TokenError::Malformed("empty signature")
+    );
     let crit = json!({"alg": "RS256", "kid": "k", "crit": ["exp"]});
-    assert_eq!(UnverifiedLaunch::parse(&raw(&crit, &json!({}), "AAAA")).unwrap_err(), TokenError::Malformed("crit header not supported"));
+    assert_eq!(
+        UnverifiedLaunch::parse(&raw(&crit, &json!({}), "AAAA")).unwrap_err(),
+        TokenError::Malformed("crit header not supported")
+    );
 }
 
 #[test]
@@ -297,7 +322,10 @@ fn rejects_unknown_kid() {
     let l = login_with(&r, 7);
     let stranger = NativeSigner::from_pkcs8_pem("unknown-kid", STRANGER_PEM).unwrap();
     let t = block(sign_rs256(&stranger, "JWT", &claims(&l.nonce))).unwrap();
-    assert_eq!(run(&t, &l, &r, &keys()).unwrap_err(), LaunchError::Signature(SignatureError::KeyNotFound("unknown-kid".into())));
+    assert_eq!(
+        run(&t, &l, &r, &keys()).unwrap_err(),
+        LaunchError::Signature(SignatureError::KeyNotFound("unknown-kid".into()))
+    );
 }
 
 #[test]
@@ -375,8 +403,14 @@ fn rejects_expired_token() {
 
 #[test]
 fn rejects_token_from_the_future() {
-    assert_eq!(launch_with(&reg(), |c| set(c, "iat", json!(NOW + 61))).unwrap_err(), LaunchError::Claims(ClaimsError::NotYetValid("iat", 61)));
-    assert_eq!(launch_with(&reg(), |c| set(c, "nbf", json!(NOW + 120))).unwrap_err(), LaunchError::Claims(ClaimsError::NotYetValid("nbf", 120)));
+    assert_eq!(
+        launch_with(&reg(), |c| set(c, "iat", json!(NOW + 61))).unwrap_err(),
+        LaunchError::Claims(ClaimsError::NotYetValid("iat", 61))
+    );
+    assert_eq!(
+        launch_with(&reg(), |c| set(c, "nbf", json!(NOW + 120))).unwrap_err(),
+        LaunchError::Claims(ClaimsError::NotYetValid("nbf", 120))
+    );
 }
 
 #[test]
@@ -390,7 +424,10 @@ fn leeway_is_per_registration() {
 
 #[test]
 fn rejects_nonce_mismatch() {
-    assert_eq!(launch_with(&reg(), |c| set(c, "nonce", json!("not-the-nonce"))).unwrap_err(), LaunchError::Claims(ClaimsError::NonceMismatch));
+    assert_eq!(
+        launch_with(&reg(), |c| set(c, "nonce", json!("not-the-nonce"))).unwrap_err(),
+        LaunchError::Claims(ClaimsError::NonceMismatch)
+    );
     assert_eq!(code(launch_with(&reg(), |c| del(c, "nonce"))), ErrorCode::NonceMismatch);
     // A token minted for another login cannot be replayed with a new state.
     let r = reg();
@@ -411,7 +448,10 @@ fn rejects_deployment_not_allowed_and_records_under_accept_policy() {
     let mut c = claims(&lg.nonce);
     set(&mut c, d, json!("dep-new"));
     let st = consumed(&lg);
-    let v = block(UnverifiedLaunch::parse(&sign(&c)).unwrap().verify(&keys(), &NativeVerifier)).unwrap().validate(&st, &r, NOW).unwrap();
+    let v = block(UnverifiedLaunch::parse(&sign(&c)).unwrap().verify(&keys(), &NativeVerifier))
+        .unwrap()
+        .validate(&st, &r, NOW)
+        .unwrap();
     assert!(v.is_new_deployment());
     assert!(r.record_deployment("dep-new"));
     assert!(!r.record_deployment("dep-new"));
@@ -441,19 +481,39 @@ fn rejects_missing_claims_per_message_type() {
     assert_eq!(code(launch_with(&reg(), |c| set(c, rl, json!("rl-1")))), ErrorCode::ClaimInvalid);
     assert_eq!(code(launch_with(&reg(), |c| del(c, ROLES))), ErrorCode::ClaimMissing);
     assert_eq!(code(launch_with(&reg(), |c| set(c, ROLES, json!("Instructor")))), ErrorCode::ClaimInvalid);
-    assert_eq!(code(launch_with(&reg(), |c| del(c, "https://purl.imsglobal.org/spec/lti/claim/target_link_uri"))), ErrorCode::ClaimMissing);
-    assert_eq!(code(launch_with(&reg(), |c| set(c, "https://purl.imsglobal.org/spec/lti/claim/context", json!({"title": "x"})))), ErrorCode::ClaimMissing);
+    assert_eq!(
+        code(launch_with(&reg(), |c| del(c, "https://purl.imsglobal.org/spec/lti/claim/target_link_uri"))),
+        ErrorCode::ClaimMissing
+    );
+    assert_eq!(
+        code(launch_with(&reg(), |c| set(
+            c,
+            "https://purl.imsglobal.org/spec/lti/claim/context",
+            json!({"title": "x"})
+        ))),
+        ErrorCode::ClaimMissing
+    );
     let dl = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings";
-    assert_eq!(launch_with(&reg(), |c| set(c, MT, json!("LtiDeepLinkingRequest"))).unwrap_err(), LaunchError::Claims(ClaimsError::Missing(dl)));
+    assert_eq!(
+        launch_with(&reg(), |c| set(c, MT, json!("LtiDeepLinkingRequest"))).unwrap_err(),
+        LaunchError::Claims(ClaimsError::Missing(dl))
+    );
     assert_eq!(
         code(launch_with(&reg(), |c| {
             set(c, MT, json!("LtiDeepLinkingRequest"));
-            set(c, dl, json!({"deep_link_return_url": "https://lms/x", "accept_types": [], "accept_presentation_document_targets": []}));
+            set(
+                c,
+                dl,
+                json!({"deep_link_return_url": "https://lms/x", "accept_types": [], "accept_presentation_document_targets": []}),
+            );
         })),
         ErrorCode::ClaimInvalid
     );
     let fu = "https://purl.imsglobal.org/spec/lti/claim/for_user";
-    assert_eq!(launch_with(&reg(), |c| set(c, MT, json!("LtiSubmissionReviewRequest"))).unwrap_err(), LaunchError::Claims(ClaimsError::Missing(fu)));
+    assert_eq!(
+        launch_with(&reg(), |c| set(c, MT, json!("LtiSubmissionReviewRequest"))).unwrap_err(),
+        LaunchError::Claims(ClaimsError::Missing(fu))
+    );
 }
 
 // ---------------------------------------------------------------- access
@@ -502,7 +562,11 @@ fn anonymous_launches_follow_the_registration_policy() {
     assert_eq!(code(launch_with(&r, |c| set(c, "sub", json!("")))), ErrorCode::AnonymousLaunchRefused);
     r.anonymous_launches = lti_core::registration::AnonymousPolicy::Guest;
     let l = launch_with(&r, |c| del(c, "sub")).unwrap();
-    assert_eq!((l.user_id.as_str(), l.user_id_source.as_str(), l.role), ("", "anonymous", ToolRole::Guest), "a guest, whatever the roles");
+    assert_eq!(
+        (l.user_id.as_str(), l.user_id_source.as_str(), l.role),
+        ("", "anonymous", ToolRole::Guest),
+        "a guest, whatever the roles"
+    );
     assert_eq!(launch_with(&r, |_| {}).unwrap().user_id, "user-7", "named users unaffected");
     let input = json!({"issuer": ISS, "lti13ClientId": CLIENT, "name": "n", "lti13PlatformOidcAuthUrl": "https://lms.example.edu/auth",
         "lti13AuthTokenUrl": "https://lms.example.edu/token", "lti13KeysUrl": "https://lms.example.edu/jwks", "anonymousLaunches": "sometimes"});
@@ -516,7 +580,12 @@ fn empty_or_unmapped_roles_use_the_default_role_when_set() {
     assert_eq!(code(launch_with(&r, |c| set(c, ROLES, json!([])))), ErrorCode::RoleUnmapped, "refused by default");
     r.default_role = Some(ToolRole::Viewer);
     assert_eq!(launch_with(&r, |c| set(c, ROLES, json!([]))).unwrap().role, ToolRole::Viewer);
-    assert_eq!(launch_with(&r, |c| set(c, ROLES, json!(["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]))).unwrap().role, ToolRole::Viewer);
+    assert_eq!(
+        launch_with(&r, |c| set(c, ROLES, json!(["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"])))
+            .unwrap()
+            .role,
+        ToolRole::Viewer
+    );
     assert_eq!(launch_with(&r, |_| {}).unwrap().role, ToolRole::Admin, "mapped roles still decide");
     let input = json!({"issuer": ISS, "lti13ClientId": CLIENT, "name": "n", "lti13PlatformOidcAuthUrl": "https://lms.example.edu/auth",
         "lti13AuthTokenUrl": "https://lms.example.edu/token", "lti13KeysUrl": "https://lms.example.edu/jwks", "defaultRole": "root", "learnerScores": "yes"});
@@ -526,12 +595,23 @@ fn empty_or_unmapped_roles_use_the_default_role_when_set() {
 
 #[test]
 fn rejects_unmapped_role() {
-    let e = launch_with(&reg(), |c| set(c, ROLES, json!(["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]))).unwrap_err();
-    assert_eq!(e, LaunchError::Access(AccessError::RoleUnmapped(vec!["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor".into()])));
+    let e = launch_with(&reg(), |c| set(c, ROLES, json!(["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"])))
+        .unwrap_err();
+    assert_eq!(
+        e,
+        LaunchError::Access(AccessError::RoleUnmapped(vec![
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor".into()
+        ]))
+    );
     assert_eq!(code(launch_with(&reg(), |c| set(c, ROLES, json!([])))), ErrorCode::RoleUnmapped);
     let mut r = reg();
     r.role_map.insert("Mentor".into(), Some(ToolRole::Moderator));
-    assert_eq!(launch_with(&r, |c| set(c, ROLES, json!(["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]))).unwrap().role, ToolRole::Moderator);
+    assert_eq!(
+        launch_with(&r, |c| set(c, ROLES, json!(["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"])))
+            .unwrap()
+            .role,
+        ToolRole::Moderator
+    );
     r.role_map.insert("Instructor".into(), None);
     assert_eq!(code(launch_with(&r, |_| {})), ErrorCode::RoleUnmapped, "null unmaps a default");
 }
@@ -555,7 +635,10 @@ fn rejects_disabled_and_unknown_modules_and_foreign_targets() {
     assert_eq!(launch_with(&r, |_| {}).unwrap_err(), LaunchError::Access(AccessError::ModuleDisabled("mymedia")));
     let t = "https://purl.imsglobal.org/spec/lti/claim/target_link_uri";
     assert_eq!(code(launch_with(&reg(), |c| set(c, t, json!(format!("{TOOL}/admin"))))), ErrorCode::ModuleUnknown);
-    assert_eq!(code(launch_with(&reg(), |c| set(c, t, json!("https://evil.example/hosted/index/my-media")))), ErrorCode::TargetLinkUriInvalid);
+    assert_eq!(
+        code(launch_with(&reg(), |c| set(c, t, json!("https://evil.example/hosted/index/my-media")))),
+        ErrorCode::TargetLinkUriInvalid
+    );
     assert_eq!(launch_with(&reg(), |c| set(c, t, json!(format!("{TOOL}/lti/launch")))).unwrap().module.code, "mymedia");
 }
 
@@ -577,16 +660,26 @@ fn state_is_signed_expiring_single_use_and_cookie_bound() {
     let l = login_with(&r, 5);
     assert_eq!(StateHandle::verify("garbage", &skey(), NOW).unwrap_err(), StateError::Invalid);
     let (body, mac) = l.state.rsplit_once('.').unwrap();
-    let record = String::from_utf8(lti_core::encoding::b64url_decode(body.strip_prefix("v2.").unwrap()).unwrap()).unwrap();
-    assert!(!record.contains(&l.nonce) && !record.contains(&l.cookie_value), "nonce and cookie are derived, not carried");
+    let record =
+        String::from_utf8(lti_core::encoding::b64url_decode(body.strip_prefix("v2.").unwrap()).unwrap()).unwrap();
+    assert!(
+        !record.contains(&l.nonce) && !record.contains(&l.cookie_value),
+        "nonce and cookie are derived, not carried"
+    );
     let longer = record.replace(&format!("\"e\":{}", NOW + 600), &format!("\"e\":{}", NOW + 6000));
     assert_ne!(longer, record);
     let tampered = format!("v2.{}.{mac}", lti_core::encoding::b64url_encode(longer.as_bytes()));
     // A login from before states carried the record reads as expired: relaunch.
-    assert_eq!(StateHandle::verify(&format!("v1.abc.{}.def", NOW + 600), &skey(), NOW).unwrap_err(), StateError::Expired);
+    assert_eq!(
+        StateHandle::verify(&format!("v1.abc.{}.def", NOW + 600), &skey(), NOW).unwrap_err(),
+        StateError::Expired
+    );
     assert_eq!(StateHandle::verify(&"v2.".repeat(3000), &skey(), NOW).unwrap_err(), StateError::Invalid);
     assert_eq!(StateHandle::verify(&tampered, &skey(), NOW).unwrap_err(), StateError::Invalid);
-    assert_eq!(StateHandle::verify(&l.state, &StateKey::derive("another-secret-another-secret-xx"), NOW).unwrap_err(), StateError::Invalid);
+    assert_eq!(
+        StateHandle::verify(&l.state, &StateKey::derive("another-secret-another-secret-xx"), NOW).unwrap_err(),
+        StateError::Invalid
+    );
     assert_eq!(StateHandle::verify(&l.state, &skey(), NOW + 601).unwrap_err(), StateError::Expired);
     let h = StateHandle::verify(&l.state, &skey(), NOW + 599).unwrap();
     assert_eq!(h.cookie_name(), l.cookie_name);
@@ -608,7 +701,9 @@ fn login_redirect_carries_every_required_parameter() {
     let r = reg();
     let params = LoginParams::from_pairs(&login_params()).unwrap();
     let random: Vec<u8> = (0..64).collect();
-    let (redirect, reg_id) = begin_login(&params, &[r], &tool(), "/lti/launch", &skey(), random.as_slice().try_into().unwrap(), "kv", NOW).unwrap();
+    let (redirect, reg_id) =
+        begin_login(&params, &[r], &tool(), "/lti/launch", &skey(), random.as_slice().try_into().unwrap(), "kv", NOW)
+            .unwrap();
     assert_eq!(reg_id, "reg-1");
     let (base, q) = redirect.location.split_once('?').unwrap();
     assert_eq!(base, "https://lms.example.edu/auth");
@@ -641,9 +736,11 @@ fn login_rejections() {
         let params = LoginParams::from_pairs(&p).unwrap();
         begin_login(&params, regs, &tool(), "/lti/launch", &skey(), &[0; 64], "kv", NOW).map(|_| ()).unwrap_err()
     };
-    let setp = |k: &'static str, v: &'static str| move |p: &mut Vec<(String, String)>| {
-        p.retain(|(x, _)| x != k);
-        p.push((k.into(), v.into()));
+    let setp = |k: &'static str, v: &'static str| {
+        move |p: &mut Vec<(String, String)>| {
+            p.retain(|(x, _)| x != k);
+            p.push((k.into(), v.into()));
+        }
     };
     assert_eq!(go(&setp("client_id", "nope"), &[r.clone()]), LoginError::PlatformUnregistered);
     assert_eq!(go(&setp("iss", "https://other"), &[r.clone()]), LoginError::PlatformUnregistered);
@@ -651,15 +748,35 @@ fn login_rejections() {
     r2.client_id = "client-456".into();
     r2.id = "reg-2".into();
     assert_eq!(go(&|p| p.retain(|(k, _)| k != "client_id"), &[r.clone(), r2.clone()]), LoginError::PlatformAmbiguous);
-    assert_eq!(go(&setp("target_link_uri", "https://evil.example/hosted/index/my-media"), &[r.clone()]), LoginError::TargetLinkUriInvalid);
-    assert_eq!(go(&setp("target_link_uri", "https://tool.example.com@evil.example/"), &[r.clone()]), LoginError::TargetLinkUriInvalid);
+    assert_eq!(
+        go(&setp("target_link_uri", "https://evil.example/hosted/index/my-media"), &[r.clone()]),
+        LoginError::TargetLinkUriInvalid
+    );
+    assert_eq!(
+        go(&setp("target_link_uri", "https://tool.example.com@evil.example/"), &[r.clone()]),
+        LoginError::TargetLinkUriInvalid
+    );
     assert_eq!(go(&setp("lti_deployment_id", "dep-9"), &[r.clone()]), LoginError::DeploymentNotAllowed("dep-9".into()));
     // Canvas's `deployment_id` spelling is read too.
-    let p: Vec<(String, String)> = login_params().into_iter().filter(|(k, _)| k != "lti_deployment_id").chain([("deployment_id".to_string(), "dep-9".to_string())]).collect();
+    let p: Vec<(String, String)> = login_params()
+        .into_iter()
+        .filter(|(k, _)| k != "lti_deployment_id")
+        .chain([("deployment_id".to_string(), "dep-9".to_string())])
+        .collect();
     assert_eq!(LoginParams::from_pairs(&p).unwrap().deployment_id.as_deref(), Some("dep-9"));
     // Without client_id, the issuer's only registration is used.
     let p: Vec<_> = login_params().into_iter().filter(|(k, _)| k != "client_id").collect();
-    assert!(begin_login(&LoginParams::from_pairs(&p).unwrap(), &[r], &tool(), "/lti/launch", &skey(), &[0; 64], "kv", NOW).is_ok());
+    assert!(begin_login(
+        &LoginParams::from_pairs(&p).unwrap(),
+        &[r],
+        &tool(),
+        "/lti/launch",
+        &skey(),
+        &[0; 64],
+        "kv",
+        NOW
+    )
+    .is_ok());
 }
 
 // ---------------------------------------------------------------- registrations
@@ -671,7 +788,10 @@ fn registration_validation_table() {
         "authTokenUrl": "https://lms/t", "keysetUrl": "https://lms/k", "deploymentId": "1",
     });
     let r = RegistrationInput::new(&ok).unwrap().validate("id-1", None, "now", false).unwrap();
-    assert_eq!((r.client_id.as_str(), r.deployment_ids.clone(), r.deployment_policy), (CLIENT, vec!["1".to_string()], DeploymentPolicy::AllowList));
+    assert_eq!(
+        (r.client_id.as_str(), r.deployment_ids.clone(), r.deployment_policy),
+        (CLIENT, vec!["1".to_string()], DeploymentPolicy::AllowList)
+    );
     assert_eq!(r.leeway_seconds, 60);
     let bad = |edit: &dyn Fn(&mut Value), field: &str| {
         let mut b = ok.clone();
@@ -744,7 +864,8 @@ fn es256_session_round_trip_and_no_algorithm_confusion() {
     let tool_keys = JwkSet::from_keys(vec![rsa.public_jwk().clone()]).with_ec(vec![ec_public.clone()]);
     let claims = SessionClaims::for_launch(&launch, TOOL, "cookie", NOW, 3600, "jti-es".into());
     let token = block(claims.sign(&ec)).unwrap();
-    let header: Value = serde_json::from_slice(&lti_core::encoding::b64url_decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    let header: Value =
+        serde_json::from_slice(&lti_core::encoding::b64url_decode(token.split('.').next().unwrap()).unwrap()).unwrap();
     assert_eq!((header["alg"].as_str(), header["kid"].as_str()), (Some("ES256"), Some(ec_public.kid())));
     assert_eq!(lti_core::encoding::b64url_decode(token.rsplit('.').next().unwrap()).unwrap().len(), 64, "r || s");
     assert_eq!(block(verify_session(&token, &tool_keys, &NativeVerifier, TOOL, NOW + 1)).unwrap(), claims);
@@ -754,14 +875,22 @@ fn es256_session_round_trip_and_no_algorithm_confusion() {
     // An ES256 header naming the RSA kid (or the other way round) finds no key of its type.
     let swap = |tok: &str, alg: &str, kid: &str| {
         let rest = tok.split_once('.').unwrap().1;
-        let h = lti_core::encoding::b64url_encode(json!({"alg": alg, "typ": "lti-edge-session+jwt", "kid": kid}).to_string().as_bytes());
+        let h = lti_core::encoding::b64url_encode(
+            json!({"alg": alg, "typ": "lti-edge-session+jwt", "kid": kid}).to_string().as_bytes(),
+        );
         format!("{h}.{rest}")
     };
-    assert!(block(verify_session(&swap(&token, "ES256", "tool-rsa-1"), &tool_keys, &NativeVerifier, TOOL, NOW)).is_err());
-    assert!(block(verify_session(&swap(&rs_token, "RS256", ec_public.kid()), &tool_keys, &NativeVerifier, TOOL, NOW)).is_err());
+    assert!(
+        block(verify_session(&swap(&token, "ES256", "tool-rsa-1"), &tool_keys, &NativeVerifier, TOOL, NOW)).is_err()
+    );
+    assert!(block(verify_session(&swap(&rs_token, "RS256", ec_public.kid()), &tool_keys, &NativeVerifier, TOOL, NOW))
+        .is_err());
     // Other algorithms and a tampered signature.
     for alg in ["ES384", "HS256", "none", "PS256"] {
-        assert!(block(verify_session(&swap(&token, alg, ec_public.kid()), &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "{alg}");
+        assert!(
+            block(verify_session(&swap(&token, alg, ec_public.kid()), &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(),
+            "{alg}"
+        );
     }
     let mut tampered = token.clone();
     tampered.insert(token.len() - 5, 'A');
@@ -771,7 +900,11 @@ fn es256_session_round_trip_and_no_algorithm_confusion() {
     let raw = lti_core::encoding::b64url_decode(sig).unwrap();
     for bad in [[raw.as_slice(), &[0]].concat(), [&[0x30, 0x44][..], raw.as_slice()].concat(), raw[..63].to_vec()] {
         let forged = format!("{input}.{}", lti_core::encoding::b64url_encode(&bad));
-        assert!(block(verify_session(&forged, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "{} signature bytes", bad.len());
+        assert!(
+            block(verify_session(&forged, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(),
+            "{} signature bytes",
+            bad.len()
+        );
     }
     // Malleability: the high-S twin (s' = n − s) verifies mathematically, and is refused; our
     // own signatures are always low-S.
@@ -780,8 +913,8 @@ fn es256_session_round_trip_and_no_algorithm_confusion() {
     lti_core::jws::es256_normalize_s(&mut high);
     assert_eq!(high, raw, "normalising a low-S signature changes nothing");
     let n: [u8; 32] = [
-        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17,
-        0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6,
+        0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
     ];
     let mut borrow = 0i16;
     for i in (0..32).rev() {
@@ -790,7 +923,10 @@ fn es256_session_round_trip_and_no_algorithm_confusion() {
         high[32 + i] = (v + 256 * borrow) as u8;
     }
     assert!(!lti_core::jws::es256_low_s(&high));
-    assert!(block(NativeVerifier.verify_es256(&ec_public, input.as_bytes(), &high)).unwrap_or(false), "the twin is a valid ECDSA signature");
+    assert!(
+        block(NativeVerifier.verify_es256(&ec_public, input.as_bytes(), &high)).unwrap_or(false),
+        "the twin is a valid ECDSA signature"
+    );
     let twin = format!("{input}.{}", lti_core::encoding::b64url_encode(&high));
     assert!(block(verify_session(&twin, &tool_keys, &NativeVerifier, TOOL, NOW)).is_err(), "high-S twin refused");
     let mut back = high.clone();
@@ -839,7 +975,10 @@ fn duplicate_json_keys_are_refused_in_tokens() {
     assert!(matches!(UnverifiedLaunch::parse(&format!("{h}.{dup_payload}.{sig}")), Err(TokenError::Malformed(_))));
     let dup_header = lti_core::encoding::b64url_encode(br#"{"alg":"RS256","kid":"k1","kid":"k2"}"#);
     let ok_payload = lti_core::encoding::b64url_encode(br#"{"sub":"alice"}"#);
-    assert!(matches!(UnverifiedLaunch::parse(&format!("{dup_header}.{ok_payload}.{sig}")), Err(TokenError::Malformed(_))));
+    assert!(matches!(
+        UnverifiedLaunch::parse(&format!("{dup_header}.{ok_payload}.{sig}")),
+        Err(TokenError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -847,7 +986,14 @@ fn ec_jwk_parsing_refuses_what_is_not_p256_es256() {
     let (doc, key) = es256_fixture();
     let mut v = doc["jwk"].clone();
     assert_eq!(EcPublicJwk::from_jwk(&v).unwrap(), key);
-    for (field, value) in [("crv", json!("P-384")), ("kty", json!("RSA")), ("alg", json!("ES384")), ("use", json!("enc")), ("x", json!("AAAA")), ("y", json!(5))] {
+    for (field, value) in [
+        ("crv", json!("P-384")),
+        ("kty", json!("RSA")),
+        ("alg", json!("ES384")),
+        ("use", json!("enc")),
+        ("x", json!("AAAA")),
+        ("y", json!(5)),
+    ] {
         let saved = v[field].clone();
         v[field] = value;
         assert!(EcPublicJwk::from_jwk(&v).is_err(), "{field}");

@@ -206,14 +206,22 @@ pub const RATE_LIMITED: &str = "rate limited";
 /// the window size, an unknown subject with a `message_id`).
 fn answered(env: &Envelope) -> bool {
     match env.message {
-        ToolMessage::Capabilities | ToolMessage::PutData { .. } | ToolMessage::GetData { .. } | ToolMessage::FetchWindowSize => true,
+        ToolMessage::Capabilities
+        | ToolMessage::PutData { .. }
+        | ToolMessage::GetData { .. }
+        | ToolMessage::FetchWindowSize => true,
         ToolMessage::Other => env.message_id.is_some(),
         _ => false,
     }
 }
 
 fn unsupported(env: &Envelope) -> Effect {
-    Effect::Reply(messages::reply_error(&env.subject, env.message_id.as_ref(), "unsupported_subject", "this host does not handle this subject"))
+    Effect::Reply(messages::reply_error(
+        &env.subject,
+        env.message_id.as_ref(),
+        "unsupported_subject",
+        "this host does not handle this subject",
+    ))
 }
 
 impl HostCore {
@@ -271,7 +279,14 @@ impl HostCore {
         Outcome { verdict: Verdict::Dropped(reason), effects }
     }
 
-    fn bad_request(&self, reason: &'static str, from: AllowedOrigin<'_>, subject: &str, id: Option<&Value>, env: &Env) -> Outcome {
+    fn bad_request(
+        &self,
+        reason: &'static str,
+        from: AllowedOrigin<'_>,
+        subject: &str,
+        id: Option<&Value>,
+        env: &Env,
+    ) -> Outcome {
         if env.replies_limited {
             return self.dropped(RATE_LIMITED, from, Some(subject), env);
         }
@@ -284,13 +299,27 @@ impl HostCore {
 
     /// Judge one message whose sender window and origin were already checked. `Dropped` and
     /// `Message` details are built only when `env` says host code listens to them.
-    pub fn receive(&self, from: AllowedOrigin<'_>, text: &str, channel: Channel, env: &Env, storage: &mut PlatformStorage) -> Outcome {
+    pub fn receive(
+        &self,
+        from: AllowedOrigin<'_>,
+        text: &str,
+        channel: Channel,
+        env: &Env,
+        storage: &mut PlatformStorage,
+    ) -> Outcome {
         let envelope = match messages::parse_str(text) {
             Ok(e) => e,
             Err(Rejected::Dropped(reason)) => return self.dropped(reason, from, None, env),
-            Err(Rejected::BadRequest { subject, message_id, reason }) => return self.bad_request(reason, from, &subject, message_id.as_ref(), env),
+            Err(Rejected::BadRequest { subject, message_id, reason }) => {
+                return self.bad_request(reason, from, &subject, message_id.as_ref(), env)
+            }
         };
-        if channel == Channel::StorageFrame && !matches!(envelope.message, ToolMessage::Capabilities | ToolMessage::PutData { .. } | ToolMessage::GetData { .. }) {
+        if channel == Channel::StorageFrame
+            && !matches!(
+                envelope.message,
+                ToolMessage::Capabilities | ToolMessage::PutData { .. } | ToolMessage::GetData { .. }
+            )
+        {
             return self.dropped("not a storage message", from, Some(&envelope.subject), env);
         }
         if env.replies_limited && answered(&envelope) {
@@ -312,20 +341,35 @@ impl HostCore {
                 // The same rule as content-selection URLs, plus relative references: host code
                 // that assigns `location.href = path` must never run `javascript:`.
                 if !navigation_target_ok(target) {
-                    return self.dropped("navigation target must be an http(s) URL or a relative path", from, Some(subject), env);
+                    return self.dropped(
+                        "navigation target must be an http(s) URL or a relative path",
+                        from,
+                        Some(subject),
+                        env,
+                    );
                 }
                 effects.push(Effect::Emit(Event::Navigation, obj([(key, target.as_str().into())])));
             }
             ToolMessage::ContentSelected(entries) => {
                 let list: Vec<Value> = entries.iter().map(|e| e.to_json()).collect();
                 let first = list.first().cloned().unwrap_or(Value::Null);
-                effects.push(Effect::Emit(Event::ContentSelected, obj([("entries", Value::Array(list)), ("entry", first)])));
+                effects.push(Effect::Emit(
+                    Event::ContentSelected,
+                    obj([("entries", Value::Array(list)), ("entry", first)]),
+                ));
             }
-            ToolMessage::HideModuleHeader => effects.push(Effect::Emit(Event::HideModuleHeader, Value::Object(Object::new()))),
+            ToolMessage::HideModuleHeader => {
+                effects.push(Effect::Emit(Event::HideModuleHeader, Value::Object(Object::new())))
+            }
             ToolMessage::ScrollToTop => effects.push(Effect::ScrollToTop),
-            ToolMessage::FetchWindowSize => effects.push(Effect::SendWindowSize { subject: envelope.subject.clone(), message_id: envelope.message_id.clone() }),
+            ToolMessage::FetchWindowSize => effects.push(Effect::SendWindowSize {
+                subject: envelope.subject.clone(),
+                message_id: envelope.message_id.clone(),
+            }),
             ToolMessage::EnableScrollEvents => effects.push(Effect::EnableScrollEvents),
-            ToolMessage::ShowModuleNavigation(show) => effects.push(Effect::Emit(Event::ModuleNavigation, obj([("show", Value::Bool(*show))]))),
+            ToolMessage::ShowModuleNavigation(show) => {
+                effects.push(Effect::Emit(Event::ModuleNavigation, obj([("show", Value::Bool(*show))])))
+            }
             ToolMessage::Alert { screen_reader, body, alert_type, title } => {
                 let mut d = Object::new().with("body", body.as_str()).with("screenReader", *screen_reader);
                 if let Some(t) = alert_type {
@@ -342,7 +386,8 @@ impl HostCore {
                 }
                 effects.push(Effect::Emit(Event::Alert, d));
             }
-            ToolMessage::SetUnloadMessage(m) => effects.push(Effect::SetUnloadMessage(Some(m.clone().unwrap_or_else(|| DEFAULT_UNLOAD_MESSAGE.to_string())))),
+            ToolMessage::SetUnloadMessage(m) => effects
+                .push(Effect::SetUnloadMessage(Some(m.clone().unwrap_or_else(|| DEFAULT_UNLOAD_MESSAGE.to_string())))),
             ToolMessage::RemoveUnloadMessage => effects.push(Effect::SetUnloadMessage(None)),
             ToolMessage::Close => {
                 if env.listening.has(Event::Close) {
@@ -352,7 +397,8 @@ impl HostCore {
                 }
             }
             ToolMessage::RequestFullWindowLaunch { url, launch_type, width, height } => {
-                let on_tool_origin = HttpUrl::parse(url).map(|u| crate::origin::serialize(&u) == from.as_str()).unwrap_or(false);
+                let on_tool_origin =
+                    HttpUrl::parse(url).map(|u| crate::origin::serialize(&u) == from.as_str()).unwrap_or(false);
                 if !on_tool_origin {
                     return self.bad_request("url must be on the tool's own origin", from, subject, id, env);
                 }
@@ -374,15 +420,32 @@ impl HostCore {
                 }
             }
             ToolMessage::Capabilities => {
-                effects.push(Effect::Reply(messages::reply(subject, id, messages::capabilities(self.storage_frame.as_deref()))));
+                effects.push(Effect::Reply(messages::reply(
+                    subject,
+                    id,
+                    messages::capabilities(self.storage_frame.as_deref()),
+                )));
             }
-            ToolMessage::PutData { key, value } => effects.push(Effect::Reply(match storage.put(from.as_str(), key, value.as_deref()) {
-                Ok(()) => messages::reply(subject, id, obj([("key", key.as_str().into()), ("value", value.as_deref().map_or(Value::Null, Value::from))])),
-                Err(e) => messages::reply_error(subject, id, e.code(), e.message()),
-            })),
+            ToolMessage::PutData { key, value } => {
+                effects.push(Effect::Reply(match storage.put(from.as_str(), key, value.as_deref()) {
+                    Ok(()) => messages::reply(
+                        subject,
+                        id,
+                        obj([
+                            ("key", key.as_str().into()),
+                            ("value", value.as_deref().map_or(Value::Null, Value::from)),
+                        ]),
+                    ),
+                    Err(e) => messages::reply_error(subject, id, e.code(), e.message()),
+                }))
+            }
             ToolMessage::GetData { key } => {
                 let value = storage.get(from.as_str(), key).map_or(Value::Null, Value::from);
-                effects.push(Effect::Reply(messages::reply(subject, id, obj([("key", key.as_str().into()), ("value", value)]))));
+                effects.push(Effect::Reply(messages::reply(
+                    subject,
+                    id,
+                    obj([("key", key.as_str().into()), ("value", value)]),
+                )));
             }
             // A subject this host does not know: surfaced to host code as a generic message; a
             // tool that set a message_id expects an answer, so it is told it is unsupported.
@@ -513,7 +576,13 @@ pub fn window_size_reply(subject: &str, message_id: Option<&Value>, w: &WindowSi
     messages::reply(
         subject,
         message_id,
-        obj([("height", w.height.into()), ("width", w.width.into()), ("offset", offset), ("footer", w.footer.into()), ("scrollY", w.scroll_y.into())]),
+        obj([
+            ("height", w.height.into()),
+            ("width", w.width.into()),
+            ("offset", offset),
+            ("footer", w.footer.into()),
+            ("scrollY", w.scroll_y.into()),
+        ]),
     )
 }
 

@@ -96,7 +96,8 @@ pub use web::k;
 /// same job for the kit's small, short-lived allocations (one message at a time) in a fraction.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> = lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
 /// Installs the panic hook (feature `panic-hook`) when the module is initialised.
 #[cfg(all(target_arch = "wasm32", feature = "panic-hook"))]

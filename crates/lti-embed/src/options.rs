@@ -21,7 +21,8 @@ pub const MAX_CONFIG_HEIGHT: f64 = 100_000.0;
 pub const DEFAULT_ALLOW: &str = "autoplay; fullscreen; encrypted-media; picture-in-picture";
 /// Default sandbox: scripts and forms run, the origin stays verifiable (`allow-same-origin`),
 /// popups (e.g. a player's full-window launch) escape the sandbox.
-pub const DEFAULT_SANDBOX: &str = "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox";
+pub const DEFAULT_SANDBOX: &str =
+    "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox";
 /// Default iframe title (screen readers announce it).
 pub const DEFAULT_TITLE: &str = "Learning tool";
 /// Default timeout of a tool's storage request, milliseconds (hosts answer within 1–2 s).
@@ -202,7 +203,9 @@ pub enum ScrollPolicy {
 /// A frame name usable as a form target: `[A-Za-z0-9_-]{1,64}`, not starting with `_`
 /// (`_blank`, `_self`, `_parent`, `_top` are keywords).
 pub fn valid_frame_name(name: &str) -> bool {
-    (1..=64).contains(&name.len()) && !name.starts_with('_') && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=64).contains(&name.len())
+        && !name.starts_with('_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// An absolute http(s) URL (https, or http on loopback), or a path on the page's own origin.
@@ -211,7 +214,8 @@ fn launch_url(field: &'static str, url: &str) -> Result<String, OptionsError> {
     if url.starts_with('/') && !url.starts_with("//") && !url.contains('\\') && !url.chars().any(char::is_control) {
         return Ok(url.to_string());
     }
-    let parsed = lti_core::url::HttpUrl::parse(url).map_err(|_| invalid(field, "must be an absolute http(s) URL or a path starting with /"))?;
+    let parsed = lti_core::url::HttpUrl::parse(url)
+        .map_err(|_| invalid(field, "must be an absolute http(s) URL or a path starting with /"))?;
     parsed.require_secure(true).map_err(|_| invalid(field, "must use https:// (http:// only on loopback)"))?;
     Ok(url.to_string())
 }
@@ -219,7 +223,9 @@ fn launch_url(field: &'static str, url: &str) -> Result<String, OptionsError> {
 /// A height option in whole pixels (rounded up), between 0 and 100000.
 fn height(m: &Object, name: &'static str) -> Result<Option<f64>, OptionsError> {
     match number(m, name)? {
-        Some(h) if !h.is_finite() || !(0.0..=MAX_CONFIG_HEIGHT).contains(&h) => Err(invalid(name, "must be a number of pixels between 0 and 100000")),
+        Some(h) if !h.is_finite() || !(0.0..=MAX_CONFIG_HEIGHT).contains(&h) => {
+            Err(invalid(name, "must be a number of pixels between 0 and 100000"))
+        }
         h => Ok(h.map(f64::ceil)),
     }
 }
@@ -238,7 +244,10 @@ fn sandbox(v: Option<&Value>) -> Result<Option<String>, OptionsError> {
     // Without allow-same-origin the tool's origin is "null", which is always refused; without
     // allow-scripts the tool cannot send messages at all.
     if !list.contains(&"allow-same-origin") || !list.contains(&"allow-scripts") {
-        return Err(invalid("sandbox", "must include allow-scripts and allow-same-origin (a \"null\" origin is always refused)"));
+        return Err(invalid(
+            "sandbox",
+            "must include allow-scripts and allow-same-origin (a \"null\" origin is always refused)",
+        ));
     }
     let mut joined = String::with_capacity(tokens.len());
     for t in list {
@@ -260,7 +269,9 @@ fn text_attr(m: &Object, name: &'static str, default: &str) -> Result<String, Op
 
 fn frame_name(m: &Object, name: &'static str) -> Result<Option<String>, OptionsError> {
     match string(m, name)? {
-        Some(n) if !valid_frame_name(&n) => Err(invalid(name, "must be 1-64 letters, digits, - or _, not starting with _")),
+        Some(n) if !valid_frame_name(&n) => {
+            Err(invalid(name, "must be 1-64 letters, digits, - or _, not starting with _"))
+        }
         n => Ok(n),
     }
 }
@@ -326,7 +337,22 @@ impl EmbedConfig {
 
     fn parse(json: &str, adopt: bool) -> Result<Self, OptionsError> {
         let v = parse_json(json)?;
-        let m = object(&v, &["url", "form", "allowedOrigins", "name", "title", "minHeight", "maxHeight", "allow", "sandbox", "storageFrame", "scrollToTop"])?;
+        let m = object(
+            &v,
+            &[
+                "url",
+                "form",
+                "allowedOrigins",
+                "name",
+                "title",
+                "minHeight",
+                "maxHeight",
+                "allow",
+                "sandbox",
+                "storageFrame",
+                "scrollToTop",
+            ],
+        )?;
         let launch = match (string(m, "url")?, field(m, "form")) {
             (Some(url), None) => Launch::Url(launch_url("url", &url)?),
             (None, Some(f)) => form(f)?,
@@ -336,11 +362,23 @@ impl EmbedConfig {
         };
         let origins = match field(m, "allowedOrigins") {
             Some(Value::Array(a)) if !a.is_empty() && a.len() <= 20 => a,
-            None => return Err(invalid("allowedOrigins", "list the tool's exact origins, e.g. [\"https://tool.example.com\"]")),
+            None => {
+                return Err(invalid(
+                    "allowedOrigins",
+                    "list the tool's exact origins, e.g. [\"https://tool.example.com\"]",
+                ))
+            }
             Some(_) => return Err(invalid("allowedOrigins", "must be a list of 1 to 20 exact origins")),
         };
-        let origins: Vec<&str> = origins.iter().map(|o| o.as_str().ok_or(invalid("allowedOrigins", "origins must be strings"))).collect::<Result<_, _>>()?;
-        let origins = AllowList::new(origins).map_err(|(index, error)| OptionsError::Origin { field: "allowedOrigins", index, error })?;
+        let origins: Vec<&str> = origins
+            .iter()
+            .map(|o| o.as_str().ok_or(invalid("allowedOrigins", "origins must be strings")))
+            .collect::<Result<_, _>>()?;
+        let origins = AllowList::new(origins).map_err(|(index, error)| OptionsError::Origin {
+            field: "allowedOrigins",
+            index,
+            error,
+        })?;
         let name = frame_name(m, "name")?;
         let storage_frame = frame_name(m, "storageFrame")?;
         if storage_frame.is_some() && storage_frame == name {
@@ -400,7 +438,9 @@ pub struct ToolConfig {
 }
 
 fn one_origin(m: &Object, name: &'static str) -> Result<Option<String>, OptionsError> {
-    string(m, name)?.map(|o| origin::normalize(&o).map_err(|error| OptionsError::OriginField { field: name, error })).transpose()
+    string(m, name)?
+        .map(|o| origin::normalize(&o).map_err(|error| OptionsError::OriginField { field: name, error }))
+        .transpose()
 }
 
 impl ToolConfig {
@@ -408,7 +448,11 @@ impl ToolConfig {
     pub fn from_json(json: &str) -> Result<Self, OptionsError> {
         let v = parse_json(json)?;
         let empty = Object::new();
-        let m = if v.is_null() { &empty } else { object(&v, &["hostOrigin", "platformOrigin", "storageTarget", "storageOrigin", "timeoutMs"])? };
+        let m = if v.is_null() {
+            &empty
+        } else {
+            object(&v, &["hostOrigin", "platformOrigin", "storageTarget", "storageOrigin", "timeoutMs"])?
+        };
         let storage_target = match string(m, "storageTarget")?.as_deref() {
             None | Some("_parent") => StorageTarget::Parent,
             Some(n) if valid_frame_name(n) => StorageTarget::Frame(n.to_string()),
@@ -419,7 +463,13 @@ impl ToolConfig {
             Some(t) if t.is_finite() && (10.0..=60_000.0).contains(&t) => t as u32,
             Some(_) => return Err(invalid("timeoutMs", "must be between 10 and 60000")),
         };
-        Ok(Self { host_origin: one_origin(m, "hostOrigin")?, platform_origin: one_origin(m, "platformOrigin")?, storage_target, storage_origin: one_origin(m, "storageOrigin")?, timeout_ms })
+        Ok(Self {
+            host_origin: one_origin(m, "hostOrigin")?,
+            platform_origin: one_origin(m, "platformOrigin")?,
+            storage_target,
+            storage_origin: one_origin(m, "storageOrigin")?,
+            timeout_ms,
+        })
     }
 }
 

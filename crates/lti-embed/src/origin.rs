@@ -137,7 +137,14 @@ mod tests {
 
     #[test]
     fn serialises_like_the_core() {
-        for u in ["https://a.example", "https://a.example:443/x", "https://a.example:8443", "http://127.0.0.1:8787/", "http://localhost:80", "http://[::1]:9000"] {
+        for u in [
+            "https://a.example",
+            "https://a.example:443/x",
+            "https://a.example:8443",
+            "http://127.0.0.1:8787/",
+            "http://localhost:80",
+            "http://[::1]:9000",
+        ] {
             let url = HttpUrl::parse(u).unwrap();
             assert_eq!(serialize(&url), url.origin(), "{u}");
         }
@@ -168,8 +175,19 @@ mod tests {
     fn checks_exactly_and_never_null() {
         let list = AllowList::new(["https://tool.example.com", "https://TOOL.example.com:443"]).unwrap();
         assert_eq!(list.len(), 1, "duplicates after normalisation collapse");
-        assert_eq!(list.check("https://tool.example.com").map(|o| o.as_str().to_string()), Ok("https://tool.example.com".into()));
-        for bad in ["https://tool.example.com.evil.com", "https://evil.tool.example.com", "http://tool.example.com", "https://tool.example.com:8443", "null", "", "HTTPS://TOOL.EXAMPLE.COM"] {
+        assert_eq!(
+            list.check("https://tool.example.com").map(|o| o.as_str().to_string()),
+            Ok("https://tool.example.com".into())
+        );
+        for bad in [
+            "https://tool.example.com.evil.com",
+            "https://evil.tool.example.com",
+            "http://tool.example.com",
+            "https://tool.example.com:8443",
+            "null",
+            "",
+            "HTTPS://TOOL.EXAMPLE.COM",
+        ] {
             assert!(list.check(bad).is_err(), "{bad} accepted");
         }
         assert_eq!(AllowList::new(["https://a.example", "null"]), Err((1, OriginError::Null)));

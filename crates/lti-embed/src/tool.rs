@@ -128,7 +128,10 @@ impl ToolCore {
         let m = v.as_object()?;
         let id = m.get("message_id")?.as_str()?;
         let subject = m.get("subject")?.as_str()?;
-        let pos = self.pending.iter().position(|p| p.id == id && subject.strip_suffix(".response") == Some(p.request.subject()))?;
+        let pos = self
+            .pending
+            .iter()
+            .position(|p| p.id == id && subject.strip_suffix(".response") == Some(p.request.subject()))?;
         // A get/put reply that names another key is not this request's answer.
         if let Request::PutData { key, .. } | Request::GetData { key } = &self.pending.get(pos)?.request {
             if m.get("key").is_some_and(|k| k.as_str() != Some(key)) && m.get("error").is_none() {
@@ -142,7 +145,9 @@ impl ToolCore {
                 message: e.get("message").and_then(Value::as_str).unwrap_or("").chars().take(500).collect(),
             }),
             None => Ok(match p.request {
-                Request::Capabilities => m.get("supported_messages").cloned().unwrap_or_else(|| Value::Array(Vec::new())),
+                Request::Capabilities => {
+                    m.get("supported_messages").cloned().unwrap_or_else(|| Value::Array(Vec::new()))
+                }
                 Request::GetData { .. } => match m.get("value") {
                     Some(Value::String(s)) => Value::String(s.clone()),
                     _ => Value::Null,
@@ -207,7 +212,8 @@ fn message_id(counter: u64, nonce: u32) -> String {
 
 /// `lti.frameResize` for a height in CSS pixels (rounded up).
 pub fn frame_resize(height: f64) -> Option<Value> {
-    (height.is_finite() && height >= 0.0).then(|| obj([("subject", "lti.frameResize".into()), ("height", height.ceil().into())]))
+    (height.is_finite() && height >= 0.0)
+        .then(|| obj([("subject", "lti.frameResize".into()), ("height", height.ceil().into())]))
 }
 
 /// `lti.contentSelected` for one entry object or an array of entries (KAF §6 fields:

@@ -152,7 +152,10 @@ impl Embed {
 }
 
 fn live_embeds() -> f64 {
-    invoke(&api(), "liveEmbeds", &JsValue::UNDEFINED, &JsValue::UNDEFINED).ok().and_then(|v| v.as_f64()).expect("liveEmbeds")
+    invoke(&api(), "liveEmbeds", &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        .ok()
+        .and_then(|v| v.as_f64())
+        .expect("liveEmbeds")
 }
 
 /// The API's `ToolClient`, driven from Rust.
@@ -245,11 +248,17 @@ async fn iframe_attributes_and_minimum_height() {
     let (e, iframe) = embed(r#", "name": "tool-a", "title": "My Media""#).await;
     assert_eq!(iframe.name(), "tool-a");
     assert_eq!(iframe.get_attribute("title").as_deref(), Some("My Media"));
-    assert_eq!(iframe.get_attribute("allow").as_deref(), Some("autoplay; fullscreen; encrypted-media; picture-in-picture"));
+    assert_eq!(
+        iframe.get_attribute("allow").as_deref(),
+        Some("autoplay; fullscreen; encrypted-media; picture-in-picture")
+    );
     let sandbox = iframe.get_attribute("sandbox").unwrap_or_default();
     assert!(sandbox.contains("allow-same-origin") && sandbox.contains("allow-scripts"), "{sandbox}");
     assert_eq!(iframe.style().get_property_value("height").ok().as_deref(), Some("800px"));
-    let dup = Embed::new(&container(), json(&format!(r#"{{"url": "/x", "allowedOrigins": ["{}"], "name": "tool-a"}}"#, origin())).unchecked_ref());
+    let dup = Embed::new(
+        &container(),
+        json(&format!(r#"{{"url": "/x", "allowedOrigins": ["{}"], "name": "tool-a"}}"#, origin())).unchecked_ref(),
+    );
     assert!(dup.is_err(), "frame names are unique on the page");
     e.destroy();
 }
@@ -297,10 +306,20 @@ async fn other_windows_and_bad_messages_change_nothing() {
     let (e, iframe) = embed("").await;
     let o = origin();
     post_from_here(&json(r#"{"subject": "lti.frameResize", "height": 1500}"#));
-    for bad in [JsValue::from_str("not json"), JsValue::from_f64(7.0), JsValue::NULL, json(r#"{"height": 5}"#), json(r#"{"subject": "lti.frameResize.response"}"#), JsValue::from_str(&"x".repeat(70_000))] {
+    for bad in [
+        JsValue::from_str("not json"),
+        JsValue::from_f64(7.0),
+        JsValue::NULL,
+        json(r#"{"height": 5}"#),
+        json(r#"{"subject": "lti.frameResize.response"}"#),
+        JsValue::from_str(&"x".repeat(70_000)),
+    ] {
         post_from_frame(&iframe, &bad, &o);
     }
-    assert!(until(|| stat(&e, "dropped") == 6.0 && stat(&e, "ignored") >= 1.0).await, "the page's own window is not the tool");
+    assert!(
+        until(|| stat(&e, "dropped") == 6.0 && stat(&e, "ignored") >= 1.0).await,
+        "the page's own window is not the tool"
+    );
     assert_eq!(e.height(), 800.0);
     assert_eq!(stat(&e, "accepted"), 0.0);
     e.destroy();
@@ -324,15 +343,29 @@ async fn storage_replies_go_to_the_sender_with_ids_echoed() {
     let (e, iframe) = embed("").await;
     let o = origin();
     let got = collect_in_frame(&iframe);
-    post_from_frame(&iframe, &json(r#"{"subject": "lti.put_data", "message_id": "p1", "key": "state", "value": "abc"}"#), &o);
+    post_from_frame(
+        &iframe,
+        &json(r#"{"subject": "lti.put_data", "message_id": "p1", "key": "state", "value": "abc"}"#),
+        &o,
+    );
     post_from_frame(&iframe, &json(r#"{"subject": "lti.get_data", "message_id": "g1", "key": "state"}"#), &o);
-    post_from_frame(&iframe, &JsValue::from_str(&format!(r#"{{"subject":"lti.put_data","message_id":"big","key":"k","value":"{}"}}"#, "x".repeat(4097))), &o);
+    post_from_frame(
+        &iframe,
+        &JsValue::from_str(&format!(
+            r#"{{"subject":"lti.put_data","message_id":"big","key":"k","value":"{}"}}"#,
+            "x".repeat(4097)
+        )),
+        &o,
+    );
     post_from_frame(&iframe, &json(r#"{"subject": "lti.get_data.response", "message_id": "loop"}"#), &o);
     assert!(until(|| got.length() >= 3 && stat(&e, "dropped") == 1.0).await, "replies and the dropped .response");
     let replies: Vec<JsValue> = got.iter().collect();
-    let dump: Vec<String> = replies.iter().map(|r| JSON::stringify(r).ok().and_then(|s| s.as_string()).unwrap_or_default()).collect();
+    let dump: Vec<String> =
+        replies.iter().map(|r| JSON::stringify(r).ok().and_then(|s| s.as_string()).unwrap_or_default()).collect();
     assert_eq!(replies.len(), 3, "no answer to a .response: {dump:?}");
-    let field = |v: &JsValue, path: &[&str]| path.iter().try_fold(v.clone(), |v, k| Reflect::get(&v, &(*k).into()).ok()).and_then(|v| v.as_string());
+    let field = |v: &JsValue, path: &[&str]| {
+        path.iter().try_fold(v.clone(), |v, k| Reflect::get(&v, &(*k).into()).ok()).and_then(|v| v.as_string())
+    };
     assert_eq!(field(&replies[0], &["data", "subject"]).as_deref(), Some("lti.put_data.response"));
     assert_eq!(field(&replies[0], &["data", "message_id"]).as_deref(), Some("p1"));
     assert_eq!(field(&replies[1], &["data", "value"]).as_deref(), Some("abc"));
@@ -372,7 +405,10 @@ async fn destroy_removes_every_listener() {
 #[wasm_bindgen_test]
 async fn tool_client_storage_round_trip() {
     scripted_host("ok");
-    let client = ToolClient::new(Some(json(&format!(r#"{{"hostOrigin": "{}", "timeoutMs": 1000}}"#, origin())).unchecked_into())).expect("client");
+    let client = ToolClient::new(Some(
+        json(&format!(r#"{{"hostOrigin": "{}", "timeoutMs": 1000}}"#, origin())).unchecked_into(),
+    ))
+    .expect("client");
     JsFuture::from(client.put_data("state".into(), Some("s-123".into()))).await.expect("put");
     let v = JsFuture::from(client.get_data("state".into())).await.expect("get");
     assert_eq!(v.as_string().as_deref(), Some("s-123"));
@@ -386,7 +422,10 @@ async fn tool_client_storage_round_trip() {
 
 #[wasm_bindgen_test]
 async fn tool_client_errors_and_timeouts() {
-    let mk = || ToolClient::new(Some(json(&format!(r#"{{"hostOrigin": "{}", "timeoutMs": 100}}"#, origin())).unchecked_into())).expect("client");
+    let mk = || {
+        ToolClient::new(Some(json(&format!(r#"{{"hostOrigin": "{}", "timeoutMs": 100}}"#, origin())).unchecked_into()))
+            .expect("client")
+    };
     scripted_host("full");
     let c = mk();
     let err = JsFuture::from(c.put_data("k".into(), Some("v".into()))).await.expect_err("quota");
@@ -407,7 +446,9 @@ async fn tool_client_errors_and_timeouts() {
     assert_eq!(error_code(&err).as_string().as_deref(), Some("bad_request"));
     c.destroy();
 
-    let wrong = ToolClient::new(Some(json(r#"{"hostOrigin": "https://lms.example.edu", "timeoutMs": 100}"#).unchecked_into())).expect("client");
+    let wrong =
+        ToolClient::new(Some(json(r#"{"hostOrigin": "https://lms.example.edu", "timeoutMs": 100}"#).unchecked_into()))
+            .expect("client");
     scripted_host("ok");
     let err = JsFuture::from(wrong.get_data("k".into())).await.expect_err("a reply from another origin is ignored");
     assert_eq!(error_code(&err).as_string().as_deref(), Some("timeout"));

@@ -155,7 +155,10 @@ fn accepted(media_type: &str, patterns: &[String]) -> bool {
 /// 3. each item's presentation target, if any, is among
 ///    `accept_presentation_document_targets`;
 /// 4. item and thumbnail URLs are absolute http(s) URLs.
-pub fn selection_params(settings: &ContentItemSettings, items: &[ContentItem]) -> Result<Vec<(String, String)>, ContentItemError> {
+pub fn selection_params(
+    settings: &ContentItemSettings,
+    items: &[ContentItem],
+) -> Result<Vec<(String, String)>, ContentItemError> {
     // 1.
     if items.len() > 1 && !settings.accept_multiple {
         return Err(ContentItemError::TooMany(items.len()));
@@ -211,7 +214,10 @@ pub fn signed_selection(
 ) -> Result<SignedForm, ContentItemError> {
     let params = selection_params(settings, items)?;
     let url = RequestUrl::parse(&settings.return_url).map_err(ContentItemError::ReturnUrl)?;
-    Ok(SignedForm { action: settings.return_url.clone(), fields: signer.sign_form("POST", &url, params, timestamp, nonce) })
+    Ok(SignedForm {
+        action: settings.return_url.clone(),
+        fields: signer.sign_form("POST", &url, params, timestamp, nonce),
+    })
 }
 
 #[cfg(test)]

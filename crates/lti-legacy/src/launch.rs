@@ -21,7 +21,9 @@ impl Lti11Launch {
         let (user_id, user_id_source) = resolve_user_id(&claims, reg)?;
         let role = resolve_role_or(&self.roles, &reg.role_map, reg.default_role)?;
         let module = match self.message_type {
-            MessageType::ContentItemSelectionRequest => modules::by_code(PICKER_MODULE).ok_or(AccessError::ModuleUnknown)?,
+            MessageType::ContentItemSelectionRequest => {
+                modules::by_code(PICKER_MODULE).ok_or(AccessError::ModuleUnknown)?
+            }
             MessageType::BasicLaunch => modules::for_path(launch_path).ok_or(AccessError::ModuleUnknown)?,
         };
         if reg.disabled_modules.iter().any(|m| m == module.code) {
@@ -30,7 +32,11 @@ impl Lti11Launch {
         let deployment = reg.lti11_deployment().to_string();
         let context_id = self.context.as_ref().map(|c| c.id.clone());
         let category = category_id(&reg.id, &deployment, context_id.as_deref().unwrap_or(""));
-        let context_title = self.context.as_ref().and_then(|c| c.title.clone().or_else(|| c.label.clone())).map(|t| t.chars().take(200).collect());
+        let context_title = self
+            .context
+            .as_ref()
+            .and_then(|c| c.title.clone().or_else(|| c.label.clone()))
+            .map(|t| t.chars().take(200).collect());
         Ok(Launch {
             lti_version: "1.1",
             platform_user_id: self.user_id.clone().unwrap_or_default(),

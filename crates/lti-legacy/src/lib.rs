@@ -79,8 +79,8 @@
 #![warn(missing_docs)]
 
 pub mod content_item;
-mod launch;
 pub mod error;
+mod launch;
 pub mod migration;
 pub mod oauth1;
 pub mod outcomes;

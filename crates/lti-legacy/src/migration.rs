@@ -131,7 +131,14 @@ impl Lti1p1Check {
 }
 
 /// The migration guide's base string: `oauth_consumer_key&deployment_id&iss&client_id&exp&nonce`.
-pub fn key_sign_base_string(consumer_key: &str, deployment_id: &str, iss: &str, client_id: &str, exp: i64, nonce: &str) -> String {
+pub fn key_sign_base_string(
+    consumer_key: &str,
+    deployment_id: &str,
+    iss: &str,
+    client_id: &str,
+    exp: i64,
+    nonce: &str,
+) -> String {
     format!("{consumer_key}&{deployment_id}&{iss}&{client_id}&{exp}&{nonce}")
 }
 
@@ -184,7 +191,12 @@ pub fn check(claims: &Map<String, Value>, client_id: &str, secret: Option<&Consu
         return Lti1p1Check::Mismatch(c, MismatchReason::UnknownConsumerKey);
     };
     // 3.
-    let parts = (str_claim(claims, claim::DEPLOYMENT_ID), str_claim(claims, "iss"), exp_claim(claims), str_claim(claims, "nonce"));
+    let parts = (
+        str_claim(claims, claim::DEPLOYMENT_ID),
+        str_claim(claims, "iss"),
+        exp_claim(claims),
+        str_claim(claims, "nonce"),
+    );
     let (Some(deployment_id), Some(iss), Some(exp), Some(nonce)) = parts else {
         return Lti1p1Check::Mismatch(c, MismatchReason::ClaimsIncomplete);
     };

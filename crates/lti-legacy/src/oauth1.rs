@@ -21,9 +21,9 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use sha1::{Digest as _, Sha1};
 use lti_core::encoding::{form_decode, hex, percent_encode};
 use lti_core::url::HttpUrl;
+use sha1::{Digest as _, Sha1};
 use sha2::Sha256;
 
 use crate::error::OAuthError;
@@ -113,7 +113,8 @@ impl RequestUrl {
 /// RFC 5849 §3.4.1.3.2: encode names and values (§3.6), sort by name then value (byte order of
 /// the encoded strings), join `name=value` pairs with `&`. Duplicates are kept.
 pub fn normalize_parameters<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    let mut encoded: Vec<(String, String)> = params.into_iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
+    let mut encoded: Vec<(String, String)> =
+        params.into_iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
     encoded.sort();
     let mut out = String::new();
     for (k, v) in &encoded {
@@ -239,7 +240,15 @@ impl UnverifiedRequest {
             return Err(OAuthError::ParamMalformed("oauth_consumer_key"));
         }
         params.retain(|(k, _)| k != "oauth_signature");
-        Ok(Self { method: method.to_ascii_uppercase(), base_uri: url.base_uri.clone(), params, signature, consumer_key, nonce, timestamp })
+        Ok(Self {
+            method: method.to_ascii_uppercase(),
+            base_uri: url.base_uri.clone(),
+            params,
+            signature,
+            consumer_key,
+            nonce,
+            timestamp,
+        })
     }
 
     /// The consumer key, to look up the registration and its secret.
@@ -268,7 +277,8 @@ impl UnverifiedRequest {
         // 7. An unknown key costs the same HMAC as a known one, and callers answer it like a
         // bad signature: the endpoint is no oracle for which consumer keys exist.
         let Some(secret) = secret else {
-            let _ = hmac_sha1(&ConsumerSecret::new("lti-edge/unknown-consumer"), &self.base_string()).verify_slice(self.signature.as_bytes());
+            let _ = hmac_sha1(&ConsumerSecret::new("lti-edge/unknown-consumer"), &self.base_string())
+                .verify_slice(self.signature.as_bytes());
             return Err(OAuthError::ConsumerUnknown(self.consumer_key.chars().take(100).collect()));
         };
         // 8.
@@ -283,7 +293,12 @@ impl UnverifiedRequest {
         if ahead > TIMESTAMP_WINDOW_SECS {
             return Err(OAuthError::TimestampInFuture(ahead));
         }
-        Ok(VerifiedRequest { params: self.params, consumer_key: self.consumer_key, nonce: self.nonce, timestamp: self.timestamp })
+        Ok(VerifiedRequest {
+            params: self.params,
+            consumer_key: self.consumer_key,
+            nonce: self.nonce,
+            timestamp: self.timestamp,
+        })
     }
 }
 
@@ -410,7 +425,14 @@ impl<'a> Signer<'a> {
     /// Sign a form POST (the ContentItemSelection message): `params` followed by the `oauth_*`
     /// parameters and `oauth_signature`, ready to post as an auto-submitting form to `url`.
     /// `timestamp` is the caller's clock, `nonce` the caller's randomness (unique per request).
-    pub fn sign_form(&self, method: &str, url: &RequestUrl, params: Vec<(String, String)>, timestamp: i64, nonce: &str) -> Vec<(String, String)> {
+    pub fn sign_form(
+        &self,
+        method: &str,
+        url: &RequestUrl,
+        params: Vec<(String, String)>,
+        timestamp: i64,
+        nonce: &str,
+    ) -> Vec<(String, String)> {
         let mut all = params;
         all.extend(self.protocol_params(timestamp, nonce));
         let signature = self.signature(method, url, &all);
@@ -426,7 +448,8 @@ impl<'a> Signer<'a> {
         oauth.push(("oauth_body_hash".into(), body_hash(body)));
         let signature = self.signature(method, url, &oauth);
         oauth.push(("oauth_signature".into(), signature));
-        let fields: Vec<String> = oauth.iter().map(|(k, v)| format!("{}=\"{}\"", percent_encode(k), percent_encode(v))).collect();
+        let fields: Vec<String> =
+            oauth.iter().map(|(k, v)| format!("{}=\"{}\"", percent_encode(k), percent_encode(v))).collect();
         format!("OAuth {}", fields.join(", "))
     }
 }

@@ -147,7 +147,12 @@ fn sourced_guid(sourcedid: &str) -> Result<String, OutcomeError> {
 /// `replaceResultRequest`: set `score` for the user and link named by `sourcedid`
 /// (`lis_result_sourcedid`), with optional `resultData` text (LTI 1.1 outcomes extension).
 /// `message_id` is the caller's unique identifier for this message.
-pub fn replace_result(message_id: &str, sourcedid: &str, score: Score, result_text: Option<&str>) -> Result<String, OutcomeError> {
+pub fn replace_result(
+    message_id: &str,
+    sourcedid: &str,
+    score: Score,
+    result_text: Option<&str>,
+) -> Result<String, OutcomeError> {
     let data = match result_text {
         Some(t) if t.len() > MAX_RESULT_DATA => return Err(OutcomeError::FieldInvalid("resultData")),
         Some(t) => format!("<resultData><text>{}</text></resultData>", xml_escape(t)),
@@ -399,7 +404,9 @@ fn decode_entities(s: &str) -> Result<String, OutcomeError> {
                 } else {
                     None
                 };
-                code.and_then(char::from_u32).filter(|&c| is_xml_char(c)).ok_or(OutcomeError::ReplyMalformed("bad entity"))?
+                code.and_then(char::from_u32)
+                    .filter(|&c| is_xml_char(c))
+                    .ok_or(OutcomeError::ReplyMalformed("bad entity"))?
             }
         };
         out.push(c);

@@ -217,7 +217,9 @@ fn single<'a>(params: &'a [(String, String)], name: &str, max: usize) -> Result<
             continue;
         }
         match value {
-            Some(prev) if prev != v => return Err(ParamsError::Invalid(name.chars().take(64).collect(), "repeated with different values")),
+            Some(prev) if prev != v => {
+                return Err(ParamsError::Invalid(name.chars().take(64).collect(), "repeated with different values"))
+            }
             _ => value = Some(v),
         }
     }
@@ -271,7 +273,8 @@ impl Lti11Launch {
     ///    value within 32 KiB.
     pub fn from_request(req: AuthenticatedRequest, opts: ParseOptions) -> Result<Self, ParamsError> {
         let consumer_key = req.consumer_key().to_string();
-        let mut params: Vec<(String, String)> = req.into_params().into_iter().filter(|(k, _)| !k.starts_with("oauth_")).collect();
+        let mut params: Vec<(String, String)> =
+            req.into_params().into_iter().filter(|(k, _)| !k.starts_with("oauth_")).collect();
         if let Some((k, _)) = params.iter().find(|(_, v)| v.len() > MAX_DATA) {
             return Err(ParamsError::Invalid(k.chars().take(64).collect(), "too long"));
         }
@@ -281,7 +284,8 @@ impl Lti11Launch {
         let p = &params;
         // 1.
         let mt = single(p, "lti_message_type", MAX_VALUE)?.ok_or(ParamsError::Missing("lti_message_type"))?;
-        let message_type = MessageType::parse(mt).ok_or_else(|| ParamsError::MessageTypeUnsupported(mt.chars().take(80).collect()))?;
+        let message_type =
+            MessageType::parse(mt).ok_or_else(|| ParamsError::MessageTypeUnsupported(mt.chars().take(80).collect()))?;
         // 2.
         let lti_version = single(p, "lti_version", MAX_VALUE)?.ok_or(ParamsError::Missing("lti_version"))?;
         if !matches!(lti_version, "LTI-1p0" | "LTI-1p1" | "LTI-1p2") {
@@ -297,7 +301,8 @@ impl Lti11Launch {
                 None
             }
             MessageType::ContentItemSelectionRequest => {
-                let return_url = owned(p, "content_item_return_url")?.ok_or(ParamsError::Missing("content_item_return_url"))?;
+                let return_url =
+                    owned(p, "content_item_return_url")?.ok_or(ParamsError::Missing("content_item_return_url"))?;
                 if HttpUrl::parse(&return_url).is_err() {
                     return Err(ParamsError::Invalid("content_item_return_url".into(), "not an absolute http(s) URL"));
                 }
@@ -316,14 +321,17 @@ impl Lti11Launch {
         };
         // 4. (every read below goes through `single`)
         let lti11_roles: Vec<String> = match single(p, "roles", MAX_VALUE)? {
-            Some(r) => r.split(',').map(str::trim).filter(|s| !s.is_empty()).take(MAX_ROLES).map(str::to_string).collect(),
+            Some(r) => {
+                r.split(',').map(str::trim).filter(|s| !s.is_empty()).take(MAX_ROLES).map(str::to_string).collect()
+            }
             None => Vec::new(),
         };
         let context = match owned(p, "context_id")? {
             Some(id) => Some(Context { id, title: owned(p, "context_title")?, label: owned(p, "context_label")? }),
             None => None,
         };
-        let outcome_service = match (http_url(owned(p, "lis_outcome_service_url")?), owned(p, "lis_result_sourcedid")?) {
+        let outcome_service = match (http_url(owned(p, "lis_outcome_service_url")?), owned(p, "lis_result_sourcedid")?)
+        {
             (Some(service_url), Some(result_sourcedid)) => Some(OutcomeService { service_url, result_sourcedid }),
             _ => None,
         };
@@ -443,7 +451,10 @@ impl Lti11Launch {
             put(TOOL_PLATFORM_CLAIM, json!({ "guid": g }));
         }
         for (k, _) in &self.params {
-            let reserved = RESERVED_TOP_LEVEL.contains(&k.as_str()) || k.contains(':') || k.starts_with("custom_") || k.starts_with("ext_");
+            let reserved = RESERVED_TOP_LEVEL.contains(&k.as_str())
+                || k.contains(':')
+                || k.starts_with("custom_")
+                || k.starts_with("ext_");
             if !reserved && !c.contains_key(k) {
                 if let Some(v) = self.param(k) {
                     c.insert(k.clone(), json!(v));

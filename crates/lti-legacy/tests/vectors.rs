@@ -15,7 +15,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use lti_legacy::error::{Coded, ErrorCode, OAuthError};
-use lti_legacy::oauth1::{body_hash, AuthenticatedRequest, ConsumerSecret, NonceCheck, RequestUrl, Signer, UnverifiedRequest};
+use lti_legacy::oauth1::{
+    body_hash, AuthenticatedRequest, ConsumerSecret, NonceCheck, RequestUrl, Signer, UnverifiedRequest,
+};
 use lti_legacy::params::{Lti11Launch, MessageType, ParseOptions};
 
 const VECTORS: &str = include_str!("fixtures/oauth1_vectors.json");
@@ -123,11 +125,17 @@ fn valid_launch_becomes_a_normalised_launch() {
     assert_eq!(l.lti11_roles, ["Instructor", "urn:lti:instrole:ims/lis/Administrator"]);
     assert_eq!(
         l.roles,
-        ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor", "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"]
+        [
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor",
+            "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
+        ]
     );
     assert_eq!(resolve_role(&l.roles, &BTreeMap::new()), Ok(ToolRole::Admin));
     let ctx = l.context.as_ref().unwrap();
-    assert_eq!((ctx.id.as_str(), ctx.title.as_deref(), ctx.label.as_deref()), ("456434513", Some("Design of Personal Environments"), Some("SI182")));
+    assert_eq!(
+        (ctx.id.as_str(), ctx.title.as_deref(), ctx.label.as_deref()),
+        ("456434513", Some("Design of Personal Environments"), Some("SI182"))
+    );
     assert_eq!(l.resource_link_id.as_deref(), Some("rl-429785226"));
     assert_eq!(l.person.name_full.as_deref(), Some("Jane Q. Public"));
     assert_eq!(l.person.email.as_deref(), Some("jane@school.example"));
@@ -148,7 +156,10 @@ fn proxy_launch_verifies_only_over_the_configured_public_url() {
     v.authenticated();
     // What a worker that trusted the URL it saw would compute: refused.
     let seen = RequestUrl::parse(&v.received_url).unwrap();
-    let err = UnverifiedRequest::from_form("POST", &seen, &v.body).unwrap().verify(Some(&ConsumerSecret::new(v.secret.as_str())), v.timestamp).unwrap_err();
+    let err = UnverifiedRequest::from_form("POST", &seen, &v.body)
+        .unwrap()
+        .verify(Some(&ConsumerSecret::new(v.secret.as_str())), v.timestamp)
+        .unwrap_err();
     assert_eq!(err, OAuthError::SignatureInvalid);
 }
 
@@ -179,7 +190,10 @@ fn query_parameters_are_signed_with_the_body() {
     assert_eq!(xs, [" y", "z", "from body"]);
     // Dropping the query (a proxy that strips it) breaks the signature.
     let bare = RequestUrl::public("https://tool.example.com", "/lti/launch").unwrap();
-    let err = UnverifiedRequest::from_form("POST", &bare, &v.body).unwrap().verify(Some(&ConsumerSecret::new(v.secret.as_str())), v.timestamp).unwrap_err();
+    let err = UnverifiedRequest::from_form("POST", &bare, &v.body)
+        .unwrap()
+        .verify(Some(&ConsumerSecret::new(v.secret.as_str())), v.timestamp)
+        .unwrap_err();
     assert_eq!(err, OAuthError::SignatureInvalid);
 }
 
@@ -221,7 +235,8 @@ fn blackboard_values_decode_only_when_the_registration_says_blackboard() {
 #[test]
 fn rejects_wrong_secret() {
     let v = vector("valid_launch");
-    let err = v.unverified().unwrap().verify(Some(&ConsumerSecret::new("s3cr3t&with/odd chars ")), v.timestamp).unwrap_err();
+    let err =
+        v.unverified().unwrap().verify(Some(&ConsumerSecret::new("s3cr3t&with/odd chars ")), v.timestamp).unwrap_err();
     assert_eq!(err, OAuthError::SignatureInvalid);
     assert_eq!(err.code(), ErrorCode::OauthSignatureInvalid);
     assert_eq!(err.code().status(), 401);
@@ -297,7 +312,10 @@ fn rejects_other_signature_methods_even_when_correctly_signed() {
 fn rejects_wrong_launch_path() {
     let v = vector("valid_launch");
     let other = RequestUrl::public("https://tool.example.com", "/hosted/index/my-media").unwrap();
-    let err = UnverifiedRequest::from_form("POST", &other, &v.body).unwrap().verify(Some(&ConsumerSecret::new(v.secret.as_str())), v.timestamp).unwrap_err();
+    let err = UnverifiedRequest::from_form("POST", &other, &v.body)
+        .unwrap()
+        .verify(Some(&ConsumerSecret::new(v.secret.as_str())), v.timestamp)
+        .unwrap_err();
     assert_eq!(err, OAuthError::SignatureInvalid);
 }
 
@@ -324,7 +342,8 @@ fn body_hash_and_header_signature_match_oauthlib() {
     assert_eq!(body_hash(b.body.as_bytes()), b.oauth_body_hash);
     let secret = ConsumerSecret::new(b.secret.as_str());
     let url = RequestUrl::parse(&b.url).unwrap();
-    let header = Signer::new(&b.consumer_key, &secret).sign_body("POST", &url, b.body.as_bytes(), b.timestamp, &b.nonce);
+    let header =
+        Signer::new(&b.consumer_key, &secret).sign_body("POST", &url, b.body.as_bytes(), b.timestamp, &b.nonce);
     let expect_sig = format!("oauth_signature=\"{}\"", lti_core::encoding::percent_encode(&b.oauth_signature));
     assert!(header.contains(&expect_sig), "{header}");
     let expect_hash = format!("oauth_body_hash=\"{}\"", lti_core::encoding::percent_encode(&b.oauth_body_hash));

@@ -37,7 +37,9 @@ async fn run_es256() -> (Vec<Value>, bool) {
     let vectors = doc.get("vectors").and_then(Value::as_array).cloned().unwrap_or_default();
     for (i, v) in vectors.iter().enumerate() {
         let field = |k: &str| v.get(k).and_then(Value::as_str).and_then(b64url_decode);
-        let (Some(key), Some(message), Some(sig), Some(valid)) = (&key, field("message"), field("signature"), v.get("valid").and_then(Value::as_bool)) else {
+        let (Some(key), Some(message), Some(sig), Some(valid)) =
+            (&key, field("message"), field("signature"), v.get("valid").and_then(Value::as_bool))
+        else {
             all = false;
             continue;
         };
@@ -66,8 +68,14 @@ async fn run_es256() -> (Vec<Value>, bool) {
 struct PureRust;
 
 impl Rs256Verifier for PureRust {
-    async fn verify(&self, key: &RsaPublicJwk, message: &[u8], signature: &[u8]) -> std::result::Result<bool, CryptoError> {
-        let pk = RsaPublicKey::new(BigUint::from_bytes_be(key.n()), BigUint::from_bytes_be(key.e())).map_err(|e| CryptoError(e.to_string()))?;
+    async fn verify(
+        &self,
+        key: &RsaPublicJwk,
+        message: &[u8],
+        signature: &[u8],
+    ) -> std::result::Result<bool, CryptoError> {
+        let pk = RsaPublicKey::new(BigUint::from_bytes_be(key.n()), BigUint::from_bytes_be(key.e()))
+            .map_err(|e| CryptoError(e.to_string()))?;
         let Ok(sig) = Signature::try_from(signature) else { return Ok(false) };
         Ok(VerifyingKey::<Sha256>::new(pk).verify(message, &sig).is_ok())
     }
@@ -134,8 +142,10 @@ struct PureRustSigner(rsa::pkcs1v15::SigningKey<Sha256>);
 
 impl PureRustSigner {
     fn from_jwk(jwk: &Value) -> Option<Self> {
-        let big = |k: &str| jwk.get(k).and_then(Value::as_str).and_then(b64url_decode).map(|b| BigUint::from_bytes_be(&b));
-        let key = rsa::RsaPrivateKey::from_components(big("n")?, big("e")?, big("d")?, vec![big("p")?, big("q")?]).ok()?;
+        let big =
+            |k: &str| jwk.get(k).and_then(Value::as_str).and_then(b64url_decode).map(|b| BigUint::from_bytes_be(&b));
+        let key =
+            rsa::RsaPrivateKey::from_components(big("n")?, big("e")?, big("d")?, vec![big("p")?, big("q")?]).ok()?;
         Some(Self(rsa::pkcs1v15::SigningKey::<Sha256>::new(key)))
     }
 }
@@ -172,8 +182,17 @@ async fn time_deep_link<S: Rs256Signer>(signer: &S, n: u32) -> f64 {
         .collect();
     let t0 = now_ms();
     for i in 0..n {
-        let Ok(items) = ContentItems::validate(&inputs, &settings, "https://tool.example/lti/launch", false) else { return f64::NAN };
-        let claims = items.response_claims(&settings, "client-1", "https://lms.example", "dep-1", &format!("nonce-{i}"), 1_800_000_000);
+        let Ok(items) = ContentItems::validate(&inputs, &settings, "https://tool.example/lti/launch", false) else {
+            return f64::NAN;
+        };
+        let claims = items.response_claims(
+            &settings,
+            "client-1",
+            "https://lms.example",
+            "dep-1",
+            &format!("nonce-{i}"),
+            1_800_000_000,
+        );
         if lti_core::jws::sign_rs256(signer, "JWT", &claims).await.is_err() {
             return f64::NAN;
         }
@@ -189,7 +208,9 @@ async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
             let (web, web_ok) = run_vectors(&WebCryptoVerifier).await;
             let (rust, rust_ok) = run_vectors(&PureRust).await;
             let (es, es_ok) = run_es256().await;
-            Response::from_json(&json!({"webcrypto": web, "pure_rust": rust, "es256_webcrypto": es, "all_pass": web_ok && rust_ok && es_ok}))
+            Response::from_json(
+                &json!({"webcrypto": web, "pure_rust": rust, "es256_webcrypto": es, "all_pass": web_ok && rust_ok && es_ok}),
+            )
         }
         "/bench" => {
             let vs = vectors();
@@ -207,7 +228,8 @@ async fn fetch(req: Request, _env: Env, _ctx: Context) -> Result<Response> {
             }
             let sign_us = (now_ms() - t0) * 1000.0 / f64::from(n_sign.max(1));
             let ec_jwk = generate_ec_jwk().await.map_err(|e| worker::Error::RustError(e.0))?;
-            let ec_signer = WebCryptoEcSigner::import("bench-ec", &ec_jwk).await.map_err(|e| worker::Error::RustError(e.0))?;
+            let ec_signer =
+                WebCryptoEcSigner::import("bench-ec", &ec_jwk).await.map_err(|e| worker::Error::RustError(e.0))?;
             let t0 = now_ms();
             for _ in 0..n_sign {
                 let _ = JwsSigner::sign(&ec_signer, b"header.payload").await;

@@ -30,7 +30,11 @@ thread_local! {
 }
 
 fn js_err(e: JsValue) -> CryptoError {
-    CryptoError(e.as_string().or_else(|| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string())).unwrap_or_else(|| "js error".into()))
+    CryptoError(
+        e.as_string()
+            .or_else(|| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()))
+            .unwrap_or_else(|| "js error".into()),
+    )
 }
 
 fn crypto() -> Result<Crypto, CryptoError> {
@@ -115,7 +119,13 @@ impl Rs256Verifier for WebCryptoVerifier {
     async fn verify(&self, key: &RsaPublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
         let cache_key = [b"rsa:", key.n(), b":", key.e()].concat();
         let k = verify_key(cache_key, &key.to_jwk(), &rsa_params()).await?;
-        let ok = call(subtle()?.verify_with_str_and_buffer_source_and_buffer_source(RSA, &k, &bytes(signature), &bytes(message))).await?;
+        let ok = call(subtle()?.verify_with_str_and_buffer_source_and_buffer_source(
+            RSA,
+            &k,
+            &bytes(signature),
+            &bytes(message),
+        ))
+        .await?;
         Ok(ok.as_bool().unwrap_or(false))
     }
 }
@@ -124,7 +134,13 @@ impl Es256Verifier for WebCryptoVerifier {
     async fn verify_es256(&self, key: &EcPublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
         let cache_key = [&b"ec:"[..], key.x(), key.y()].concat();
         let k = verify_key(cache_key, &key.to_jwk(), &ec_import_params()).await?;
-        let ok = call(subtle()?.verify_with_object_and_buffer_source_and_buffer_source(&ec_sign_params(), &k, &bytes(signature), &bytes(message))).await?;
+        let ok = call(subtle()?.verify_with_object_and_buffer_source_and_buffer_source(
+            &ec_sign_params(),
+            &k,
+            &bytes(signature),
+            &bytes(message),
+        ))
+        .await?;
         Ok(ok.as_bool().unwrap_or(false))
     }
 }
@@ -140,10 +156,11 @@ impl WebCryptoSigner {
     /// Import a private JWK (as produced by [`generate_rsa_jwk`]).
     pub async fn import(kid: &str, private_jwk: &serde_json::Value) -> Result<Self, CryptoError> {
         let jwk = json_object(private_jwk)?;
-        let key: CryptoKey = call(subtle()?.import_key_with_object("jwk", &jwk, &rsa_params(), false, &usages(&["sign"])))
-            .await?
-            .dyn_into()
-            .map_err(|_| CryptoError("importKey".into()))?;
+        let key: CryptoKey =
+            call(subtle()?.import_key_with_object("jwk", &jwk, &rsa_params(), false, &usages(&["sign"])))
+                .await?
+                .dyn_into()
+                .map_err(|_| CryptoError("importKey".into()))?;
         Ok(Self { kid: kid.to_string(), key })
     }
 }
@@ -184,10 +201,11 @@ impl WebCryptoEcSigner {
     /// Import a private P-256 JWK (as produced by [`generate_ec_jwk`]).
     pub async fn import(kid: &str, private_jwk: &serde_json::Value) -> Result<Self, CryptoError> {
         let jwk = json_object(private_jwk)?;
-        let key: CryptoKey = call(subtle()?.import_key_with_object("jwk", &jwk, &ec_import_params(), false, &usages(&["sign"])))
-            .await?
-            .dyn_into()
-            .map_err(|_| CryptoError("importKey".into()))?;
+        let key: CryptoKey =
+            call(subtle()?.import_key_with_object("jwk", &jwk, &ec_import_params(), false, &usages(&["sign"])))
+                .await?
+                .dyn_into()
+                .map_err(|_| CryptoError("importKey".into()))?;
         Ok(Self { kid: kid.to_string(), key })
     }
 }
@@ -203,19 +221,24 @@ impl JwsSigner for WebCryptoEcSigner {
 
     /// WebCrypto's ECDSA signature is already the IEEE P1363 `r || s` form JWS uses.
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let sig = call(subtle()?.sign_with_object_and_buffer_source(&ec_sign_params(), &self.key, &bytes(message))).await?;
+        let sig =
+            call(subtle()?.sign_with_object_and_buffer_source(&ec_sign_params(), &self.key, &bytes(message))).await?;
         Ok(Uint8Array::new(&sig).to_vec())
     }
 }
 
 /// Generate a P-256 key pair; returns the private JWK (which contains `x` and `y`).
 pub async fn generate_ec_jwk() -> Result<serde_json::Value, CryptoError> {
-    let pair = call(subtle()?.generate_key_with_object(&ec_import_params(), true, &usages(&["sign", "verify"]))).await?;
+    let pair =
+        call(subtle()?.generate_key_with_object(&ec_import_params(), true, &usages(&["sign", "verify"]))).await?;
     export_private(&pair).await
 }
 
 async fn export_private(pair: &JsValue) -> Result<serde_json::Value, CryptoError> {
-    let private: CryptoKey = Reflect::get(pair, &"privateKey".into()).map_err(js_err)?.dyn_into().map_err(|_| CryptoError("keypair".into()))?;
+    let private: CryptoKey = Reflect::get(pair, &"privateKey".into())
+        .map_err(js_err)?
+        .dyn_into()
+        .map_err(|_| CryptoError("keypair".into()))?;
     let jwk = call(subtle()?.export_key("jwk", &private)).await?;
     let text = js_sys::JSON::stringify(&jwk).map_err(js_err)?.as_string().unwrap_or_default();
     serde_json::from_str(&text).map_err(|e| CryptoError(e.to_string()))

@@ -18,7 +18,9 @@ fn from_serde(v: &serde_json::Value) -> Value {
         serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap()),
         serde_json::Value::String(s) => Value::String(s.clone()),
         serde_json::Value::Array(a) => Value::Array(a.iter().map(from_serde).collect()),
-        serde_json::Value::Object(m) => Value::Object(m.iter().fold(Object::new(), |o, (k, v)| o.with(k.as_str(), from_serde(v)))),
+        serde_json::Value::Object(m) => {
+            Value::Object(m.iter().fold(Object::new(), |o, (k, v)| o.with(k.as_str(), from_serde(v))))
+        }
     }
 }
 
@@ -48,7 +50,12 @@ fn reads_every_kind_of_value() {
     assert_eq!(v[""].as_f64(), Some(0.0));
     assert!(v["missing"].is_null(), "absent members index as null");
     assert!(v["a"]["x"].is_null(), "indexing a non-object is null, not a panic");
-    for (text, want) in [("null", Value::Null), ("true", Value::Bool(true)), ("0", Value::Number(0.0)), ("\"\"", Value::String(String::new()))] {
+    for (text, want) in [
+        ("null", Value::Null),
+        ("true", Value::Bool(true)),
+        ("0", Value::Number(0.0)),
+        ("\"\"", Value::String(String::new())),
+    ] {
         assert_eq!(ok(text), want, "{text}");
     }
     assert_eq!(ok("\t\r\n [ ] \n"), Value::Array(Vec::new()));
@@ -70,11 +77,59 @@ fn agrees_with_serde_json_on_valid_documents() {
 #[test]
 fn refuses_what_is_not_json() {
     for text in [
-        "", " ", "nul", "tru", "True", "NaN", "Infinity", "-Infinity", "undefined", "'a'", "{a:1}", "{'a':1}",
-        "[1,]", "[,1]", "{\"a\":1,}", "{\"a\"}", "{\"a\":}", "{,}", "{\"a\" 1}", "[1 2]", "[", "]", "{", "{\"a\":1",
-        "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "\"a\u{1}b\"", "\"tab\there\"", "\"nl\nhere\"", "+1", ".5",
-        "5.", "01", "-01", "00", "-", "1e", "1e+", "1.e5", "0x10", "1_000", "--1", "1 2", "{} x", "[]]",
-        "/* c */ 1", "1 // c", "\u{feff}1", "1e400", "-1e400", "1e309",
+        "",
+        " ",
+        "nul",
+        "tru",
+        "True",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "undefined",
+        "'a'",
+        "{a:1}",
+        "{'a':1}",
+        "[1,]",
+        "[,1]",
+        "{\"a\":1,}",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{,}",
+        "{\"a\" 1}",
+        "[1 2]",
+        "[",
+        "]",
+        "{",
+        "{\"a\":1",
+        "\"abc",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\\u12g4\"",
+        "\"a\u{1}b\"",
+        "\"tab\there\"",
+        "\"nl\nhere\"",
+        "+1",
+        ".5",
+        "5.",
+        "01",
+        "-01",
+        "00",
+        "-",
+        "1e",
+        "1e+",
+        "1.e5",
+        "0x10",
+        "1_000",
+        "--1",
+        "1 2",
+        "{} x",
+        "[]]",
+        "/* c */ 1",
+        "1 // c",
+        "\u{feff}1",
+        "1e400",
+        "-1e400",
+        "1e309",
     ] {
         assert_eq!(p(text), Err(ParseError::Invalid), "{text:?} accepted");
     }
@@ -86,7 +141,10 @@ fn depth_and_size_limits() {
     assert!(p(&nest(MAX_DEPTH, "[", "]")).is_ok());
     assert_eq!(p(&nest(MAX_DEPTH + 1, "[", "]")), Err(ParseError::TooDeep));
     assert!(p(&format!("{}1{}", "{\"a\":".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH))).is_ok());
-    assert_eq!(p(&format!("{}1{}", "{\"a\":".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1))), Err(ParseError::TooDeep));
+    assert_eq!(
+        p(&format!("{}1{}", "{\"a\":".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1))),
+        Err(ParseError::TooDeep)
+    );
     // Deep text that is also unterminated: refused either way, without recursion trouble.
     assert!(p(&"[".repeat(100_000)).is_err());
     // Depth counts nesting, not how many containers there are.
@@ -314,7 +372,8 @@ fn numbers_write_shortest_and_read_back() {
                 let exact = std_digits_exact(x.abs());
                 let rest = exact.0.get(ours.0.len()..).unwrap_or("");
                 let (o, t) = (digits_u64(ours.0.as_bytes()), digits_u64(theirs.0.as_bytes()));
-                let tie = ours.0.len() == theirs.0.len() && ours.1 == theirs.1 && t == o + 1 && o % 2 == 0 && rest == "5";
+                let tie =
+                    ours.0.len() == theirs.0.len() && ours.1 == theirs.1 && t == o + 1 && o % 2 == 0 && rest == "5";
                 assert!(tie, "{text} vs {x:e}");
             }
         }

@@ -60,14 +60,26 @@ fn content_selected_kaf_fields() {
     assert_eq!(entries[0].to_json()["thumbnailUrl"], "https://cdn.example/t.jpg");
     let many = ok(json!({"subject": "lti.contentSelected", "entries": [{"entry_id": "a"}, {"id": 7}]}));
     assert!(matches!(many.message, ToolMessage::ContentSelected(ref v) if v.len() == 2));
-    assert!(matches!(parse(json!({"subject": "lti.contentSelected", "entry": {"title": "no id"}})), Err(Rejected::BadRequest { .. })));
-    assert!(matches!(parse(json!({"subject": "lti.contentSelected", "entry": {"entryId": "x", "url": "javascript:alert(1)"}})), Err(Rejected::BadRequest { .. })));
+    assert!(matches!(
+        parse(json!({"subject": "lti.contentSelected", "entry": {"title": "no id"}})),
+        Err(Rejected::BadRequest { .. })
+    ));
+    assert!(matches!(
+        parse(json!({"subject": "lti.contentSelected", "entry": {"entryId": "x", "url": "javascript:alert(1)"}})),
+        Err(Rejected::BadRequest { .. })
+    ));
 }
 
 #[test]
 fn navigation_both_forms() {
-    assert_eq!(ok(json!({"subject": "lti.navigation", "location": "next"})).message, ToolMessage::Navigation(Navigation::Location("next".into())));
-    assert_eq!(ok(json!({"subject": "lti.navigation", "path": "/hosted/index/my-media"})).message, ToolMessage::Navigation(Navigation::Path("/hosted/index/my-media".into())));
+    assert_eq!(
+        ok(json!({"subject": "lti.navigation", "location": "next"})).message,
+        ToolMessage::Navigation(Navigation::Location("next".into()))
+    );
+    assert_eq!(
+        ok(json!({"subject": "lti.navigation", "path": "/hosted/index/my-media"})).message,
+        ToolMessage::Navigation(Navigation::Path("/hosted/index/my-media".into()))
+    );
 }
 
 #[test]
@@ -76,7 +88,10 @@ fn alerts_are_text_only() {
     assert!(matches!(e.message, ToolMessage::Alert { ref body, screen_reader: false, .. } if body == "<b>Saved</b>"));
     assert!(matches!(parse(json!({"subject": "lti.showAlert", "body": ""})), Err(Rejected::BadRequest { .. })));
     assert!(matches!(parse(json!({"subject": "lti.screenReaderAlert", "body": 7})), Err(Rejected::BadRequest { .. })));
-    assert!(matches!(parse(json!({"subject": "lti.showAlert", "body": "x", "alertType": "<script>"})), Err(Rejected::BadRequest { .. })));
+    assert!(matches!(
+        parse(json!({"subject": "lti.showAlert", "body": "x", "alertType": "<script>"})),
+        Err(Rejected::BadRequest { .. })
+    ));
 }
 
 #[test]
@@ -84,16 +99,32 @@ fn storage_messages_need_ids_and_keys() {
     let e = ok(json!({"subject": "lti.put_data", "message_id": "m1", "key": "state", "value": "abc"}));
     assert_eq!(e.message, ToolMessage::PutData { key: "state".into(), value: Some("abc".into()) });
     assert_eq!(e.message_id, Some(json!("m1")));
-    assert!(matches!(parse(json!({"subject": "lti.put_data", "key": "k", "value": "v"})), Err(Rejected::BadRequest { reason: "message_id is required", .. })));
-    assert!(matches!(parse(json!({"subject": "lti.get_data", "message_id": "m", "key": ""})), Err(Rejected::BadRequest { .. })));
-    assert_eq!(ok(json!({"subject": "lti.put_data", "message_id": 3, "key": "k", "value": null})).message, ToolMessage::PutData { key: "k".into(), value: None });
+    assert!(matches!(
+        parse(json!({"subject": "lti.put_data", "key": "k", "value": "v"})),
+        Err(Rejected::BadRequest { reason: "message_id is required", .. })
+    ));
+    assert!(matches!(
+        parse(json!({"subject": "lti.get_data", "message_id": "m", "key": ""})),
+        Err(Rejected::BadRequest { .. })
+    ));
+    assert_eq!(
+        ok(json!({"subject": "lti.put_data", "message_id": 3, "key": "k", "value": null})).message,
+        ToolMessage::PutData { key: "k".into(), value: None }
+    );
 }
 
 #[test]
 fn full_window_launch() {
-    let e = ok(json!({"subject": "requestFullWindowLaunch", "data": {"url": "https://tool.example/x", "launchType": "popup", "launchOptions": {"width": 800, "height": 600}}}));
-    assert!(matches!(e.message, ToolMessage::RequestFullWindowLaunch { launch_type: LaunchType::Popup, width: Some(w), .. } if w == 800.0));
-    assert!(matches!(parse(json!({"subject": "requestFullWindowLaunch", "data": "javascript:alert(1)"})), Err(Rejected::BadRequest { .. })));
+    let e = ok(
+        json!({"subject": "requestFullWindowLaunch", "data": {"url": "https://tool.example/x", "launchType": "popup", "launchOptions": {"width": 800, "height": 600}}}),
+    );
+    assert!(
+        matches!(e.message, ToolMessage::RequestFullWindowLaunch { launch_type: LaunchType::Popup, width: Some(w), .. } if w == 800.0)
+    );
+    assert!(matches!(
+        parse(json!({"subject": "requestFullWindowLaunch", "data": "javascript:alert(1)"})),
+        Err(Rejected::BadRequest { .. })
+    ));
 }
 
 #[test]
@@ -109,7 +140,11 @@ fn replies() {
     assert_eq!(e["error"]["code"], "unsupported_subject");
     assert_eq!(e["subject"], "lti.foo.response");
     let caps = capabilities(Some("post_message_forwarding"));
-    assert!(caps["supported_messages"].as_array().unwrap().iter().any(|m| m["subject"] == "lti.put_data" && m["frame"] == "post_message_forwarding"));
+    assert!(caps["supported_messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["subject"] == "lti.put_data" && m["frame"] == "post_message_forwarding"));
 }
 
 #[test]
@@ -149,8 +184,25 @@ fn frame_resize_wire_forms() {
         assert_eq!(parse_str(text).map(|e| e.message), Ok(ToolMessage::FrameResize(want)), "{text}");
     }
     let e = parse_str(r#"{"messageType":"lti.frameResize","height":900,"message_id":"r1"}"#).unwrap();
-    assert_eq!((e.subject.as_str(), e.message_id), ("lti.frameResize", Some(Value::from("r1"))), "legacy form keeps its id");
-    for bad in [r#""+5px""#, r#"".5""#, r#""5.px""#, r#""0x10""#, r#""px""#, r#""-1px""#, r#""1e999px""#, r#""NaN""#, r#""Infinity""#, "-0.5", "true", "{}"] {
+    assert_eq!(
+        (e.subject.as_str(), e.message_id),
+        ("lti.frameResize", Some(Value::from("r1"))),
+        "legacy form keeps its id"
+    );
+    for bad in [
+        r#""+5px""#,
+        r#"".5""#,
+        r#""5.px""#,
+        r#""0x10""#,
+        r#""px""#,
+        r#""-1px""#,
+        r#""1e999px""#,
+        r#""NaN""#,
+        r#""Infinity""#,
+        "-0.5",
+        "true",
+        "{}",
+    ] {
         let text = format!(r#"{{"subject":"lti.frameResize","height":{bad},"message_id":7}}"#);
         match parse_str(&text) {
             Err(Rejected::BadRequest { subject, message_id, reason }) => {
@@ -198,17 +250,26 @@ fn replies_on_the_wire() {
         r#"{"error":{"code":"bad_request","message":"height \"tall\"\n"},"subject":"lti.frameResize.response","message_id":"m1"}"#
     );
     let fields = Object::new().with("key", "k").with("value", Value::Null).into();
-    assert_eq!(json::to_string(&reply("lti.get_data", Some(&Value::Number(3.0)), fields)), r#"{"key":"k","value":null,"subject":"lti.get_data.response","message_id":3}"#);
+    assert_eq!(
+        json::to_string(&reply("lti.get_data", Some(&Value::Number(3.0)), fields)),
+        r#"{"key":"k","value":null,"subject":"lti.get_data.response","message_id":3}"#
+    );
     let e = parse_str(&json::to_string(&reply("lti.put_data", Some(&id), Value::Null))).unwrap_err();
     assert_eq!(e, Rejected::Dropped("a reply"), "a reply is never answered again");
 }
 
 #[test]
 fn entries_as_json() {
-    let e = ok(json!({"subject": "lti.contentSelected", "entry": {"id": 1_234_567, "duration": "61.5", "width": 640, "height": -1}}));
+    let e = ok(
+        json!({"subject": "lti.contentSelected", "entry": {"id": 1_234_567, "duration": "61.5", "width": 640, "height": -1}}),
+    );
     let ToolMessage::ContentSelected(entries) = e.message else { panic!() };
     assert_eq!(entries[0].entry_id, "1234567", "numeric ids as integers, not 1234567.0");
-    assert_eq!(json::to_string(&entries[0].to_json()), r#"{"entryId":"1234567","duration":61.5,"width":640}"#, "negative sizes dropped");
+    assert_eq!(
+        json::to_string(&entries[0].to_json()),
+        r#"{"entryId":"1234567","duration":61.5,"width":640}"#,
+        "negative sizes dropped"
+    );
 }
 
 #[test]
@@ -217,8 +278,15 @@ fn limits_count_characters_not_bytes() {
         assert_eq!(char_count(s), s.chars().count(), "{s:?}");
     }
     let mut st = PlatformStorage::default();
-    assert_eq!(st.put("https://a.example", "k", Some(&"é".repeat(MAX_VALUE_CHARS))), Ok(()), "4096 two-byte characters fit");
-    assert_eq!(st.put("https://a.example", "k", Some(&"é".repeat(MAX_VALUE_CHARS + 1))), Err(StorageError::ValueTooLarge));
+    assert_eq!(
+        st.put("https://a.example", "k", Some(&"é".repeat(MAX_VALUE_CHARS))),
+        Ok(()),
+        "4096 two-byte characters fit"
+    );
+    assert_eq!(
+        st.put("https://a.example", "k", Some(&"é".repeat(MAX_VALUE_CHARS + 1))),
+        Err(StorageError::ValueTooLarge)
+    );
     assert!(parse(json!({"subject": "lti.showAlert", "body": "日".repeat(MAX_ALERT_CHARS)})).is_ok());
     assert!(parse(json!({"subject": "lti.showAlert", "body": "日".repeat(MAX_ALERT_CHARS + 1)})).is_err());
 }

@@ -5,7 +5,10 @@ use super::*;
 const TOOL: &str = "https://tool.example.com";
 
 fn core(extra: &str) -> HostCore {
-    let cfg = EmbedConfig::from_json(&format!(r#"{{"url": "https://lms.example.edu/launch", "allowedOrigins": ["{TOOL}"]{extra}}}"#)).unwrap();
+    let cfg = EmbedConfig::from_json(&format!(
+        r#"{{"url": "https://lms.example.edu/launch", "allowedOrigins": ["{TOOL}"]{extra}}}"#
+    ))
+    .unwrap();
     HostCore::new(&cfg)
 }
 
@@ -41,13 +44,29 @@ fn emitted(o: &Outcome, ev: Event) -> Option<&Value> {
 fn resize_clamped_to_min_and_max() {
     let mut s = PlatformStorage::default();
     let h = core(r#", "maxHeight": 3000"#);
-    for (height, want) in [(json!(300), 800.0), (json!("1200px"), 1200.0), (json!(99999), 3000.0), (json!("50%"), 800.0), (json!("max"), 1000.0), (json!(1500.4), 1501.0)] {
-        let o = recv(&h, Object::new().with("subject", "lti.frameResize").with("height", height.clone()).into(), &env(), &mut s);
+    for (height, want) in [
+        (json!(300), 800.0),
+        (json!("1200px"), 1200.0),
+        (json!(99999), 3000.0),
+        (json!("50%"), 800.0),
+        (json!("max"), 1000.0),
+        (json!(1500.4), 1501.0),
+    ] {
+        let o = recv(
+            &h,
+            Object::new().with("subject", "lti.frameResize").with("height", height.clone()).into(),
+            &env(),
+            &mut s,
+        );
         assert_eq!(o.verdict, Verdict::Accepted);
         let Some(Effect::Resize { height: asked, requested }) = o.effects.first() else { panic!("{:?}", o.effects) };
         assert_eq!(requested, &height);
         assert_eq!(h.clamp(*asked, 1000.0), want, "{height:?}");
-        assert_eq!(h.clamp(*asked, 1000.0), asked.clamp(1000.0, 800.0, Some(3000.0)), "same as the core's Height::clamp");
+        assert_eq!(
+            h.clamp(*asked, 1000.0),
+            asked.clamp(1000.0, 800.0, Some(3000.0)),
+            "same as the core's Height::clamp"
+        );
         assert!(replies(&o).is_empty(), "a resize is not answered");
     }
 }
@@ -115,7 +134,12 @@ fn unknown_subjects_surface_as_messages() {
 fn kaf_events() {
     let mut s = PlatformStorage::default();
     let h = core("");
-    let o = recv(&h, json!({"subject": "lti.contentSelected", "entry": {"entryId": "1_abc", "title": "Mitosis", "duration": 61}}), &env(), &mut s);
+    let o = recv(
+        &h,
+        json!({"subject": "lti.contentSelected", "entry": {"entryId": "1_abc", "title": "Mitosis", "duration": 61}}),
+        &env(),
+        &mut s,
+    );
     let d = emitted(&o, Event::ContentSelected).unwrap();
     assert_eq!(d["entry"]["entryId"], "1_abc");
     assert_eq!(d["entries"].as_array().map(Vec::len), Some(1));
@@ -136,9 +160,19 @@ fn window_and_scroll_messages() {
     let o = recv(&h, json!({"subject": "lti.scrollToTop"}), &env(), &mut s);
     assert_eq!(o.effects[0], Effect::ScrollToTop);
     let o = recv(&h, json!({"subject": "lti.fetchWindowSize", "message_id": "w"}), &env(), &mut s);
-    assert_eq!(o.effects[0], Effect::SendWindowSize { subject: "lti.fetchWindowSize".into(), message_id: Some(json!("w")) });
-    let r = window_size_reply("lti.fetchWindowSize", Some(&json!("w")), &WindowSize { height: 900.0, width: 1200.0, top: 120.0, left: 8.0, footer: 0.0, scroll_y: 40.0 });
-    assert_eq!(r, json!({"subject": "lti.fetchWindowSize.response", "message_id": "w", "height": 900.0, "width": 1200.0, "offset": {"top": 120.0, "left": 8.0}, "footer": 0.0, "scrollY": 40.0}));
+    assert_eq!(
+        o.effects[0],
+        Effect::SendWindowSize { subject: "lti.fetchWindowSize".into(), message_id: Some(json!("w")) }
+    );
+    let r = window_size_reply(
+        "lti.fetchWindowSize",
+        Some(&json!("w")),
+        &WindowSize { height: 900.0, width: 1200.0, top: 120.0, left: 8.0, footer: 0.0, scroll_y: 40.0 },
+    );
+    assert_eq!(
+        r,
+        json!({"subject": "lti.fetchWindowSize.response", "message_id": "w", "height": 900.0, "width": 1200.0, "offset": {"top": 120.0, "left": 8.0}, "footer": 0.0, "scrollY": 40.0})
+    );
     let o = recv(&h, json!({"subject": "lti.enableScrollEvents"}), &env(), &mut s);
     assert_eq!(o.effects[0], Effect::EnableScrollEvents);
     assert_eq!(scroll_message(12.0), json!({"subject": "lti.scroll", "scrollY": 12.0}));
@@ -148,7 +182,8 @@ fn window_and_scroll_messages() {
 fn alerts_are_announced_as_text() {
     let mut s = PlatformStorage::default();
     let h = core("");
-    let o = recv(&h, json!({"subject": "lti.showAlert", "body": "<b>Saved</b>", "alertType": "success"}), &env(), &mut s);
+    let o =
+        recv(&h, json!({"subject": "lti.showAlert", "body": "<b>Saved</b>", "alertType": "success"}), &env(), &mut s);
     assert_eq!(o.effects[0], Effect::Announce("<b>Saved</b>".into()), "nobody listens: announced, as text");
     let mut listening = env();
     listening.listening.set(Event::Alert, true);
@@ -176,12 +211,21 @@ fn unload_close_and_full_window() {
     let o = recv(&h, json!({"subject": "lti.close"}), &l, &mut s);
     assert!(emitted(&o, Event::Close).is_some());
 
-    let o = recv(&h, json!({"subject": "requestFullWindowLaunch", "data": {"url": "https://tool.example.com/x", "launchType": "popup", "launchOptions": {"width": 640}}}), &l, &mut s);
-    assert_eq!(emitted(&o, Event::FullWindowLaunch), Some(&json!({"url": "https://tool.example.com/x", "launchType": "popup", "width": 640.0})));
+    let o = recv(
+        &h,
+        json!({"subject": "requestFullWindowLaunch", "data": {"url": "https://tool.example.com/x", "launchType": "popup", "launchOptions": {"width": 640}}}),
+        &l,
+        &mut s,
+    );
+    assert_eq!(
+        emitted(&o, Event::FullWindowLaunch),
+        Some(&json!({"url": "https://tool.example.com/x", "launchType": "popup", "width": 640.0}))
+    );
     let o = recv(&h, json!({"subject": "requestFullWindowLaunch", "data": "https://evil.example/x"}), &l, &mut s);
     assert_eq!(o.verdict, Verdict::BadRequest("url must be on the tool's own origin"));
     assert_eq!(replies(&o)[0]["error"]["code"], "bad_request");
-    let o = recv(&h, json!({"subject": "requestFullWindowLaunch", "data": "https://tool.example.com/x"}), &env(), &mut s);
+    let o =
+        recv(&h, json!({"subject": "requestFullWindowLaunch", "data": "https://tool.example.com/x"}), &env(), &mut s);
     assert_eq!(replies(&o)[0]["error"]["code"], "unsupported_subject", "no listener");
 }
 
@@ -189,14 +233,30 @@ fn unload_close_and_full_window() {
 fn storage_round_trip_with_ids_echoed_and_quota() {
     let mut s = PlatformStorage::default();
     let h = core("");
-    let o = recv(&h, json!({"subject": "lti.put_data", "message_id": "p1", "key": "state", "value": "abc"}), &env(), &mut s);
-    assert_eq!(replies(&o)[0], &json!({"subject": "lti.put_data.response", "message_id": "p1", "key": "state", "value": "abc"}));
+    let o = recv(
+        &h,
+        json!({"subject": "lti.put_data", "message_id": "p1", "key": "state", "value": "abc"}),
+        &env(),
+        &mut s,
+    );
+    assert_eq!(
+        replies(&o)[0],
+        &json!({"subject": "lti.put_data.response", "message_id": "p1", "key": "state", "value": "abc"})
+    );
     let o = recv(&h, json!({"subject": "lti.get_data", "message_id": "g1", "key": "state"}), &env(), &mut s);
-    assert_eq!(replies(&o)[0], &json!({"subject": "lti.get_data.response", "message_id": "g1", "key": "state", "value": "abc"}));
+    assert_eq!(
+        replies(&o)[0],
+        &json!({"subject": "lti.get_data.response", "message_id": "g1", "key": "state", "value": "abc"})
+    );
     let o = recv(&h, json!({"subject": "lti.get_data", "message_id": 9, "key": "missing"}), &env(), &mut s);
     assert_eq!(replies(&o)[0]["value"], Value::Null);
     assert_eq!(replies(&o)[0]["message_id"], 9);
-    let o = recv(&h, json!({"subject": "lti.put_data", "message_id": "big", "key": "k", "value": "x".repeat(4097)}), &env(), &mut s);
+    let o = recv(
+        &h,
+        json!({"subject": "lti.put_data", "message_id": "big", "key": "k", "value": "x".repeat(4097)}),
+        &env(),
+        &mut s,
+    );
     assert_eq!(replies(&o)[0]["error"]["code"], "storage_exhaustion");
     assert_eq!(replies(&o)[0]["message_id"], "big");
     assert_eq!(s.get(TOOL, "state"), Some("abc"), "stored under the sender's origin");
@@ -223,7 +283,13 @@ fn storage_frame_answers_storage_only() {
     let o = h.receive(from, r#"{"subject":"lti.frameResize","height":900}"#, Channel::StorageFrame, &env(), &mut s);
     assert_eq!(o.verdict, Verdict::Dropped("not a storage message"));
     assert!(replies(&o).is_empty());
-    let o = h.receive(from, r#"{"subject":"lti.get_data","message_id":"1","key":"k"}"#, Channel::StorageFrame, &env(), &mut s);
+    let o = h.receive(
+        from,
+        r#"{"subject":"lti.get_data","message_id":"1","key":"k"}"#,
+        Channel::StorageFrame,
+        &env(),
+        &mut s,
+    );
     assert_eq!(o.verdict, Verdict::Accepted);
     assert_eq!(replies(&o)[0]["subject"], "lti.get_data.response");
 }
@@ -267,14 +333,39 @@ fn events_by_name() {
 fn navigation_follows_the_url_rules_of_content_selection() {
     let mut s = PlatformStorage::default();
     let h = core("");
-    for ok in ["next", "home", "/hosted/index/my-media", "media/1_abc?x=1#t", "https://tool.example.com/x", "http://127.0.0.1:8787/a", "?q=1", "#top"] {
+    for ok in [
+        "next",
+        "home",
+        "/hosted/index/my-media",
+        "media/1_abc?x=1#t",
+        "https://tool.example.com/x",
+        "http://127.0.0.1:8787/a",
+        "?q=1",
+        "#top",
+    ] {
         for key in ["location", "path"] {
             let o = recv(&h, json!({"subject": "lti.navigation", key: ok}), &env(), &mut s);
             assert_eq!(o.verdict, Verdict::Accepted, "{key}: {ok}");
             assert_eq!(emitted(&o, Event::Navigation).and_then(|d| d.get(key)).and_then(Value::as_str), Some(ok));
         }
     }
-    for bad in ["javascript:alert(1)", "JavaScript:alert(1)", "java\tscript:alert(1)", " javascript:alert(1)", "javascript:alert(1)//x", "data:text/html,<script>1</script>", "vbscript:x", "blob:https://a/b", "//evil.example/x", "\\\\evil.example", "/\\evil.example", "", "https:evil.example", "mailto:a@b.c", "ftp://x.example/"] {
+    for bad in [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        " javascript:alert(1)",
+        "javascript:alert(1)//x",
+        "data:text/html,<script>1</script>",
+        "vbscript:x",
+        "blob:https://a/b",
+        "//evil.example/x",
+        "\\\\evil.example",
+        "/\\evil.example",
+        "",
+        "https:evil.example",
+        "mailto:a@b.c",
+        "ftp://x.example/",
+    ] {
         for key in ["location", "path"] {
             let o = recv(&h, json!({"subject": "lti.navigation", key: bad}), &env(), &mut s);
             let why = "navigation target must be an http(s) URL or a relative path";
@@ -283,7 +374,10 @@ fn navigation_follows_the_url_rules_of_content_selection() {
                 assert!(matches!(o.verdict, Verdict::BadRequest(_) | Verdict::Dropped(_)), "{key}: {bad:?}");
             } else {
                 assert_eq!(o.verdict, Verdict::Dropped(why), "{key}: {bad:?}");
-                assert_eq!(emitted(&o, Event::Dropped).and_then(|d| d.get("reason")).and_then(Value::as_str), Some(why));
+                assert_eq!(
+                    emitted(&o, Event::Dropped).and_then(|d| d.get("reason")).and_then(Value::as_str),
+                    Some(why)
+                );
             }
             assert!(emitted(&o, Event::Navigation).is_none(), "{key}: {bad:?} reached host code");
         }
@@ -318,7 +412,10 @@ fn replies_over_the_budget_are_dropped_before_acting() {
     ] {
         let o = recv(&h, m.clone(), &limited, &mut s);
         assert_eq!(o.verdict, Verdict::Dropped(RATE_LIMITED), "{m:?}");
-        assert!(replies(&o).is_empty() && !o.effects.iter().any(|e| matches!(e, Effect::SendWindowSize { .. })), "{m:?}");
+        assert!(
+            replies(&o).is_empty() && !o.effects.iter().any(|e| matches!(e, Effect::SendWindowSize { .. })),
+            "{m:?}"
+        );
     }
     assert_eq!(s.get(TOOL, "k"), None, "the limited put_data stored nothing");
     // Messages that are not answered still work while the budget is spent.

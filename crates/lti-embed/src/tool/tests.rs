@@ -45,7 +45,9 @@ fn errors_and_values() {
     let r = c.settle(&text(&json!({"subject": "lti.put_data.response", "message_id": id, "error": {"code": "storage_exhaustion", "message": "full"}}))).unwrap();
     assert_eq!(r.result, Err(ReplyError::new("storage_exhaustion", "full")));
     let (id, _) = c.request(Request::GetData { key: "none".into() }, 1).unwrap();
-    let r = c.settle(&text(&json!({"subject": "lti.get_data.response", "message_id": id, "key": "none", "value": null}))).unwrap();
+    let r = c
+        .settle(&text(&json!({"subject": "lti.get_data.response", "message_id": id, "key": "none", "value": null})))
+        .unwrap();
     assert_eq!(r.result, Ok(Value::Null));
     let (id, _) = c.request(Request::Capabilities, 1).unwrap();
     let r = c.settle(&text(&json!({"subject": "lti.capabilities.response", "message_id": id, "supported_messages": [{"subject": "lti.put_data"}]}))).unwrap();
@@ -55,8 +57,16 @@ fn errors_and_values() {
 #[test]
 fn local_checks_before_sending() {
     let mut c = ToolCore::default();
-    assert_eq!(c.request(Request::GetData { key: String::new() }, 1).map(|_| ()), Err(ReplyError::new("bad_request", "key must be a non-empty string")));
-    assert_eq!(c.request(Request::PutData { key: "k".into(), value: Some("x".repeat(4097)) }, 1).map(|_| ()).map_err(|e| e.code), Err("storage_exhaustion".to_string()));
+    assert_eq!(
+        c.request(Request::GetData { key: String::new() }, 1).map(|_| ()),
+        Err(ReplyError::new("bad_request", "key must be a non-empty string"))
+    );
+    assert_eq!(
+        c.request(Request::PutData { key: "k".into(), value: Some("x".repeat(4097)) }, 1)
+            .map(|_| ())
+            .map_err(|e| e.code),
+        Err("storage_exhaustion".to_string())
+    );
     assert_eq!(c.pending(), 0);
 }
 
@@ -66,7 +76,11 @@ fn timeouts_forget() {
     let (id, _) = put(&mut c, "k", None);
     assert!(c.forget(&id));
     assert!(!c.forget(&id));
-    assert_eq!(c.settle(&text(&json!({"subject": "lti.put_data.response", "message_id": id, "key": "k"}))), None, "a late reply is ignored");
+    assert_eq!(
+        c.settle(&text(&json!({"subject": "lti.put_data.response", "message_id": id, "key": "k"}))),
+        None,
+        "a late reply is ignored"
+    );
 }
 
 #[test]

@@ -70,9 +70,17 @@ fn open(a: &str, b: &str) -> String {
         StorageTarget::Frame(name) => name.as_str().into(),
     };
     let host = host_origin.clone();
-    let st = State { core: ToolCore::default(), host_origin, storage_origin, last_height: 0.0, guard: LoopGuard::default() };
+    let st =
+        State { core: ToolCore::default(), host_origin, storage_origin, last_height: 0.0, guard: LoopGuard::default() };
     let id = CLIENTS.with(|c| c.borrow_mut().insert(st));
-    json::to_string(&Value::Object(Object::new().with("id", id).with("host", host).with("source", source).with("target", target).with("timeout", cfg.timeout_ms)))
+    json::to_string(&Value::Object(
+        Object::new()
+            .with("id", id)
+            .with("host", host)
+            .with("source", source)
+            .with("target", target)
+            .with("timeout", cfg.timeout_ms),
+    ))
 }
 
 /// `[message, origin]` for the JS side to post to the parent window.
@@ -105,10 +113,12 @@ impl State {
                 None => String::new(),
             },
             op::T_HEIGHT => self.height(x, a == "1", b),
-            op::T_SELECTED => match parse(a, "entries").and_then(|v| tool::content_selected(v).map_err(|e| error(&e.text()))) {
-                Ok(m) => up(m, &self.host_origin),
-                Err(e) => e,
-            },
+            op::T_SELECTED => {
+                match parse(a, "entries").and_then(|v| tool::content_selected(v).map_err(|e| error(&e.text()))) {
+                    Ok(m) => up(m, &self.host_origin),
+                    Err(e) => e,
+                }
+            }
             op::T_SEND => match parse(b, "fields").and_then(|v| tool::message(a, v).map_err(|e| error(&e.text()))) {
                 Ok(m) => up(m, &self.host_origin),
                 Err(e) => e,
@@ -122,7 +132,8 @@ impl State {
                 };
                 match self.core.request(request, x as u32) {
                     Ok((id, msg)) => {
-                        let o = Object::new().with("id", id).with("msg", msg).with("origin", self.storage_origin.as_str());
+                        let o =
+                            Object::new().with("id", id).with("msg", msg).with("origin", self.storage_origin.as_str());
                         json::to_string(&Value::Object(o))
                     }
                     Err(e) => rejected(&e),

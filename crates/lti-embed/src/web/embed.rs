@@ -6,7 +6,9 @@ use lti_core::json::{self, Object, Value};
 use lti_core::messages::{Height, PlatformStorage};
 
 use super::{effects, error, fx, op, Slots};
-use crate::host::{self, dropped_detail, obj, Channel, Effect, Env, Event, HostCore, Listening, RateLimit, Verdict, WindowSize};
+use crate::host::{
+    self, dropped_detail, obj, Channel, Effect, Env, Event, HostCore, Listening, RateLimit, Verdict, WindowSize,
+};
 use crate::options::{EmbedConfig, Launch};
 use crate::text;
 
@@ -73,7 +75,11 @@ fn px(prefix: &str, height: f64) -> String {
 
 /// What the JS side builds: the iframe's attributes and the launch.
 fn spec(id: u32, cfg: &EmbedConfig, min: f64) -> String {
-    let mut m = Object::new().with("id", id).with("title", cfg.title.as_str()).with("allow", cfg.allow.as_str()).with("minHeight", min);
+    let mut m = Object::new()
+        .with("id", id)
+        .with("title", cfg.title.as_str())
+        .with("allow", cfg.allow.as_str())
+        .with("minHeight", min);
     if let Some(n) = &cfg.name {
         m.insert("name", n.as_str().into());
     }
@@ -88,7 +94,14 @@ fn spec(id: u32, cfg: &EmbedConfig, min: f64) -> String {
         Launch::Url(url) => m.insert("url", url.as_str().into()),
         Launch::Form { action, method, fields } => {
             let fields = fields.iter().map(|(k, v)| Value::Array(vec![k.as_str().into(), v.as_str().into()])).collect();
-            m.insert("form", obj([("action", action.as_str().into()), ("method", Value::from(&**method)), ("fields", Value::Array(fields))]));
+            m.insert(
+                "form",
+                obj([
+                    ("action", action.as_str().into()),
+                    ("method", Value::from(&**method)),
+                    ("fields", Value::Array(fields)),
+                ]),
+            );
         }
         Launch::Adopted => {}
     }
@@ -220,9 +233,12 @@ impl State {
                 }
             }
             op::SIZE => {
-                if let (Some((subject, id, origin)), Ok(Value::Array(g))) = (self.size_request.take(), json::parse(a, 1024)) {
+                if let (Some((subject, id, origin)), Ok(Value::Array(g))) =
+                    (self.size_request.take(), json::parse(a, 1024))
+                {
                     let n = |i: usize| g.get(i).and_then(Value::as_f64).unwrap_or(0.0);
-                    let size = WindowSize { height: n(0), width: n(1), top: n(2), left: n(3), footer: 0.0, scroll_y: n(4) };
+                    let size =
+                        WindowSize { height: n(0), width: n(1), top: n(2), left: n(3), footer: 0.0, scroll_y: n(4) };
                     self.reply(host::window_size_reply(&subject, id.as_ref(), &size), &origin, &mut out);
                 }
             }

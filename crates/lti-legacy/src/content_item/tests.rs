@@ -16,10 +16,16 @@ fn settings() -> ContentItemSettings {
 }
 
 fn entry() -> ContentItem {
-    let mut item = ContentItem::lti_link("https://tool.example.com/lti/launch/entry/1_abc", "Lecture 1 <intro>", "1_abc");
+    let mut item =
+        ContentItem::lti_link("https://tool.example.com/lti/launch/entry/1_abc", "Lecture 1 <intro>", "1_abc");
     item.text = Some("First lecture".into());
-    item.thumbnail = Some(Thumbnail { url: "https://cdn.example.com/t/1_abc.jpg".into(), width: Some(320), height: Some(180) });
-    item.placement = Some(PlacementAdvice { presentation_document_target: "iframe".into(), display_width: Some(640), display_height: Some(360) });
+    item.thumbnail =
+        Some(Thumbnail { url: "https://cdn.example.com/t/1_abc.jpg".into(), width: Some(320), height: Some(180) });
+    item.placement = Some(PlacementAdvice {
+        presentation_document_target: "iframe".into(),
+        display_width: Some(640),
+        display_height: Some(360),
+    });
     item
 }
 
@@ -62,7 +68,10 @@ fn selection_is_checked_against_the_request() {
 
     let mut html = entry();
     html.kind = ItemKind::Content { media_type: "text/html".into() };
-    assert_eq!(selection_params(&settings(), &[html]).unwrap_err(), ContentItemError::MediaTypeNotAccepted("text/html".into()));
+    assert_eq!(
+        selection_params(&settings(), &[html]).unwrap_err(),
+        ContentItemError::MediaTypeNotAccepted("text/html".into())
+    );
     let mut png = entry();
     png.kind = ItemKind::Content { media_type: "IMAGE/png".into() };
     png.placement = None;
@@ -72,7 +81,10 @@ fn selection_is_checked_against_the_request() {
     if let Some(p) = embed.placement.as_mut() {
         p.presentation_document_target = "embed".into();
     }
-    assert_eq!(selection_params(&settings(), &[embed]).unwrap_err(), ContentItemError::TargetNotAccepted("embed".into()));
+    assert_eq!(
+        selection_params(&settings(), &[embed]).unwrap_err(),
+        ContentItemError::TargetNotAccepted("embed".into())
+    );
 
     let mut bad = entry();
     bad.url = "javascript:alert(1)".into();
@@ -100,5 +112,8 @@ fn signed_selection_verifies_at_the_return_url() {
     assert!(req.params().contains(&("c".into(), "9".into())));
     let mut bad = settings();
     bad.return_url = "not a url".into();
-    assert!(matches!(signed_selection(&bad, &[entry()], &Signer::new("key", &secret), 1, "n"), Err(ContentItemError::ReturnUrl(_))));
+    assert!(matches!(
+        signed_selection(&bad, &[entry()], &Signer::new("key", &secret), 1, "n"),
+        Err(ContentItemError::ReturnUrl(_))
+    ));
 }

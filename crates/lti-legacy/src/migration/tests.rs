@@ -29,7 +29,14 @@ fn secret() -> ConsumerSecret {
 
 #[test]
 fn spec_example_base_string_and_signature() {
-    let base = key_sign_base_string("179248902", "689302", "https://lmsvendor.com", "PM48OJSfGDTAzAo", 1551290856, "172we8671fd8z");
+    let base = key_sign_base_string(
+        "179248902",
+        "689302",
+        "https://lmsvendor.com",
+        "PM48OJSfGDTAzAo",
+        1551290856,
+        "172we8671fd8z",
+    );
     assert_eq!(base, "179248902&689302&https://lmsvendor.com&PM48OJSfGDTAzAo&1551290856&172we8671fd8z");
     assert_eq!(oauth_consumer_key_sign(&secret(), &base), "lWd54kFo5qU7xshAna6v8BwoBm6tmUjc6GTax6+12ps=");
 }
@@ -51,7 +58,10 @@ fn every_input_of_the_base_string_matters() {
         assert!(r.verified().is_none());
         r
     };
-    assert!(matches!(mismatch(&spec_claims(), "other-client"), Lti1p1Check::Mismatch(_, MismatchReason::SignatureDiffers)));
+    assert!(matches!(
+        mismatch(&spec_claims(), "other-client"),
+        Lti1p1Check::Mismatch(_, MismatchReason::SignatureDiffers)
+    ));
     for (k, v) in [
         ("nonce", json!("other")),
         ("exp", json!(1551290857)),
@@ -60,7 +70,10 @@ fn every_input_of_the_base_string_matters() {
     ] {
         let mut c = spec_claims();
         c.insert(k.to_string(), v);
-        assert!(matches!(mismatch(&c, "PM48OJSfGDTAzAo"), Lti1p1Check::Mismatch(_, MismatchReason::SignatureDiffers)), "{k}");
+        assert!(
+            matches!(mismatch(&c, "PM48OJSfGDTAzAo"), Lti1p1Check::Mismatch(_, MismatchReason::SignatureDiffers)),
+            "{k}"
+        );
     }
     let mut c = spec_claims();
     c[claim::LTI1P1]["oauth_consumer_key"] = json!("179248903");
@@ -94,11 +107,20 @@ fn absent_unknown_and_incomplete_are_told_apart() {
     assert!(matches!(r, Lti1p1Check::Mismatch(_, MismatchReason::UnknownConsumerKey)));
     let mut nokey = spec_claims();
     nokey[claim::LTI1P1].as_object_mut().unwrap().remove("oauth_consumer_key");
-    assert!(matches!(check(&nokey, "PM48OJSfGDTAzAo", Some(&secret())), Lti1p1Check::Mismatch(_, MismatchReason::UnknownConsumerKey)));
+    assert!(matches!(
+        check(&nokey, "PM48OJSfGDTAzAo", Some(&secret())),
+        Lti1p1Check::Mismatch(_, MismatchReason::UnknownConsumerKey)
+    ));
     for k in ["nonce", "iss", "exp", claim::DEPLOYMENT_ID] {
         let mut c = spec_claims();
         c.remove(k);
-        assert!(matches!(check(&c, "PM48OJSfGDTAzAo", Some(&secret())), Lti1p1Check::Mismatch(_, MismatchReason::ClaimsIncomplete)), "{k}");
+        assert!(
+            matches!(
+                check(&c, "PM48OJSfGDTAzAo", Some(&secret())),
+                Lti1p1Check::Mismatch(_, MismatchReason::ClaimsIncomplete)
+            ),
+            "{k}"
+        );
     }
     let mut not_object = spec_claims();
     not_object.insert(claim::LTI1P1.into(), json!("x"));

@@ -104,8 +104,14 @@ fn rfc5849_3_4_1_3_2_normalized_parameters() {
 // RFC 5849 §3.4.1.2: base string URIs.
 #[test]
 fn rfc5849_3_4_1_2_base_string_uri() {
-    assert_eq!(RequestUrl::parse("HTTP://EXAMPLE.COM:80/r%20v/X?id=123").unwrap().base_uri(), "http://example.com/r%20v/X");
-    assert_eq!(RequestUrl::parse("https://www.example.net:8080/?q=1").unwrap().base_uri(), "https://www.example.net:8080/");
+    assert_eq!(
+        RequestUrl::parse("HTTP://EXAMPLE.COM:80/r%20v/X?id=123").unwrap().base_uri(),
+        "http://example.com/r%20v/X"
+    );
+    assert_eq!(
+        RequestUrl::parse("https://www.example.net:8080/?q=1").unwrap().base_uri(),
+        "https://www.example.net:8080/"
+    );
     assert_eq!(RequestUrl::parse("https://www.example.net:443").unwrap().base_uri(), "https://www.example.net/");
     let u = RequestUrl::parse("https://t.example/p?a=1&b=%20&a=2").unwrap();
     assert_eq!(u.query_params(), &[("a".into(), "1".into()), ("b".into(), " ".into()), ("a".into(), "2".into())]);
@@ -176,9 +182,15 @@ fn malformed_timestamp_nonce_and_key_are_refused() {
         assert_eq!(err, OAuthError::ParamMalformed("oauth_timestamp"), "{ts}");
     }
     let long: &'static str = Box::leak("n".repeat(MAX_NONCE_LEN + 1).into_boxed_str());
-    assert_eq!(verify(&signed_body(&with("oauth_nonce", long))).unwrap_err(), OAuthError::ParamMalformed("oauth_nonce"));
+    assert_eq!(
+        verify(&signed_body(&with("oauth_nonce", long))).unwrap_err(),
+        OAuthError::ParamMalformed("oauth_nonce")
+    );
     let long: &'static str = Box::leak("k".repeat(MAX_CONSUMER_KEY_LEN + 1).into_boxed_str());
-    assert_eq!(verify(&signed_body(&with("oauth_consumer_key", long))).unwrap_err(), OAuthError::ParamMalformed("oauth_consumer_key"));
+    assert_eq!(
+        verify(&signed_body(&with("oauth_consumer_key", long))).unwrap_err(),
+        OAuthError::ParamMalformed("oauth_consumer_key")
+    );
 }
 
 #[test]
@@ -198,7 +210,8 @@ fn unknown_consumer_wrong_secret_and_tampering_are_refused() {
     let tampered = body.replace("resource_link_id=r1", "resource_link_id=r2");
     assert_eq!(verify(&tampered).unwrap_err(), OAuthError::SignatureInvalid);
     let other_path = RequestUrl::parse("https://tool.example.com/lti/launch2").unwrap();
-    let err = UnverifiedRequest::from_form("POST", &other_path, &body).unwrap().verify(Some(&secret()), NOW).unwrap_err();
+    let err =
+        UnverifiedRequest::from_form("POST", &other_path, &body).unwrap().verify(Some(&secret()), NOW).unwrap_err();
     assert_eq!(err, OAuthError::SignatureInvalid);
     let get = UnverifiedRequest::from_form("GET", &url(), &body).unwrap().verify(Some(&secret()), NOW).unwrap_err();
     assert_eq!(get, OAuthError::SignatureInvalid);

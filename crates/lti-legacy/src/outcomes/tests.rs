@@ -43,9 +43,13 @@ fn scores_normalise_and_out_of_range_is_refused() {
 
 #[test]
 fn replace_result_request_has_the_pox_shape_and_escapes_text() {
-    let xml = replace_result("msg<1>", "{\"a\":\"b&c\"}", Score::fraction(0.5).unwrap(), Some("Essay: <b>5</b> & more\u{1}")).unwrap();
+    let xml =
+        replace_result("msg<1>", "{\"a\":\"b&c\"}", Score::fraction(0.5).unwrap(), Some("Essay: <b>5</b> & more\u{1}"))
+            .unwrap();
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<imsx_POXEnvelopeRequest xmlns=\"http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0\">"));
-    assert!(xml.contains("<imsx_version>V1.0</imsx_version><imsx_messageIdentifier>msg&lt;1&gt;</imsx_messageIdentifier>"));
+    assert!(
+        xml.contains("<imsx_version>V1.0</imsx_version><imsx_messageIdentifier>msg&lt;1&gt;</imsx_messageIdentifier>")
+    );
     assert!(xml.contains(
         "<replaceResultRequest><resultRecord><sourcedGUID><sourcedId>{&quot;a&quot;:&quot;b&amp;c&quot;}</sourcedId></sourcedGUID>\
          <result><resultScore><language>en</language><textString>0.5</textString></resultScore>\
@@ -67,14 +71,21 @@ fn read_and_delete_requests() {
 fn empty_or_oversized_identifiers_are_refused() {
     assert_eq!(read_result("", "sid").unwrap_err(), OutcomeError::FieldInvalid("message_identifier"));
     assert_eq!(read_result("m", "  ").unwrap_err(), OutcomeError::FieldInvalid("lis_result_sourcedid"));
-    assert_eq!(read_result("m", &"s".repeat(MAX_ID_LEN + 1)).unwrap_err(), OutcomeError::FieldInvalid("lis_result_sourcedid"));
+    assert_eq!(
+        read_result("m", &"s".repeat(MAX_ID_LEN + 1)).unwrap_err(),
+        OutcomeError::FieldInvalid("lis_result_sourcedid")
+    );
     let big = "x".repeat(MAX_RESULT_DATA + 1);
-    assert_eq!(replace_result("m", "s", Score::fraction(0.1).unwrap(), Some(&big)).unwrap_err(), OutcomeError::FieldInvalid("resultData"));
+    assert_eq!(
+        replace_result("m", "s", Score::fraction(0.1).unwrap(), Some(&big)).unwrap_err(),
+        OutcomeError::FieldInvalid("resultData")
+    );
 }
 
 #[test]
 fn success_reply_is_read() {
-    let r = parse_reply(&reply(&status("success", "Score for 3124567 is now 0.92"), "<replaceResultResponse/>")).unwrap();
+    let r =
+        parse_reply(&reply(&status("success", "Score for 3124567 is now 0.92"), "<replaceResultResponse/>")).unwrap();
     assert_eq!(r.code_major, CodeMajor::Success);
     assert_eq!(r.description.as_deref(), Some("Score for 3124567 is now 0.92"));
     assert_eq!(r.message_ref.as_deref(), Some("msg-1"));
@@ -95,7 +106,13 @@ fn read_result_reply_carries_the_score_or_none() {
 #[test]
 fn failure_and_unsupported_replies_are_errors_with_the_description() {
     let err = parse_reply(&reply(&status("failure", "Result &lt;sourcedId&gt; not found &amp; gone"), "")).unwrap_err();
-    assert_eq!(err, OutcomeError::PlatformFailure { code_major: "failure".into(), description: "Result <sourcedId> not found & gone".into() });
+    assert_eq!(
+        err,
+        OutcomeError::PlatformFailure {
+            code_major: "failure".into(),
+            description: "Result <sourcedId> not found & gone".into()
+        }
+    );
     let err = parse_reply(&reply(&status("unsupported", "deleteResult is not supported"), "")).unwrap_err();
     assert!(matches!(err, OutcomeError::PlatformFailure { code_major, .. } if code_major == "unsupported"));
 }

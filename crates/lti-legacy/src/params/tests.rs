@@ -62,7 +62,9 @@ fn basic_launch_requires_resource_link_id() {
 #[test]
 fn conflicting_duplicates_are_refused_identical_ones_are_not() {
     assert!(matches!(parse(&[("user_id", "a"), ("user_id", "b")]), Err(ParamsError::Invalid(n, _)) if n == "user_id"));
-    assert!(matches!(parse(&[("custom_username", "a"), ("custom_username", "b")]), Err(ParamsError::Invalid(n, _)) if n == "custom_username"));
+    assert!(
+        matches!(parse(&[("custom_username", "a"), ("custom_username", "b")]), Err(ParamsError::Invalid(n, _)) if n == "custom_username")
+    );
     assert_eq!(parse(&[("user_id", "a"), ("user_id", "a")]).unwrap().user_id.as_deref(), Some("a"));
     // A non-LTI name may repeat; `param` then refuses to pick one.
     let l = parse(&[("x", "1"), ("x", "2"), ("y", "3")]).unwrap();
@@ -97,11 +99,16 @@ fn content_item_request_reads_its_settings() {
     assert_eq!(ci.data.as_deref(), Some("xyz"));
     for missing in ["content_item_return_url", "accept_media_types", "accept_presentation_document_targets"] {
         let some: Vec<_> = all.iter().copied().filter(|(k, _)| *k != missing).collect();
-        assert_eq!(Lti11Launch::from_request(req(&some), ParseOptions::default()).unwrap_err(), ParamsError::Missing(missing));
+        assert_eq!(
+            Lti11Launch::from_request(req(&some), ParseOptions::default()).unwrap_err(),
+            ParamsError::Missing(missing)
+        );
     }
     let mut bad: Vec<_> = all.iter().copied().filter(|(k, _)| *k != "content_item_return_url").collect();
     bad.push(("content_item_return_url", "javascript:alert(1)"));
-    assert!(matches!(Lti11Launch::from_request(req(&bad), ParseOptions::default()), Err(ParamsError::Invalid(n, _)) if n == "content_item_return_url"));
+    assert!(
+        matches!(Lti11Launch::from_request(req(&bad), ParseOptions::default()), Err(ParamsError::Invalid(n, _)) if n == "content_item_return_url")
+    );
 }
 
 #[test]
@@ -128,28 +135,48 @@ fn roles_map_to_the_lti13_vocabulary() {
     assert_eq!(m("URN:LTI:ROLE:IMS/LIS/learner"), [format!("{ms}#Learner")]);
     assert_eq!(m("TeachingAssistant"), [format!("{ms}/Instructor#TeachingAssistant")]);
     assert_eq!(m("urn:lti:role:ims/lis/TeachingAssistant"), [format!("{ms}/Instructor#TeachingAssistant")]);
-    assert_eq!(m("urn:lti:role:ims/lis/TeachingAssistant/Grader"), [format!("{ms}/Instructor#Grader"), format!("{ms}/Instructor#TeachingAssistant")]);
-    assert_eq!(m("urn:lti:role:ims/lis/Learner/NonCreditLearner"), [format!("{ms}/Learner#NonCreditLearner"), format!("{ms}#Learner")]);
+    assert_eq!(
+        m("urn:lti:role:ims/lis/TeachingAssistant/Grader"),
+        [format!("{ms}/Instructor#Grader"), format!("{ms}/Instructor#TeachingAssistant")]
+    );
+    assert_eq!(
+        m("urn:lti:role:ims/lis/Learner/NonCreditLearner"),
+        [format!("{ms}/Learner#NonCreditLearner"), format!("{ms}#Learner")]
+    );
     assert_eq!(m("Administrator"), [format!("{ms}#Administrator")]);
     assert_eq!(m("urn:lti:instrole:ims/lis/Administrator"), [format!("{}Administrator", vocab::INSTITUTION)]);
     assert_eq!(m("urn:lti:instrole:ims/lis/administrator"), [format!("{}Administrator", vocab::INSTITUTION)]);
     assert_eq!(m("urn:lti:sysrole:ims/lis/SysAdmin"), [format!("{}SysAdmin", vocab::SYSTEM)]);
     // Unknown or already-1.3 values pass through unchanged.
-    for same in ["Student", "Custom Role", "urn:lti:role:ims/lis/Wizard", "urn:lti:role:ims/lis/A/B/C", "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"] {
+    for same in [
+        "Student",
+        "Custom Role",
+        "urn:lti:role:ims/lis/Wizard",
+        "urn:lti:role:ims/lis/A/B/C",
+        "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor",
+    ] {
         assert_eq!(m(same), [same.to_string()]);
     }
-    assert_eq!(map_roles(&["Instructor".into(), "urn:lti:role:ims/lis/Instructor".into()]), [format!("{ms}#Instructor")]);
+    assert_eq!(
+        map_roles(&["Instructor".into(), "urn:lti:role:ims/lis/Instructor".into()]),
+        [format!("{ms}#Instructor")]
+    );
 }
 
 #[test]
 fn mapped_roles_resolve_through_lti_core_like_1_3_roles() {
     use lti_core::roles::{resolve_role, ToolRole};
     let none = BTreeMap::new();
-    let tool_role = |r: &str| resolve_role(&map_roles(&r.split(',').map(str::to_string).collect::<Vec<_>>()), &none).ok();
+    let tool_role =
+        |r: &str| resolve_role(&map_roles(&r.split(',').map(str::to_string).collect::<Vec<_>>()), &none).ok();
     assert_eq!(tool_role("Instructor"), Some(ToolRole::Admin));
     assert_eq!(tool_role("urn:lti:role:ims/lis/TeachingAssistant"), Some(ToolRole::Moderator));
     assert_eq!(tool_role("urn:lti:role:ims/lis/Learner/NonCreditLearner"), Some(ToolRole::Viewer));
-    assert_eq!(tool_role("Learner,urn:lti:instrole:ims/lis/Administrator"), Some(ToolRole::Viewer), "context role decides");
+    assert_eq!(
+        tool_role("Learner,urn:lti:instrole:ims/lis/Administrator"),
+        Some(ToolRole::Viewer),
+        "context role decides"
+    );
     assert_eq!(tool_role("urn:lti:instrole:ims/lis/Administrator"), Some(ToolRole::Admin));
     assert_eq!(tool_role("urn:lti:sysrole:ims/lis/User"), None);
 }
@@ -161,9 +188,9 @@ fn blackboard_decoding_only_touches_valid_base64_text() {
         ("user_id".to_string(), b("bb-user-42")),
         ("context_title".to_string(), b("Biologie für Anfänger")),
         ("lis_person_name_full".to_string(), "Jürgen Groß".to_string()), // not base64: kept
-        ("lis_person_name_given".to_string(), "1234".to_string()),      // base64 of non-UTF-8: kept
-        ("lis_person_name_family".to_string(), "AAAA".to_string()),     // base64 of NULs: kept
-        ("context_label".to_string(), b("BIO101")),                     // not a Blackboard-encoded parameter
+        ("lis_person_name_given".to_string(), "1234".to_string()),       // base64 of non-UTF-8: kept
+        ("lis_person_name_family".to_string(), "AAAA".to_string()),      // base64 of NULs: kept
+        ("context_label".to_string(), b("BIO101")),                      // not a Blackboard-encoded parameter
         ("context_id".to_string(), "YWJj".to_string()),
     ];
     decode_blackboard_base64(&mut p);
@@ -246,7 +273,10 @@ fn authorize_gives_the_category_a_1_3_launch_of_the_deployment_gets() {
     assert_eq!(launch.role, lti_core::roles::ToolRole::Admin);
     // lti11DeploymentId overrides the first deployment id.
     let reg = base_registration(serde_json::json!({"lti11DeploymentId": "dep-legacy"}));
-    assert_eq!(l.authorize(&reg, "/hosted/index/course-gallery").unwrap().category, lti_core::launch::category_id("reg-1", "dep-legacy", "c-1"));
+    assert_eq!(
+        l.authorize(&reg, "/hosted/index/course-gallery").unwrap().category,
+        lti_core::launch::category_id("reg-1", "dep-legacy", "c-1")
+    );
     assert_eq!(l.authorize(&reg, "/hosted/index/course-gallery").unwrap().module.code, "coursegallery");
     // User-id rules apply to 1.1 parameters.
     let reg = base_registration(serde_json::json!({"ltiUserIdAttribute": "lis_person_sourcedid"}));

@@ -12,6 +12,9 @@ cargo test -p lti-core --features native --quiet 2>&1
 log "LTI 1.1 core (lti-legacy): OAuth 1.0a vectors signed by oauthlib, outcomes, content items, migration claim"
 cargo test -p lti-legacy --quiet 2>&1
 
+log "window messages (lti-messages): JSON reader and writer, message schemas, platform storage"
+cargo test -p lti-messages --quiet 2>&1
+
 log "embed kit: unit tests"
 cargo test -p lti-embed --quiet 2>&1
 

@@ -44,12 +44,10 @@ pub mod crypto;
 pub mod deep_linking;
 pub mod encoding;
 pub mod error;
-pub mod json;
 pub mod jwk;
 pub mod jwks_cache;
 pub mod jws;
 pub mod launch;
-pub mod messages;
 pub mod modules;
 #[cfg(feature = "native")]
 pub mod native;

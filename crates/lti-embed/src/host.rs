@@ -1,14 +1,14 @@
 //! The host side's decisions, without a browser: what to do with one message from a tool.
 //!
 //! The browser module checks the sender's window, then the origin ([`AllowList::check`]), then
-//! reads the data as text and calls [`HostCore::receive`], which parses it with the core
-//! ([`lti_core::messages`]) and returns [`Effect`]s for the browser module to perform: resize,
+//! reads the data as text and calls [`HostCore::receive`], which parses it with
+//! [`lti_messages::messages`] and returns [`Effect`]s for the browser module to perform: resize,
 //! emit an event to host code, reply to the tool, scroll, announce. Nothing here touches the DOM,
 //! so every rule is tested natively.
 
-use lti_core::json::{Object, Value};
-use lti_core::messages::{self, Envelope, Height, LaunchType, Navigation, PlatformStorage, Rejected, ToolMessage};
 use lti_core::url::HttpUrl;
+use lti_messages::json::{Object, Value};
+use lti_messages::messages::{self, Envelope, Height, LaunchType, Navigation, PlatformStorage, Rejected, ToolMessage};
 
 use crate::options::{EmbedConfig, ScrollPolicy};
 use crate::origin::{AllowList, AllowedOrigin};

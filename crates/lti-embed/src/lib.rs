@@ -4,7 +4,7 @@
 //! happens inside them; a tool page reports its height, sends content selections and uses the
 //! host's platform storage. Both sides speak the window messages LMSs already use (Canvas's
 //! `lti.*`, KAF's `lti.contentSelected`/`lti.hideModuleHeader`, 1EdTech's platform storage),
-//! parsed by [`lti_core::messages`]. Compiled to wasm with wasm-bindgen, it ships as ES modules
+//! parsed by [`lti_messages::messages`]. Compiled to wasm with wasm-bindgen, it ships as ES modules
 //! with TypeScript types (`web/pkg/`, built by `scripts/build-web.sh`): one per entry point, each
 //! over its own wasm — cargo feature `host` alone for host pages (`host.js`, `element.js`),
 //! `tool` alone for tool pages (`tool.js`), both for the all-in-one `lti_embed.js`. The manual is
@@ -15,11 +15,11 @@
 //! - [`options`]: embed and tool-client options, validated.
 //! - [`host`]: what the host does with one message ([`host::HostCore::receive`] → effects).
 //! - [`tool`]: messages a tool sends and matching the host's replies ([`tool::ToolCore`]).
-//!
-//! Messages, replies and event details are [`lti_core::json`] values: the core's small JSON
-//! reader and writer, so the wasm module links neither serde_json nor float formatting.
 //! - [`k`] (wasm32 only): the browser module's core behind the JavaScript API in `js/kit.js`
 //!   (`Embed`, `ToolClient`), which performs the DOM work the core decides.
+//!
+//! Messages, replies and event details are [`lti_messages::json`] values: that crate's small
+//! JSON reader and writer, so the wasm module links neither serde_json nor float formatting.
 //!
 //! ## Security
 //! - Every message is checked before it is read: the sender must be the embed's own iframe
@@ -39,7 +39,7 @@
 //!
 //! ## Example
 //! ```
-//! use lti_core::messages::PlatformStorage;
+//! use lti_messages::messages::PlatformStorage;
 //! use lti_embed::host::{Channel, Effect, Env, HostCore, Verdict};
 //! use lti_embed::options::EmbedConfig;
 //!
@@ -61,11 +61,11 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
-/// serde_json's `json!` literal as an [`lti_core::json::Value`] (through its text), for tests.
+/// serde_json's `json!` literal as an [`lti_messages::json::Value`] (through its text), for tests.
 #[cfg(test)]
 macro_rules! json {
     ($($t:tt)+) => {
-        lti_core::json::parse(&serde_json::json!($($t)+).to_string(), usize::MAX).expect("json! literal")
+        lti_messages::json::parse(&serde_json::json!($($t)+).to_string(), usize::MAX).expect("json! literal")
     };
 }
 
@@ -78,12 +78,12 @@ mod text;
 pub mod tool;
 
 /// A JSON object from pairs.
-pub(crate) fn obj<const N: usize>(pairs: [(&'static str, lti_core::json::Value); N]) -> lti_core::json::Value {
-    let mut m = lti_core::json::Object::new();
+pub(crate) fn obj<const N: usize>(pairs: [(&'static str, lti_messages::json::Value); N]) -> lti_messages::json::Value {
+    let mut m = lti_messages::json::Object::new();
     for (k, v) in pairs {
         m.insert(k, v);
     }
-    lti_core::json::Value::Object(m)
+    lti_messages::json::Value::Object(m)
 }
 
 #[cfg(target_arch = "wasm32")]

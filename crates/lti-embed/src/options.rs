@@ -4,7 +4,7 @@
 //! hands them here, so every rule is checked natively. Unknown fields are refused (a typo such as
 //! `allowedOrigin` must not silently leave an embed without an allow-list).
 
-use lti_core::json::{self, Object, Value};
+use lti_messages::json::{self, Object, Value};
 
 use crate::origin::{self, AllowList, OriginError};
 use crate::text;

@@ -1,7 +1,7 @@
 //! Building short texts without `core::fmt` (whose machinery the browser module avoids).
 
 /// Append `n` in decimal (the core's JSON writer's own).
-pub use lti_core::json::push_uint;
+pub use lti_messages::json::push_uint;
 
 /// Append the low `digits` hex digits of `n`, zero-padded, lower case.
 #[cfg_attr(not(feature = "tool"), allow(dead_code))]

@@ -5,8 +5,8 @@
 //! [`ToolCore::settle`], which then requires the subject to be the request's subject +
 //! `.response` and the `message_id` to be one this client issued and has not settled yet.
 
-use lti_core::json::{self, Object, Value};
-use lti_core::messages::{self, Rejected};
+use lti_messages::json::{self, Object, Value};
+use lti_messages::messages::{self, Rejected};
 
 use crate::obj;
 

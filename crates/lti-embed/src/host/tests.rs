@@ -1,4 +1,4 @@
-use lti_core::json;
+use lti_messages::json;
 
 use super::*;
 

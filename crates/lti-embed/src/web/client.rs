@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 
-use lti_core::json::{self, Object, Value};
+use lti_messages::json::{self, Object, Value};
 
 use super::{error, op, Slots};
 use crate::options::{StorageTarget, ToolConfig};

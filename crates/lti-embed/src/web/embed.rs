@@ -2,8 +2,8 @@
 
 use std::cell::RefCell;
 
-use lti_core::json::{self, Object, Value};
-use lti_core::messages::{Height, PlatformStorage};
+use lti_messages::json::{self, Object, Value};
+use lti_messages::messages::{Height, PlatformStorage};
 
 use super::{effects, error, fx, op, Slots};
 use crate::host::{

@@ -19,7 +19,7 @@ mod client;
 mod embed;
 
 #[cfg(feature = "host")]
-use lti_core::json::{self, Value};
+use lti_messages::json::{self, Value};
 use wasm_bindgen::prelude::*;
 
 /// Operations (the same numbers are in `js/kit.js`). A host-only or tool-only build uses half.

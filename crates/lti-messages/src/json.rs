@@ -4,8 +4,8 @@
 //! reply and event detail, through this module; [`crate::messages`] checks the parsed values
 //! against the message schemas. It exists so that the kit's wasm module links neither
 //! serde_json nor `core::fmt`'s float formatting (together more than half of the module):
-//! numbers are converted by the exact decimal routines below, in a few hundred bytes. The rest
-//! of the core and the worker keep serde_json.
+//! numbers are converted by the exact decimal routines below, in a few hundred bytes. The LTI
+//! core (`lti-core`) and the worker keep serde_json.
 //!
 //! ## What is accepted
 //! - RFC 8259 exactly: no comments, trailing commas, single quotes, `NaN`, leading `+`, `.5`,

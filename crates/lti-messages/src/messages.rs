@@ -14,8 +14,9 @@
 //! Messages are read and written with [`crate::json`] (size- and depth-limited, no serde), so
 //! the browser module that embeds this parser stays small.
 
+use lti_core::url::HttpUrl;
+
 use crate::json::{self, Object, Value};
-use crate::url::HttpUrl;
 
 /// Largest message accepted (serialised JSON).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;

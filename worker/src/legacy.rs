@@ -14,11 +14,14 @@ use lti_legacy::params::{ContentItemSettings, Lti11Launch, ParseOptions};
 use serde_json::{json, Value};
 use worker::{Env, Response};
 
+use crate::clock::now;
 use crate::config::{Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
-use crate::registry::Registry;
-use crate::store::StateStore;
-use crate::{http, log, sealed};
+use crate::http::outbound as http;
+use crate::http::response::ok_json;
+use crate::store::registry::Registry;
+use crate::store::state::StateStore;
+use crate::{log, sealed};
 use lti_core::encoding::{b64url_encode, hex};
 use lti_webcrypto::random_bytes;
 
@@ -234,8 +237,8 @@ fn record(
     });
 }
 
-/// `GET /lti/platforms/{id}/upgrade-report` (admin).
-pub async fn report(env: &Env, reg_id: &str) -> ApiResult<Response> {
+/// The upgrade report of a registration (`GET /lti/platforms/{id}/upgrade-report`).
+pub async fn report(env: &Env, reg_id: &str) -> ApiResult<Value> {
     if Registry::new(env).get(reg_id).await?.is_none() {
         return Err(ApiError::new(ErrorCode::NotFound, "registration not found"));
     }
@@ -247,7 +250,7 @@ pub async fn report(env: &Env, reg_id: &str) -> ApiResult<Response> {
         }
         o.entry("lastMismatch").or_insert(Value::Null);
     }
-    crate::ok_json(report, 200)
+    Ok(report)
 }
 
 // ------------------------------------------------------------------ Basic Outcomes
@@ -272,7 +275,7 @@ async fn outcome_call(
     let signer = Signer::new(&reg.lti11_consumer_key, &secret);
     let target = RequestUrl::parse(url).map_err(|e| err(&e))?;
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
-    let auth = signer.sign_body("POST", &target, xml.as_bytes(), crate::now(), &nonce);
+    let auth = signer.sign_body("POST", &target, xml.as_bytes(), now(), &nonce);
     let answer = http::send(
         "POST",
         url,
@@ -326,10 +329,7 @@ pub async fn post_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims, b
     let xml = outcomes::replace_result(&message_id()?, &sourcedid, score, comment).map_err(|e| err(&e))?;
     outcome_call(cfg, &reg, &url, &xml, cid).await?;
     log::info(cid, "outcome_posted", json!({"registration": reg.id, "operation": "replaceResult"}));
-    crate::ok_json(
-        json!({"posted": true, "userId": s.lti_sub, "outcome": "replaceResult", "score": score.value()}),
-        200,
-    )
+    ok_json(json!({"posted": true, "userId": s.lti_sub, "outcome": "replaceResult", "score": score.value()}), 200)
 }
 
 /// `GET /lti/ags/results` for a 1.1 session: readResult.
@@ -341,7 +341,7 @@ pub async fn read_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims) -
     let reply = outcome_call(cfg, &reg, &url, &xml, cid).await?;
     let results: Vec<Value> =
         reply.score.map(|v| json!({"userId": s.lti_sub, "resultScore": v, "resultMaximum": 1})).into_iter().collect();
-    crate::ok_json(json!({"results": results}), 200)
+    ok_json(json!({"results": results}), 200)
 }
 
 /// `DELETE /lti/ags/scores` for a 1.1 session: deleteResult.
@@ -351,7 +351,7 @@ pub async fn delete_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims)
         outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
     let xml = outcomes::delete_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
     outcome_call(cfg, &reg, &url, &xml, cid).await?;
-    crate::ok_json(json!({"deleted": true, "userId": s.lti_sub}), 200)
+    ok_json(json!({"deleted": true, "userId": s.lti_sub}), 200)
 }
 
 async fn registration(env: &Env, s: &SessionClaims) -> ApiResult<Registration> {
@@ -467,7 +467,7 @@ pub async fn content_items(
         secret(cfg, &reg).await?.ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "no 1.1 secret"))?;
     let signer = Signer::new(&reg.lti11_consumer_key, &secret);
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
-    let form = signed_selection(&settings, &items, &signer, crate::now(), &nonce)
+    let form = signed_selection(&settings, &items, &signer, now(), &nonce)
         .map_err(|e| err(&e).with_field("contents", e.to_string()))?;
     Ok((form.action, form.fields))
 }

@@ -23,10 +23,17 @@ fn shell(title: &str, class: &str, body: &str) -> String {
     )
 }
 
-/// Error page: what happened, what to do, and the correlation id for support.
 /// The policy of every static page and error page: no script at all.
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors *";
 
+/// CSP of a page with one inline script allowed by `nonce`, posting only to `form_action`.
+pub fn script_csp(nonce: &str, form_action: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; base-uri 'none'; form-action {form_action}"
+    )
+}
+
+/// Error page: what happened, what to do, and the correlation id for support.
 pub fn error_page(code: ErrorCode, cid: &str, extra: &str) -> String {
     let title = match code.status() {
         403 => "Access denied",

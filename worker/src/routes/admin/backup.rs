@@ -9,12 +9,18 @@ use lti_core::error::ErrorCode;
 use lti_core::registration::{Registration, RegistrationInput};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use worker::Env;
+use worker::{Env, Request, Response};
 
+use crate::clock::iso_now;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use crate::keys::{self, KeyRing};
-use crate::registry::Registry;
+use crate::http::body::{read_json, JSON_BACKUP};
+use crate::http::response::ok_json;
+use crate::log;
+use crate::routes::launch::public::VERSION;
+use crate::routes::Ctx;
+use crate::store::keyring::{self as keys, KeyRing};
+use crate::store::registry::Registry;
 
 /// Snapshot format tag.
 pub const FORMAT: &str = "lti-edge-backup/v1";
@@ -27,8 +33,23 @@ fn checksum(registrations: &Value, keys: &Value) -> String {
     lti_core::encoding::hex(&h.finalize())
 }
 
-/// The snapshot.
-pub async fn export(env: &Env, cfg: &Config, version: &str, now_iso: &str) -> ApiResult<Value> {
+/// `GET /lti/backup`: the snapshot.
+pub async fn export(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
+    let snap = snapshot(ctx.env, &ctx.cfg, VERSION, &iso_now()).await?;
+    let count = snap.get("registrations").and_then(Value::as_array).map_or(0, Vec::len);
+    log::info(&ctx.cid, "backup_exported", json!({"registrations": count}));
+    ok_json(snap, 200)
+}
+
+/// `POST /lti/restore`.
+pub async fn restore(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let body = read_json(req, &JSON_BACKUP).await?;
+    let result = apply(ctx.env, &ctx.cfg, &body).await?;
+    log::info(&ctx.cid, "backup_restored", result.clone());
+    ok_json(result, 200)
+}
+
+async fn snapshot(env: &Env, cfg: &Config, version: &str, now_iso: &str) -> ApiResult<Value> {
     let regs = Registry::new(env).list().await?;
     let registrations = serde_json::to_value(&regs).map_err(|e| ApiError::internal(e.to_string()))?;
     let ring = keys::ring(env).await?;
@@ -62,7 +83,7 @@ fn invalid(fields: Vec<(String, String)>) -> ApiError {
 
 /// Check a snapshot completely, then write it: registrations by id (replacing those ids), and
 /// the key ring when `restoreKeys` is true. Nothing is written when anything is wrong.
-pub async fn restore(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> {
+async fn apply(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> {
     let snap = body.get("data").filter(|d| d.get("format").is_some()).unwrap_or(body);
     if snap.get("format").and_then(Value::as_str) != Some(FORMAT) {
         return Err(invalid(vec![(

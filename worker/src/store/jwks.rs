@@ -13,7 +13,8 @@ use worker::{kv::KvStore, Env};
 
 use crate::config::KV_BINDING;
 use crate::error::{ApiError, ApiResult};
-use crate::{http, log};
+use crate::http::outbound as http;
+use crate::log;
 
 const FETCH_TIMEOUT_MS: u32 = 5000;
 /// How long KV keeps a last good set (serves through long platform outages).
@@ -59,7 +60,7 @@ async fn refresh(
     trigger: Option<&str>,
     cid: &str,
 ) -> Option<(CachedKeySet, JwkSet)> {
-    let now = crate::now();
+    let now = crate::clock::now();
     let previous = in_memory(url).map(|(c, _)| c);
     INFLIGHT.with(|m| m.borrow_mut().insert(url.to_string(), js_sys::Date::now()));
     let answer = http::fetch(&http::Outbound {
@@ -123,7 +124,7 @@ async fn await_inflight(url: &str) -> bool {
             break;
         }
         waited = true;
-        crate::http::sleep_ms(25).await;
+        crate::clock::sleep_ms(25).await;
     }
     waited
 }
@@ -150,7 +151,7 @@ pub async fn key_set(
     }
     for _ in 0..3 {
         let kid_known = entry.as_ref().is_some_and(|(_, s)| s.find(kid).is_some());
-        match jwks_cache::decide(entry.as_ref().map(|(c, _)| c), kid, kid_known, crate::now().max(now)) {
+        match jwks_cache::decide(entry.as_ref().map(|(c, _)| c), kid, kid_known, crate::clock::now().max(now)) {
             Decision::UseCached => {}
             Decision::Revalidate => {
                 // Serve now; one background refresh per URL (a hanging endpoint holds nobody).
@@ -164,7 +165,7 @@ pub async fn key_set(
                 }
             }
             Decision::Throttled => {
-                crate::http::sleep_ms(1000).await;
+                crate::clock::sleep_ms(1000).await;
                 entry = in_memory(url).or(entry);
                 continue;
             }
@@ -173,7 +174,7 @@ pub async fn key_set(
                     // Someone else just fetched: decide again on what they got.
                     entry = in_memory(url).or(entry);
                     let known = entry.as_ref().is_some_and(|(_, s)| s.find(kid).is_some());
-                    if known || entry.as_ref().is_some_and(|(c, _)| c.missed_recently(kid, crate::now())) {
+                    if known || entry.as_ref().is_some_and(|(c, _)| c.missed_recently(kid, crate::clock::now())) {
                         continue;
                     }
                 }
@@ -202,7 +203,7 @@ pub async fn after_bad_signature(
     used: &JwkSet,
     cid: &str,
 ) -> ApiResult<Option<JwkSet>> {
-    let now = crate::now();
+    let now = crate::clock::now();
     let Some((entry, _)) = in_memory(url) else { return Ok(None) };
     if !jwks_cache::refetch_after_bad_signature(&entry, now) {
         return Ok(None);

@@ -1,7 +1,8 @@
 //! The tool's signing keys. When the `LTI_TOOL_PRIVATE_JWK` secret holds an RSA private JWK
 //! (with `kid`), that key signs everything, sessions included (RS256). Otherwise each key in
 //! the ring is a pair created together (inside the key-ring Durable Object, so concurrent
-//! first requests cannot create two): an RSA-2048 key for what platforms verify (RS256 client
+//! first requests cannot create two: the ring is one document in the Durable Object, written by
+//! compare-and-swap): an RSA-2048 key for what platforms verify (RS256 client
 //! assertions and deep-linking responses) and a P-256 session key (ES256 session tokens: about
 //! a millisecond less CPU per launch than RSA). Private halves are encrypted with AES-256-GCM
 //! under a key derived from `LTI_ENCRYPTION_KEY`; the ring is mirrored to KV for fast reads,
@@ -19,9 +20,10 @@ use worker::Env;
 use lti_core::crypto::{CryptoError, JwsAlg, JwsSigner, Rs256Signer};
 use lti_core::error::ErrorCode;
 
+use super::durable::{self, DocBody};
+use crate::clock::now;
 use crate::config::{env_string, Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
-use crate::store;
 use lti_webcrypto::{
     aes_gcm_decrypt, aes_gcm_encrypt, generate_ec_jwk, generate_rsa_jwk, random_bytes, WebCryptoEcSigner,
     WebCryptoSigner,
@@ -98,8 +100,7 @@ fn new_kid(prefix: &str) -> ApiResult<String> {
     Ok(format!("{prefix}{}", b64url_encode(&random_bytes::<9>().map_err(|e| ApiError::internal(e.0))?)))
 }
 
-/// A fresh RSA-2048 key and its P-256 session key, private halves encrypted (runs inside the
-/// key-ring object).
+/// A fresh RSA-2048 key and its P-256 session key, private halves encrypted.
 pub async fn new_key(cfg: &Config, status: &str) -> ApiResult<StoredKey> {
     let kek = kek(cfg)?;
     let private = generate_rsa_jwk().await.map_err(|e| ApiError::internal(e.0))?;
@@ -128,21 +129,18 @@ pub async fn new_key(cfg: &Config, status: &str) -> ApiResult<StoredKey> {
     })
 }
 
-/// Generate a new ring with one current key (runs inside the key-ring object).
-pub async fn create_ring(cfg: &Config) -> ApiResult<String> {
+/// Generate a new ring with one current key.
+async fn create_ring(cfg: &Config) -> ApiResult<String> {
     let ring = KeyRing { keys: vec![new_key(cfg, "current").await?] };
     serde_json::to_string(&ring).map_err(|e| ApiError::internal(e.to_string()))
-}
-
-fn now() -> i64 {
-    (js_sys::Date::now() / 1000.0) as i64
 }
 
 /// How long isolates trust their cached ring before re-reading it (a rotation reaches every
 /// isolate within this, plus KV propagation).
 const RING_CACHE_SECS: i64 = 30;
 
-/// A rotation step, applied inside the key-ring object (one writer, so no races).
+/// A rotation step (applied to the ring read from the object and written back by
+/// compare-and-swap, so concurrent steps cannot lose each other).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum RingOp {
@@ -229,26 +227,54 @@ pub fn key_view(k: &StoredKey) -> Value {
 
 /// Run a rotation step in the key-ring object, mirror the new ring to KV and refresh this
 /// isolate. Returns the step's result.
-pub async fn rotate(env: &Env, op: &RingOp) -> ApiResult<Value> {
+pub async fn rotate(env: &Env, cfg: &Config, op: &RingOp) -> ApiResult<Value> {
     if configured_key(env)?.is_some() {
         return Err(ApiError::new(
             ErrorCode::RequestInvalid,
             "LTI_TOOL_PRIVATE_JWK is set: rotate that key by replacing the secret",
         ));
     }
-    ring(env).await?; // make sure the ring exists
-    let reply = store::key_ring_op(env, op).await?;
-    let reply: Value = serde_json::from_str(&reply).map_err(|e| ApiError::internal(format!("key op reply: {e}")))?;
-    if let Some(code) = reply.get("error").and_then(Value::as_str) {
-        let code = ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code).unwrap_or(ErrorCode::Internal);
-        return Err(ApiError::new(code, "key ring refused the step"));
+    let mut text = ensure_ring(env, cfg).await?;
+    // Read, apply, compare-and-swap; a concurrent step in between makes us start again.
+    for _ in 0..5 {
+        let mut ring: KeyRing =
+            serde_json::from_str(&text).map_err(|e| ApiError::internal(format!("key ring: {e}")))?;
+        let fresh = match op {
+            RingOp::Next if !ring.keys.iter().any(|k| k.status == "next") => Some(new_key(cfg, "next").await?),
+            _ => None,
+        };
+        let result =
+            apply(&mut ring, op, fresh, now()).map_err(|code| ApiError::new(code, "key ring refused the step"))?;
+        let next = serde_json::to_string(&ring).map_err(|e| ApiError::internal(e.to_string()))?;
+        let reply = durable::doc(env, OBJECT, "/doc/cas", &doc_body(Some(text), Some(next.clone()))).await?;
+        if reply.ok {
+            env.kv(KV_BINDING)?.put(RING_KEY, next)?.execute().await?;
+            set_ring(ring);
+            return Ok(result);
+        }
+        text = reply.value.ok_or_else(|| ApiError::internal("key ring vanished"))?;
     }
-    let ring_text =
-        reply.get("ring").and_then(Value::as_str).ok_or_else(|| ApiError::internal("key op reply without ring"))?;
-    env.kv(KV_BINDING)?.put(RING_KEY, ring_text)?.execute().await?;
-    let ring: KeyRing = serde_json::from_str(ring_text).map_err(|e| ApiError::internal(format!("key ring: {e}")))?;
-    set_ring(ring);
-    Ok(reply.get("result").cloned().unwrap_or(Value::Null))
+    Err(ApiError::internal("key ring kept changing during the step"))
+}
+
+/// The Durable Object holding the ring document.
+const OBJECT: &str = "tool-key-ring";
+/// The ring's key in that object.
+const DOC: &str = "ring";
+
+fn doc_body(expect: Option<String>, value: Option<String>) -> DocBody {
+    DocBody { key: DOC.into(), expect, value }
+}
+
+/// The ring document as stored in the object, created on first use (two isolates racing to
+/// create it both generate a ring; compare-and-swap keeps exactly one, and both use it).
+async fn ensure_ring(env: &Env, cfg: &Config) -> ApiResult<String> {
+    if let Some(text) = durable::doc(env, OBJECT, "/doc/get", &doc_body(None, None)).await?.value {
+        return Ok(text);
+    }
+    let created = create_ring(cfg).await?;
+    let reply = durable::doc(env, OBJECT, "/doc/cas", &doc_body(None, Some(created))).await?;
+    reply.value.ok_or_else(|| ApiError::internal("key ring not stored"))
 }
 
 /// Whether every key of `ring` decrypts under this deployment's `LTI_ENCRYPTION_KEY`.
@@ -268,7 +294,7 @@ pub async fn decrypts(cfg: &Config, ring: &KeyRing) -> bool {
 /// Replace the whole ring (restore from a backup), through the key-ring object.
 pub async fn replace_ring(env: &Env, ring: &KeyRing) -> ApiResult<()> {
     let text = serde_json::to_string(ring).map_err(|e| ApiError::internal(e.to_string()))?;
-    store::key_ring_replace(env, &text).await?;
+    durable::doc(env, OBJECT, "/doc/put", &doc_body(None, Some(text.clone()))).await?;
     env.kv(KV_BINDING)?.put(RING_KEY, text)?.execute().await?;
     set_ring(ring.clone());
     SIGNER.with(|s| *s.borrow_mut() = None);
@@ -335,7 +361,7 @@ pub async fn ring(env: &Env) -> ApiResult<KeyRing> {
     let text = match kv.get(RING_KEY).text().await? {
         Some(t) => t,
         None => {
-            let t = store::ensure_key_ring(env).await?;
+            let t = ensure_ring(env, &Config::load(env, "https://localhost")).await?;
             kv.put(RING_KEY, t.clone())?.execute().await?;
             t
         }

@@ -1,0 +1,56 @@
+//! `/lti/platforms`: platform registrations.
+
+use lti_core::error::ErrorCode;
+use lti_core::registration::{uuid_v4, Registration};
+use lti_webcrypto::random_bytes;
+use serde_json::{json, Value};
+use worker::{Request, Response};
+
+use crate::clock::iso_now;
+use crate::error::{ApiError, ApiResult};
+use crate::http::body::{read_json, JSON_REGISTRATION};
+use crate::http::response::ok_json;
+use crate::routes::Ctx;
+use crate::store::registry::Registry;
+use crate::{legacy, log};
+
+/// `GET /lti/platforms`.
+pub async fn list(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
+    let regs = Registry::new(ctx.env).list().await?;
+    ok_json(regs.iter().map(Registration::public_json).collect::<Vec<Value>>(), 200)
+}
+
+/// `POST /lti/platforms`: create, or update the registration with the same issuer and client
+/// id (or `id`).
+pub async fn upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let body = read_json(req, &JSON_REGISTRATION).await?;
+    // Field errors come from the same validation the registry runs; a new LTI 1.1 secret is
+    // sealed here (WebCrypto) so the registry object stores only its sealed form.
+    let secret_enc = match body.get("lti11Secret").and_then(Value::as_str) {
+        Some(plain) if (8..=255).contains(&plain.chars().count()) => {
+            Some(legacy::encrypt_secret(&ctx.cfg, plain).await?)
+        }
+        _ => None,
+    };
+    let id = uuid_v4(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
+    let up = Registry::new(ctx.env).upsert(&body, &id, &iso_now(), ctx.cfg.allow_http_loopback, secret_enc).await?;
+    let reg = up.registration;
+    log::info(&ctx.cid, "registration_saved", json!({"id": reg.id, "updated": !up.created}));
+    ok_json(reg.public_json(), if up.created { 201 } else { 200 })
+}
+
+/// `GET /lti/platforms/{id}`.
+pub async fn get(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
+    match Registry::new(ctx.env).get(&ctx.params.id).await? {
+        Some(reg) => ok_json(reg.public_json(), 200),
+        None => Err(ApiError::new(ErrorCode::NotFound, "registration not found")),
+    }
+}
+
+/// `DELETE /lti/platforms/{id}`.
+pub async fn delete(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
+    if Registry::new(ctx.env).delete(&ctx.params.id).await? {
+        return ok_json(json!({"id": ctx.params.id, "deleted": true}), 200);
+    }
+    Err(ApiError::new(ErrorCode::NotFound, "registration not found"))
+}

@@ -1,0 +1,158 @@
+//! `POST /lti/launch` (and the KAF paths, and a module's own URL for LTI 1.1): the launch.
+//! LTI 1.3: the state (signature, expiry, used once, cookie binding), the id_token (header,
+//! platform key, signature), every claim, then who, which role, which module; LTI 1.1: OAuth
+//! 1.0a (see [`crate::legacy`]). Either way the browser leaves with a signed session.
+
+use lti_core::encoding::{form_decode, hex};
+use lti_core::error::{Coded, ErrorCode};
+use lti_core::launch::UnverifiedLaunch;
+use lti_core::registration::DeploymentPolicy;
+use lti_core::session::SessionClaims;
+use lti_core::state::{cookie_value, Binding, StateHandle};
+use lti_webcrypto::{random_bytes, WebCryptoVerifier};
+use worker::{Request, Response};
+
+use super::{session_redirect, storage, storage_target};
+use crate::clock::{iso_now, now};
+use crate::error::{ApiError, ApiResult};
+use crate::http::body::read_text;
+use crate::routes::services::caller::remember_context;
+use crate::routes::Ctx;
+use crate::store::jwks;
+use crate::store::registry::Registry;
+use crate::store::state::StateStore;
+use crate::{legacy, log};
+
+/// Accept a launch (1.3 id_token, or a 1.1 form).
+pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let body = read_text(req).await?;
+    let form = form_decode(&body);
+    if legacy::is_lti11(&form) {
+        // LTI 1.1 on the same endpoint (KAF auto-detects the version the same way).
+        let t = now();
+        let claims = legacy::launch(ctx.env, ctx.wctx, &ctx.cfg, &req.inner().url(), &ctx.path, &body, t).await?;
+        log::info(
+            &ctx.cid,
+            "launch",
+            serde_json::json!({"registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role, "user_id_source": claims.user_id_source}),
+        );
+        return session_redirect(ctx, &claims, None).await;
+    }
+    let field = |n: &str| form.iter().find(|(k, v)| k == n && !v.is_empty()).map(|(_, v)| v.clone());
+    let state = field("state").ok_or_else(|| ApiError::new(ErrorCode::LaunchParamMissing, "state missing"))?;
+    let id_token = field("id_token").ok_or_else(|| ApiError::new(ErrorCode::LaunchParamMissing, "id_token missing"))?;
+    let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
+    let t = now();
+
+    // 1. State: signature and expiry, then marked used exactly once, in the store the login
+    // named (a restart that switched NONCE_STORE neither refuses in-flight logins nor lets a
+    // used state through).
+    let handle = StateHandle::verify(&state, &key, t).map_err(|e| ApiError::coded(&e))?;
+    let cookie_name = handle.cookie_name();
+    let store = StateStore::named(ctx.env, ctx.wctx, handle.store())
+        .unwrap_or_else(|| StateStore::new(ctx.env, ctx.wctx, &ctx.cfg));
+    let first_use = store.claim(&handle.store_key(), handle.exp(), t).await?;
+    let consumed = handle.consumed(first_use).map_err(|e| ApiError::coded(&e))?;
+    let cookie_header = req.headers().get("cookie").ok().flatten().unwrap_or_default();
+    let binding = consumed.check_cookie(cookie_value(&cookie_header, &cookie_name)).map_err(|e| ApiError::coded(&e))?;
+    let registry = Registry::new(ctx.env);
+    let mut reg = registry.get(&consumed.record().registration_id).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted between login and launch")
+    })?;
+
+    // 2–4. Header (RS256, kid), platform key, signature.
+    let unverified = UnverifiedLaunch::parse(&id_token).map_err(|e| ApiError::coded(&e))?;
+    let keys = jwks::key_set(ctx.env, ctx.wctx, &reg.keyset_url, unverified.kid(), t, &ctx.cid).await?;
+    let verified = match unverified.clone().verify(&keys, &WebCryptoVerifier).await {
+        Ok(v) => v,
+        Err(e) if e.code() == ErrorCode::SignatureInvalid => {
+            // A platform may have re-used its kid for a new key: one refetch (when the cached
+            // set is old enough), then the verdict stands.
+            match jwks::after_bad_signature(ctx.env, ctx.wctx, &reg.keyset_url, unverified.kid(), &keys, &ctx.cid)
+                .await?
+            {
+                Some(newer) => unverified.verify(&newer, &WebCryptoVerifier).await.map_err(|e| ApiError::coded(&e))?,
+                None => return Err(ApiError::coded(&e)),
+            }
+        }
+        Err(e) => return Err(ApiError::coded(&e)),
+    };
+
+    // 5–12. Every claim.
+    let validated = verified.validate(&consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;
+    let skew = validated.observed_skew();
+    if validated.is_new_deployment()
+        && reg.deployment_policy == DeploymentPolicy::AcceptAndRecord
+        && registry.record_deployment(&reg, validated.deployment_id(), &iso_now()).await?
+    {
+        reg.record_deployment(validated.deployment_id());
+        log::info(
+            &ctx.cid,
+            "deployment_recorded",
+            serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}),
+        );
+    }
+
+    // 13–16. Who, role, module, category (an upgraded 1.1 link keeps its 1.1 identity).
+    let legacy_identity =
+        legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, &reg, validated.claims(), &ctx.cid, &iso_now()).await?;
+    let target = consumed.record().target_link_uri.clone();
+    let presentation_origin = {
+        let c = validated.claims();
+        let from = |claim: &str, field: &str| {
+            c.get(claim)
+                .and_then(|v| v.get(field))
+                .and_then(serde_json::Value::as_str)
+                .and_then(|u| lti_core::url::HttpUrl::parse(u).ok())
+        };
+        from("https://purl.imsglobal.org/spec/lti/claim/launch_presentation", "return_url")
+            .or_else(|| from("https://purl.imsglobal.org/spec/lti/claim/tool_platform", "url"))
+            .map(|u| u.origin())
+    };
+    let authorized = match &legacy_identity {
+        Some(identity) => validated.authorize_migrated(&reg, &ctx.cfg.tool, &target, identity),
+        None => validated.authorize(&reg, &ctx.cfg.tool, &target),
+    };
+    let launch = authorized.map_err(|e| {
+        let mut err = ApiError::coded(&e);
+        if let lti_core::error::AccessError::RoleUnmapped(roles) = &e {
+            err.roles = Some(roles.clone());
+        }
+        err
+    })?;
+
+    // The tool session.
+    let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
+    let mut claims = SessionClaims::for_launch(&launch, &ctx.cfg.base(), binding.as_str(), t, ctx.cfg.session_ttl, jti);
+    claims.platform_origin = presentation_origin;
+    remember_context(ctx.env, ctx.wctx, &claims);
+    if binding == Binding::StateOnly {
+        if let Some(target) = storage_target(consumed.record().storage_target.as_deref()) {
+            // No cookie came back, but the login stored the binding secret in platform
+            // storage: park the session and let the launch page read the secret back.
+            let platform_origin =
+                lti_core::url::HttpUrl::parse(&reg.auth_login_url).map(|u| u.origin()).unwrap_or_default();
+            return storage::park(
+                ctx,
+                &store,
+                claims,
+                consumed.record().cookie_hash.clone(),
+                target,
+                &platform_origin,
+                &cookie_name,
+                t,
+            )
+            .await;
+        }
+    }
+    log::info(
+        &ctx.cid,
+        "launch",
+        serde_json::json!({
+            "registration": reg.id, "message_type": launch.message_type.as_str(), "module": launch.module.code,
+            "role": launch.role.as_str(), "binding": binding.as_str(), "store": store.kind(), "clock_skew_s": skew,
+            "user_id_source": launch.user_id_source.as_str(),
+        }),
+    );
+    session_redirect(ctx, &claims, Some(&cookie_name)).await
+}

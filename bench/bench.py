@@ -16,15 +16,10 @@ if unset), BENCH_KEEP (1 keeps the scratch dir with the logs).
 """
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import os
-import platform
 import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,8 +33,10 @@ import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
+from bench_common import (BENCH, CHILD_ENV, REPO, RUN_DIR, env_int, loadavg, machine, run_main, say, start,
+                          table, wasm_size)
+from supervisor import free_port, group_cpu, stop_all, wait_port_free  # on sys.path through bench_common
+
 FIXTURES = REPO / "crates" / "lti-core" / "fixtures"
 JWKS_FILE = FIXTURES / "platform_jwks.json"
 KEY_FILE = FIXTURES / "platform_key.pem"
@@ -58,16 +55,6 @@ START_DEADLINE = 120.0  # s for a process to answer its readiness probe
 HTTP_TIMEOUT = 20.0     # s for every set-up HTTP call made from here
 
 
-def env_int(name: str, default: int, lo: int, hi: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    value = int(raw)
-    if not lo <= value <= hi:
-        raise SystemExit(f"{name}={value} is outside {lo}..{hi}")
-    return value
-
-
 N = env_int("BENCH_LAUNCHES", 2000, 1, 100_000)
 WARMUP = env_int("BENCH_WARMUP", 50, 1, 10_000)
 CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "8,1").split(",") if c.strip()]
@@ -78,132 +65,6 @@ ALL_TARGETS = ["edge-kv", "edge-durable", "edge-kv-wrangler", "pylti1p3", "ltijs
 ONLY = [x.strip() for x in os.environ.get("BENCH_ONLY", ",".join(ALL_TARGETS)).split(",") if x.strip()]
 if any(x not in ALL_TARGETS for x in ONLY):
     raise SystemExit(f"BENCH_ONLY must name some of {', '.join(ALL_TARGETS)}")
-
-
-def say(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------------------------------------
-# Processes: each in its own process group, its pgid recorded in RUN_DIR/pgids for scripts/bench.sh's
-# trap (in case this interpreter itself is killed), stopped in `finally` otherwise.
-# ------------------------------------------------------------------------------------------------
-
-_CREATED_RUN_DIR = not os.environ.get("BENCH_RUN_DIR")
-RUN_DIR = Path(os.environ.get("BENCH_RUN_DIR") or tempfile.mkdtemp(prefix="lti-edge-bench-"))
-RUN_DIR.mkdir(parents=True, exist_ok=True)
-PROCS: t.List["Proc"] = []
-
-CHILD_ENV = dict(os.environ)
-CHILD_ENV.update({
-    "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
-    "NO_COLOR": "1", "FORCE_COLOR": "0", "CI": os.environ.get("CI", "true"),
-    "WRANGLER_SEND_METRICS": "false", "WRANGLER_SEND_ERROR_REPORTS": "false", "DO_NOT_TRACK": "1",
-    "CLOUDFLARE_CF_FETCH_ENABLED": "false", "WRANGLER_HIDE_BANNER": "true",
-    "PYTHONUNBUFFERED": "1",
-})
-for _proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-    CHILD_ENV.pop(_proxy, None)
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-class Proc:
-    def __init__(self, name: str, cmd: t.List[str], env: t.Optional[t.Dict[str, str]] = None,
-                 cwd: Path = REPO) -> None:
-        self.name = name
-        self.log = RUN_DIR / f"{name}.log"
-        self._logf = open(self.log, "ab")
-        self._logf.write(("$ " + " ".join(cmd) + "\n").encode())
-        self._logf.flush()
-        self.popen = subprocess.Popen(cmd, cwd=str(cwd), env=env or CHILD_ENV, stdin=subprocess.DEVNULL,
-                                      stdout=self._logf, stderr=subprocess.STDOUT, start_new_session=True)
-        with open(RUN_DIR / "pgids", "a") as f:
-            f.write(f"{self.popen.pid}\n")
-        self.stopped = False
-        PROCS.append(self)
-
-    def wait_ready(self, url: str, deadline_s: float = START_DEADLINE) -> None:
-        end = time.monotonic() + deadline_s
-        last = "no answer yet"
-        while time.monotonic() < end:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode} before it was ready; "
-                                   f"log {self.log}:\n{tail(self.log)}")
-            try:
-                r = http("GET", url, timeout=3)
-                if r.status_code == 200:
-                    return
-                last = f"{r.status_code} {r.text[:200]}"
-            except requests.RequestException as exc:
-                last = repr(exc)
-            time.sleep(0.25)
-        raise RuntimeError(f"{self.name} did not answer 200 on {url} within {deadline_s:.0f} s "
-                           f"(last: {last}); log {self.log}:\n{tail(self.log)}")
-
-    def stop(self) -> None:
-        if self.stopped:
-            return
-        self.stopped = True
-        pgid = self.popen.pid
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        # the leader may be gone while children of its group live on: make sure
-        time.sleep(0.2)
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            say(f"warning: {self.name} (pid {pgid}) did not exit")
-            return
-        self._logf.close()
-        # stopped: take it off the list scripts/bench.sh's trap kills (its pid may be reused)
-        pgids = RUN_DIR / "pgids"
-        try:
-            left = [x for x in pgids.read_text().split() if x != str(pgid)]
-            pgids.write_text("".join(f"{x}\n" for x in left))
-        except OSError:
-            pass
-
-
-def stop_all() -> None:
-    for p in reversed(PROCS):
-        p.stop()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port_free(port: int, deadline_s: float = 30.0) -> None:
-    end = time.monotonic() + deadline_s
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("127.0.0.1", port))
-                return
-            except OSError:
-                pass
-        if time.monotonic() > end:
-            raise RuntimeError(f"127.0.0.1:{port} is in use (another wrangler dev?); set BENCH_PORT")
-        time.sleep(0.5)
 
 
 _SESSION = requests.Session()
@@ -254,26 +115,6 @@ class Batch:
 
 
 _job_no = 0
-
-
-def group_cpu(pgid: int) -> t.Optional[float]:
-    """CPU seconds (user + system, this process and its reaped children) of every process in the
-    process group `pgid` — a server under test with all its workers and helpers (workerd and
-    Miniflare's node; gunicorn's master and workers; node)."""
-    if pgid <= 0:
-        return None
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # gone meanwhile
-        if int(f[2]) == pgid:  # fields after "(comm)": state ppid pgrp session ... utime(11) stime(12) cutime cstime
-            total += sum(int(x) for x in f[11:15]) / tick
-    return total
 
 
 def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, expect: int,
@@ -491,7 +332,7 @@ def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare"
         return [Row(Target(key, name, store_name, "", "", "", 303, "", issuer), c,
                     failure=f"missing {WORKER_JS} or {WRANGLER}: run `npm run build` first")
                 for c in CONCURRENCIES]
-    wait_port_free(EDGE_PORT)
+    wait_port_free(EDGE_PORT, hint="another wrangler dev? set BENCH_PORT")
     base = f"http://127.0.0.1:{EDGE_PORT}"
     admin = "adm_" + secrets.token_urlsafe(24)
     persist = Path(tempfile.mkdtemp(prefix=f"state-{store}-", dir=RUN_DIR))
@@ -511,11 +352,10 @@ def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare"
                "--show-interactive-dev-session=false", "--log-level", "error"]
         for k, v in variables.items():
             cmd += ["--var", f"{k}:{v}"]
-    proc = Proc(f"worker-{store}", cmd, env=env)
     tg = Target(key, name, store_name, base, "/lti/login", "/lti/launch", 303, base + MY_MEDIA, issuer,
-                floor_path="/version", pgid=proc.popen.pid)
-    try:
-        proc.wait_ready(base + "/version")
+                floor_path="/version")
+
+    def register() -> None:
         say(f"worker ({store}) ready: {http('GET', base + '/version').text.strip()[:200]}")
         body = {"issuer": issuer, "lti13ClientId": CLIENT_ID, "name": "Bench",
                 "lti13PlatformOidcAuthUrl": issuer + "/auth", "lti13AuthTokenUrl": issuer + "/token",
@@ -524,8 +364,21 @@ def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare"
                  headers={"Authorization": f"Bearer {admin}", "Accept": "application/json"})
         if r.status_code not in (200, 201):
             raise RuntimeError(f"registration failed: {r.status_code} {r.text[:500]}")
+    return serve_and_measure(tg, jwks_base, f"worker-{store}", cmd, "/version", env=env, setup=register)
+
+
+def serve_and_measure(tg: Target, jwks_base: str, proc_name: str, cmd: t.List[str], ready_path: str,
+                      env: t.Optional[t.Dict[str, str]] = None, cwd: Path = REPO,
+                      setup: t.Optional[t.Callable[[], None]] = None) -> t.List[Row]:
+    """Start one implementation's server, wait for `ready_path` to answer, `setup`, measure, stop it."""
+    proc = start(proc_name, cmd, env=env, cwd=cwd)
+    tg.pgid = proc.pgid
+    try:
+        proc.wait_ready(tg.origin + ready_path, deadline_s=START_DEADLINE)
+        if setup is not None:
+            setup()
         return measure(tg, jwks_base)
-    except Exception as exc:
+    except Exception as exc:  # report, don't fake numbers
         return [Row(tg, c, failure=str(exc)) for c in CONCURRENCIES]
     finally:
         proc.stop()
@@ -542,15 +395,7 @@ def run_pylti1p3(issuer: str, jwks_base: str) -> t.List[Row]:
            "--chdir", str(BENCH / "peers"), "pylti1p3_app:app"]
     tg = Target("pylti1p3", "pylti1p3 2.0.0 (Flask)", "cookie session", base, "/login", "/launch", 303,
                 launch_url, issuer)
-    proc = Proc("pylti1p3", cmd, env=env)
-    tg.pgid = proc.popen.pid
-    try:
-        proc.wait_ready(base + "/ready")
-        return measure(tg, jwks_base)
-    except Exception as exc:
-        return [Row(tg, c, failure=str(exc)) for c in CONCURRENCIES]
-    finally:
-        proc.stop()
+    return serve_and_measure(tg, jwks_base, "pylti1p3", cmd, "/ready", env=env)
 
 
 def run_ltijs(issuer: str, jwks_base: str) -> t.List[Row]:
@@ -562,32 +407,12 @@ def run_ltijs(issuer: str, jwks_base: str) -> t.List[Row]:
         return [Row(tg, c, failure="bench/node_modules/ltijs missing: run via npm run bench")
                 for c in CONCURRENCIES]
     cmd = ["node", str(BENCH / "peers" / "ltijs_app.js"), str(port), issuer, CLIENT_ID, DEPLOYMENT_ID]
-    proc = Proc("ltijs", cmd, cwd=BENCH)
-    tg.pgid = proc.popen.pid
-    try:
-        proc.wait_ready(base + "/ready")
-        return measure(tg, jwks_base)
-    except Exception as exc:
-        return [Row(tg, c, failure=str(exc)) for c in CONCURRENCIES]
-    finally:
-        proc.stop()
+    return serve_and_measure(tg, jwks_base, "ltijs", cmd, "/ready", cwd=BENCH)
 
 
 # ------------------------------------------------------------------------------------------------
 # Output
 # ------------------------------------------------------------------------------------------------
-
-
-def table(headers: t.List[str], rows: t.List[t.List[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    numeric = [i >= 2 for i in range(len(headers))]
-
-    def line(cells: t.List[str]) -> str:
-        return "| " + " | ".join(c.rjust(w) if numeric[i] else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-    sep = "|" + "|".join(("-" * (w + 1) + ":") if numeric[i] else ("-" * (w + 2))
-                         for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(headers), sep] + [line(r) for r in rows])
 
 
 def batch_cells(b: t.Optional[Batch], failure: str) -> t.List[str]:
@@ -599,46 +424,16 @@ def batch_cells(b: t.Optional[Batch], failure: str) -> t.List[str]:
             str(b.errors + max(0, N - len(b.results)))]
 
 
-def machine() -> str:
-    cpu = "?"
-    try:
-        for ln in Path("/proc/cpuinfo").read_text().splitlines():
-            if ln.startswith("model name"):
-                cpu = ln.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True, env=CHILD_ENV).stdout.strip()
-    return (f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, node {node}; "
-            f"driver and servers share this machine")
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
-
-
-def wasm_size() -> str:
-    if not WASM.exists():
-        return f"worker wasm {WASM.relative_to(REPO)}: missing"
-    raw = WASM.read_bytes()
-    gz = len(gzip.compress(raw, compresslevel=9))
-    return (f"worker wasm {WASM.relative_to(REPO)}: {len(raw):,} bytes raw ({len(raw) / 1024:.0f} KiB), "
-            f"{gz:,} bytes gzip -9 ({gz / 1024:.0f} KiB)")
-
-
 def main() -> int:
     load_before = loadavg()
-    wasm = wasm_size()  # of the build being benchmarked (read before wrangler starts)
+    wasm = wasm_size(WASM)  # of the build being benchmarked (read before wrangler starts)
     say(f"scratch dir {RUN_DIR}; N={N} launches per row, warm-up {WARMUP}, concurrency {CONCURRENCIES}")
     jwks_port = free_port()
     jwks_base = f"http://127.0.0.1:{jwks_port}"
     issuer = jwks_base
     rows: t.List[Row] = []
     try:
-        jwks = Proc("jwks", ["node", str(BENCH / "jwks_server.mjs"), str(jwks_port), str(JWKS_FILE)])
+        jwks = start("jwks", ["node", str(BENCH / "jwks_server.mjs"), str(jwks_port), str(JWKS_FILE)])
         jwks.wait_ready(jwks_base + "/jwks", deadline_s=30)
         if "edge-kv" in ONLY:
             rows += run_edge("kv", issuer, jwks_base)
@@ -654,25 +449,23 @@ def main() -> int:
         stop_all()
 
     print()
-    print(f"LTI 1.3 launch benchmark: {N} distinct launches per row, {WARMUP} unmeasured warm-up; {machine()}")
+    print(f"LTI 1.3 launch benchmark: {N} distinct launches per row, {WARMUP} unmeasured warm-up; {machine(CHILD_ENV)}; "
+          f"driver and servers share this machine")
     print(f"load average (1/5/15 min) before: {load_before}, after: {loadavg()} "
           f"(anything else running on these {os.cpu_count()} cores skews every number)")
     print()
-    print("Launch: POST id_token+state (RS256, fresh nonce, the login's cookies), success = redirect")
-    print(table(["implementation", "store", "concurrency", "launches/s", "p50 ms", "p99 ms", "server CPU ms each", "errors"],
-                [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(r.launches, r.failure)]
-                 for r in rows]))
-    print()
-    print("Login (OIDC initiation): GET /login → 302 to the platform's /auth with state and nonce")
-    print(table(["implementation", "store", "concurrency", "logins/s", "p50 ms", "p99 ms", "server CPU ms each", "errors"],
-                [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(r.logins, r.failure)]
-                 for r in rows]))
-    print()
-    print("Floor: a no-op GET (worker /version, peers /ready) on the same server and client")
-    print(table(["implementation", "store", "concurrency", "requests/s", "p50 ms", "p99 ms", "server CPU ms each", "errors"],
-                [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(r.floor, r.failure)]
-                 for r in rows]))
-    print()
+    for title, rate, batch in (
+            ("Launch: POST id_token+state (RS256, fresh nonce, the login's cookies), success = redirect",
+             "launches/s", lambda r: r.launches),
+            ("Login (OIDC initiation): GET /login → 302 to the platform's /auth with state and nonce",
+             "logins/s", lambda r: r.logins),
+            ("Floor: a no-op GET (worker /version, peers /ready) on the same server and client",
+             "requests/s", lambda r: r.floor)):
+        print(title)
+        print(table(["implementation", "store", "concurrency", rate, "p50 ms", "p99 ms", "server CPU ms each", "errors"],
+                    [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(batch(r), r.failure)]
+                     for r in rows]))
+        print()
     print("Checks: JWKS fetches during the measured launches (cache behaviour); negative control")
     for r in rows:
         if r.launches is not None:
@@ -686,26 +479,11 @@ def main() -> int:
             print(f"  {r.target.name} [{r.target.store}] C={r.concurrency}: {r.failure[:1500]}")
     print()
     print(wasm)
-    now = wasm_size()
+    now = wasm_size(WASM)
     if now != wasm:
         print(f"  note: the build changed during the run; now {now}")
     return 0
 
 
-def _on_signal(signum: int, _frame: t.Any) -> None:
-    raise SystemExit(128 + signum)
-
-
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    code = 1
-    try:
-        code = main()
-    finally:
-        stop_all()
-        if os.environ.get("BENCH_KEEP") == "1":
-            say(f"kept {RUN_DIR}")
-        elif _CREATED_RUN_DIR:
-            shutil.rmtree(RUN_DIR, ignore_errors=True)
-    sys.exit(code)
+    run_main(main)

@@ -25,13 +25,15 @@ from pathlib import Path
 
 import pytest
 
-from ltihelpers import (Lti11Consumer, Platform, Proc, Tenant, Worker, check_worker_build,
-                        start_platform, start_worker, unique)
+from ltihelpers import (Lti11Consumer, Platform, Proc, Tenant, Worker, check_worker_build, exit_on_signals,
+                        start_platform, start_worker, stop_all, unique)
 
 PROXY_PUBLIC_BASE = "https://tool.example.test"
 
-_started: t.List[Proc] = []
 _logs: t.Dict[str, Path] = {}
+# Kept for test modules that still append the processes they start (test_hardening_store.py); no
+# need to: every Proc is the supervisor's, and pytest_sessionfinish stops whatever still runs.
+_started: t.List[Proc] = []
 
 
 def _worker(kind: str, tmp_path_factory: pytest.TempPathFactory, nonce_store: t.Optional[str],
@@ -48,7 +50,6 @@ def _worker(kind: str, tmp_path_factory: pytest.TempPathFactory, nonce_store: t.
     if problem:
         pytest.fail(problem, pytrace=False)
     assert worker.proc is not None
-    _started.append(worker.proc)
     _logs[f"worker {kind}"] = worker.log
     yield worker
     worker.proc.stop()
@@ -102,7 +103,7 @@ def any_worker(request: pytest.FixtureRequest) -> Worker:
     return request.getfixturevalue("worker" if request.param == "kv" else "worker_durable")
 
 
-def _platform(tmp: Path, tool_url: str, name: str) -> Platform:
+def _platform(tmp: Path, tool_url: str, name: str) -> t.Iterator[Platform]:
     problem = None
     try:
         p = start_platform(tmp, tool_url, name=name)
@@ -111,26 +112,20 @@ def _platform(tmp: Path, tool_url: str, name: str) -> Platform:
     if problem:
         pytest.fail(problem, pytrace=False)
     assert p.proc is not None
-    _started.append(p.proc)
     _logs[name if name == "platform" else f"{name} {p.base}"] = p.log
-    return p
+    yield p
+    p.proc.stop()
 
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory, worker: Worker) -> t.Iterator[Platform]:
-    p = _platform(tmp_path_factory.mktemp("platform"), worker.base, "platform")
-    yield p
-    assert p.proc is not None
-    p.proc.stop()
+    yield from _platform(tmp_path_factory.mktemp("platform"), worker.base, "platform")
 
 
 @pytest.fixture
 def fresh_platform(tmp_path_factory: pytest.TempPathFactory, worker: Worker) -> t.Iterator[Platform]:
     """A platform of its own (own issuer, own keys): nothing cached about it in any worker."""
-    p = _platform(tmp_path_factory.mktemp("fresh-platform"), worker.base, "fresh-platform")
-    yield p
-    assert p.proc is not None
-    p.proc.stop()
+    yield from _platform(tmp_path_factory.mktemp("fresh-platform"), worker.base, "fresh-platform")
 
 
 @pytest.fixture
@@ -188,9 +183,15 @@ def faults(platform: Platform) -> t.Iterator[t.Callable[..., t.Dict[str, t.Any]]
         platform.set_faults()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM/SIGHUP end the session as Ctrl-C does, so sessionfinish still stops every process
+    exit_on_signals(as_interrupt=True)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    for proc in _started:
-        proc.stop()
+    # every worker and platform still running (failed set-ups and interrupted runs included);
+    # the supervisor's atexit hook is the last resort
+    stop_all()
 
 
 def pytest_terminal_summary(terminalreporter: t.Any, exitstatus: int, config: t.Any) -> None:

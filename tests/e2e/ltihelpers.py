@@ -1,4 +1,5 @@
-"""Helpers for the LTI Edge end-to-end suite: processes, HTTP with timeouts, LTI flows.
+"""Helpers for the LTI Edge end-to-end suite: the worker and platform processes (run by the shared
+supervisor, tests/support/supervisor.py), HTTP with timeouts, LTI flows.
 
 Every HTTP call has a timeout and never follows redirects on its own. Nothing here asserts a
 duration: the only clocks used are start-up deadlines that turn a hung process into a clear failure.
@@ -11,9 +12,7 @@ import hmac
 import json
 import os
 import secrets
-import signal
 import socket
-import subprocess
 import sys
 import time
 import typing as t
@@ -28,6 +27,10 @@ from oauthlib.oauth1 import (SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_BODY, Client, R
                              SignatureOnlyEndpoint)
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+# the one process supervisor, shared with bench/ (conftest.py takes exit_on_signals and stop_all from here)
+from supervisor import Proc, child_env, exit_on_signals, free_port, stop_all  # noqa: E402,F401
+
 PLATFORM_SCRIPT = REPO / "tests" / "platform" / "platform.py"
 WORKER_BUILD = REPO / "worker" / "build" / "index.js"
 # LTI_EDGE_E2E_WRANGLER: another `wrangler`-compatible command (only for developing the suite itself).
@@ -108,86 +111,6 @@ def assert_ok(resp: requests.Response, status: t.Union[int, t.Tuple[int, ...]] =
     body = resp.json()
     assert body.get("success") is True, describe(resp)
     return body["data"]
-
-
-# ------------------------------------------------------------------------------------------------
-# Processes
-# ------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-class Proc:
-    """A child process in its own process group, output to a log file."""
-
-    def __init__(self, name: str, cmd: t.List[str], log: Path, env: t.Optional[t.Dict[str, str]] = None,
-                 cwd: Path = REPO) -> None:
-        self.name = name
-        self.cmd = cmd
-        self.log = log
-        log.parent.mkdir(parents=True, exist_ok=True)
-        self._logf = open(log, "ab")
-        self._logf.write(("$ " + " ".join(cmd) + "\n").encode())
-        self._logf.flush()
-        self.popen = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
-                                      stdout=self._logf, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
-        self._stopped = False
-
-    def wait_ready(self, url: str, deadline_s: float = START_DEADLINE) -> None:
-        end = time.monotonic() + deadline_s
-        last = "no answer yet"
-        while time.monotonic() < end:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode} before it was ready; "
-                                   f"log {self.log}:\n{tail(self.log)}")
-            try:
-                r = http("GET", url, timeout=3)
-                if r.status_code == 200:
-                    return
-                last = f"{r.status_code} {r.text[:200]}"
-            except requests.RequestException as exc:
-                last = repr(exc)
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not answer 200 on {url} within {deadline_s:.0f} s "
-                           f"(last: {last}); log {self.log}:\n{tail(self.log)}")
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.popen.wait(timeout=10)
-        else:
-            # the leader is gone; children of its group may still be alive
-            try:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self._logf.close()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -300,14 +223,7 @@ def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured:
     services_token = "svc_" + secrets.token_urlsafe(24)
     persist = tmp / "state"
     persist.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update({
-        "LTI_EDGE_SKIP_BUILD": "1", "WRANGLER_SEND_METRICS": "false",
-        "WRANGLER_SEND_ERROR_REPORTS": "false", "DO_NOT_TRACK": "1",
-        "CLOUDFLARE_CF_FETCH_ENABLED": "false", "WRANGLER_HIDE_BANNER": "true",
-        "PATH": f"{REPO / 'node_modules' / '.bin'}:{env.get('PATH', '')}",
-        "NO_COLOR": "1", "FORCE_COLOR": "0", "CI": env.get("CI", "true"),
-    })
+    env = child_env({"LTI_EDGE_SKIP_BUILD": "1"})
     worker_vars = {"PUBLIC_BASE_URL": base, "LTI_ADMIN_TOKEN": admin_token, "ALLOW_HTTP_LOOPBACK": "true",
                    "LTI_SERVICES_TOKEN": services_token}
     if configured:
@@ -322,7 +238,7 @@ def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured:
         cmd += ["--var", f"{name}:{value}"]
     log = tmp / f"worker-{kind}.log"
     proc = Proc(f"worker ({kind})", cmd, log, env=env)
-    proc.wait_ready(base + "/version")
+    proc.wait_ready(base + "/version", deadline_s=START_DEADLINE)
     public = worker_vars["PUBLIC_BASE_URL"].rstrip("/")
     return Worker(kind=kind, base=base, admin_token=admin_token, log=log, proc=proc,
                   public_base=public if public != base else None,
@@ -429,20 +345,8 @@ def stream_request(base: str, method: str, path: str, headers: t.Optional[t.Dict
                 sent += len(chunk)
         except (socket.timeout, OSError):
             pass
-        raw = b""
+        raw = _recv_until(sock, b"", time.monotonic() + hold_s, lambda r: b"\r\n\r\n" in r)
         held = True
-        end = time.monotonic() + hold_s
-        while time.monotonic() < end and b"\r\n\r\n" not in raw:
-            sock.settimeout(max(0.05, min(0.5, end - time.monotonic())))
-            try:
-                data = sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            if not data:
-                break
-            raw += data
         if b"\r\n\r\n" not in raw:
             held = False
             try:
@@ -451,27 +355,7 @@ def stream_request(base: str, method: str, path: str, headers: t.Optional[t.Dict
             except OSError:
                 pass
         # read the rest of the answer (bounded)
-        end = time.monotonic() + (20 if not held else 5)
-        while time.monotonic() < end:
-            if b"\r\n\r\n" in raw:
-                head, _, rest = raw.partition(b"\r\n\r\n")
-                length = None
-                for line in head.split(b"\r\n")[1:]:
-                    k, _, v = line.decode("latin-1").partition(":")
-                    if k.strip().lower() == "content-length":
-                        length = int(v.strip())
-                if length is not None and len(rest) >= length:
-                    break
-            sock.settimeout(max(0.05, min(0.5, end - time.monotonic())))
-            try:
-                data = sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            if not data:
-                break
-            raw += data
+        raw = _recv_until(sock, raw, time.monotonic() + (20 if not held else 5), _answer_complete)
     finally:
         sock.close()
     if b"\r\n\r\n" not in raw:
@@ -491,6 +375,35 @@ def stream_request(base: str, method: str, path: str, headers: t.Optional[t.Dict
     elif "content-length" in hdrs:
         body = body[:int(hdrs["content-length"])]
     return Streamed(status=status, headers=hdrs, body=body, answered_while_holding=held, sent=sent)
+
+
+def _recv_until(sock: socket.socket, raw: bytes, end: float, done: t.Callable[[bytes], bool]) -> bytes:
+    """``raw`` plus what the socket sends until ``done(raw)``, the peer closes, or ``end``."""
+    while time.monotonic() < end and not done(raw):
+        sock.settimeout(max(0.05, min(0.5, end - time.monotonic())))
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if not data:
+            break
+        raw += data
+    return raw
+
+
+def _answer_complete(raw: bytes) -> bool:
+    """A whole answer with a Content-Length has arrived."""
+    if b"\r\n\r\n" not in raw:
+        return False
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    length = None
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.decode("latin-1").partition(":")
+        if k.strip().lower() == "content-length":
+            length = int(v.strip())
+    return length is not None and len(rest) >= length
 
 
 def _dechunk(data: bytes) -> bytes:
@@ -687,7 +600,7 @@ def start_platform(tmp: Path, tool_url: str, client_id: str = "lti-edge-local",
     log = tmp / f"{name}-{port}.log"
     cmd = [sys.executable, str(PLATFORM_SCRIPT), "--port", str(port), "--tool-url", tool_url,
            "--client-id", client_id, "--deployment-id", deployment_id]
-    proc = Proc(name, cmd, log, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    proc = Proc(name, cmd, log, env=child_env())
     proc.wait_ready(base + "/__control/state", deadline_s=30)
     return Platform(base=base, client_id=client_id, deployment_id=deployment_id, log=log, proc=proc)
 

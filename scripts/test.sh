@@ -6,6 +6,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh
 
+log "style: cargo fmt --check, clippy -D warnings (rustfmt.toml, clippy.toml)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --features lti-core/native --quiet -- -D warnings 2>&1
+cargo clippy -p lti-edge-worker -p lti-embed --target wasm32-unknown-unknown --quiet -- -D warnings 2>&1
+
+log "worker: route table unit tests (the README endpoint table is the route table)"
+cargo test -p lti-edge-worker --lib --quiet 2>&1
+
 log "core: unit and integration tests"
 cargo test -p lti-core --features native --quiet 2>&1
 

@@ -128,6 +128,14 @@ pub fn form_encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
     out
 }
 
+/// Append `%XY` (upper-case hex) for byte `b`.
+pub(crate) fn push_escape(out: &mut String, b: u8) {
+    const UPPER: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(nibble(UPPER, b >> 4));
+    out.push(nibble(UPPER, b & 0x0f));
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     const LOWER: &[u8; 16] = b"0123456789abcdef";

@@ -233,7 +233,6 @@ fn is_unreserved(b: u8) -> bool {
 /// parser would escape (non-ASCII, quotes, angle brackets, braces, backtick, caret, pipe).
 /// In a path (`path = true`) an escaped `/`, `\` or NUL is refused.
 fn escape_unsafe(s: &str, path: bool) -> Result<String, UrlError> {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -252,9 +251,7 @@ fn escape_unsafe(s: &str, path: bool) -> Result<String, UrlError> {
             if is_unreserved(v) {
                 out.push(char::from(v));
             } else {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(v >> 4)]));
-                out.push(char::from(HEX[usize::from(v & 15)]));
+                crate::encoding::push_escape(&mut out, v);
             }
             i += 3;
             continue;
@@ -262,9 +259,7 @@ fn escape_unsafe(s: &str, path: bool) -> Result<String, UrlError> {
         if b.is_ascii() && !matches!(b, b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'^' | b'|') {
             out.push(char::from(b));
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            crate::encoding::push_escape(&mut out, b);
         }
         i += 1;
     }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! The core's integration tests: the launch pipeline end to end (native crypto), one test per
 //! rejection reason asserting the exact error, valid launches shaped like each LMS's tokens,
 //! and the RS256 vectors shared with the worker's WebCrypto provider.
@@ -730,7 +731,8 @@ fn login_rejections() {
         let p: Vec<_> = login_params().into_iter().filter(|(k, _)| k != missing).collect();
         assert_eq!(LoginParams::from_pairs(&p).unwrap_err(), LoginError::ParamMissing(missing));
     }
-    let go = |edit: &dyn Fn(&mut Vec<(String, String)>), regs: &[Registration]| {
+    type Edit<'a> = &'a dyn Fn(&mut Vec<(String, String)>);
+    let go = |edit: Edit<'_>, regs: &[Registration]| {
         let mut p = login_params();
         edit(&mut p);
         let params = LoginParams::from_pairs(&p).unwrap();
@@ -742,21 +744,21 @@ fn login_rejections() {
             p.push((k.into(), v.into()));
         }
     };
-    assert_eq!(go(&setp("client_id", "nope"), &[r.clone()]), LoginError::PlatformUnregistered);
-    assert_eq!(go(&setp("iss", "https://other"), &[r.clone()]), LoginError::PlatformUnregistered);
+    assert_eq!(go(&setp("client_id", "nope"), std::slice::from_ref(&r)), LoginError::PlatformUnregistered);
+    assert_eq!(go(&setp("iss", "https://other"), std::slice::from_ref(&r)), LoginError::PlatformUnregistered);
     let mut r2 = r.clone();
     r2.client_id = "client-456".into();
     r2.id = "reg-2".into();
     assert_eq!(go(&|p| p.retain(|(k, _)| k != "client_id"), &[r.clone(), r2.clone()]), LoginError::PlatformAmbiguous);
     assert_eq!(
-        go(&setp("target_link_uri", "https://evil.example/hosted/index/my-media"), &[r.clone()]),
+        go(&setp("target_link_uri", "https://evil.example/hosted/index/my-media"), std::slice::from_ref(&r)),
         LoginError::TargetLinkUriInvalid
     );
     assert_eq!(
-        go(&setp("target_link_uri", "https://tool.example.com@evil.example/"), &[r.clone()]),
+        go(&setp("target_link_uri", "https://tool.example.com@evil.example/"), std::slice::from_ref(&r)),
         LoginError::TargetLinkUriInvalid
     );
-    assert_eq!(go(&setp("lti_deployment_id", "dep-9"), &[r.clone()]), LoginError::DeploymentNotAllowed("dep-9".into()));
+    assert_eq!(go(&setp("lti_deployment_id", "dep-9"), std::slice::from_ref(&r)), LoginError::DeploymentNotAllowed("dep-9".into()));
     // Canvas's `deployment_id` spelling is read too.
     let p: Vec<(String, String)> = login_params()
         .into_iter()

@@ -63,9 +63,10 @@ build_wasm lti_embed_host host
 build_wasm lti_embed_tool tool
 build_wasm lti_embed host,tool
 
-cp "$JS/kit.js" "$JS/loader.js" "$JS/element.js" "$tmp/src/"
+cp "$JS/kit.js" "$JS/protocol.js" "$JS/loader.js" "$JS/element.js" "$tmp/src/"
 # Each entry point: the hand-written API (js/kit.js; only the side it exports survives
-# tree-shaking), the loader (js/loader.js: init with the wasm's integrity, clear errors) and
+# tree-shaking; the core's codes come from js/protocol.js, generated from src/protocol.rs and
+# inlined by esbuild), the loader (js/loader.js: init with the wasm's integrity, clear errors) and
 # wasm-bindgen's glue for its wasm, bundled and minified by esbuild into one file. The wasm's
 # SRI hash is filled in after the import names are shortened (which changes the wasm).
 entry() { # <file> <wasm name> <exports…>

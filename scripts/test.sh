@@ -14,8 +14,11 @@ cargo clippy -p lti-edge-worker -p lti-embed --target wasm32-unknown-unknown --q
 log "worker: route table unit tests (the README endpoint table is the route table)"
 cargo test -p lti-edge-worker --lib --quiet 2>&1
 
-log "core: unit and integration tests"
+log "LTI core (lti-core): unit tests and doc tests"
 cargo test -p lti-core --features native --quiet 2>&1
+
+log "policy (lti-policy): the launch pipeline end to end with native crypto, sessions, registrations, the error vocabulary"
+cargo test -p lti-policy --quiet 2>&1
 
 log "LTI 1.1 core (lti-legacy): OAuth 1.0a vectors signed by oauthlib, outcomes, content items, migration claim"
 cargo test -p lti-legacy --quiet 2>&1

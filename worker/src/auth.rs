@@ -1,8 +1,8 @@
 //! Who is calling, from the `Authorization` header alone, before any body is read: the admin
 //! token, the services credential (the tool app's server), or a session token.
 
-use lti_core::error::ErrorCode;
-use lti_core::session::{verify_session, SessionClaims};
+use lti_policy::session::{verify_session, SessionClaims};
+use lti_policy::ErrorCode;
 use lti_webcrypto::WebCryptoVerifier;
 use worker::{Env, Request};
 

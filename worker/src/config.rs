@@ -80,7 +80,7 @@ impl Config {
             session_ttl: env_string(env, "SESSION_TTL_SECONDS")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(3600)
-                .clamp(60, lti_core::session::MAX_SESSION_TTL_SECS),
+                .clamp(60, lti_policy::session::MAX_SESSION_TTL_SECS),
             jwks_max_age: env_string(env, "JWKS_MAX_AGE").and_then(|s| s.parse().ok()).unwrap_or(300).clamp(60, 86_400),
         }
     }

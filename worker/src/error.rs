@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use lti_core::encoding::html_escape;
-use lti_core::error::{Coded, ErrorCode};
+use lti_policy::{Coded, ErrorCode};
 use worker::{Headers, Response};
 
 use crate::pages;
@@ -51,51 +51,10 @@ impl ApiError {
     /// Render as JSON or HTML.
     pub fn into_response(self, cid: &str, html: bool) -> Response {
         let status = self.code.status();
-        let body_json = || {
-            let mut err = serde_json::json!({
-                "code": self.code.as_str(),
-                "message": self.code.message(),
-                "correlationId": cid,
-            });
-            if let (Some(f), Some(obj)) = (&self.fields, err.as_object_mut()) {
-                obj.insert("fields".into(), serde_json::json!(f));
-            }
-            if let (Some(r), Some(obj)) = (&self.roles, err.as_object_mut()) {
-                obj.insert("roles".into(), serde_json::json!(r));
-            }
-            serde_json::json!({ "success": false, "error": err }).to_string()
-        };
         let (body, ctype) = if html {
-            let mut extra = String::new();
-            if let Some(f) = &self.fields {
-                extra.push_str("<ul>");
-                for (k, v) in f {
-                    extra.push_str(&format!("<li><code>{}</code>: {}</li>", html_escape(k), html_escape(v)));
-                }
-                extra.push_str("</ul>");
-            }
-            if let Some(roles) = &self.roles {
-                extra.push_str("<p>Roles your LMS sent for this course (your administrator maps these in the tool's role map):</p><ul>");
-                if roles.is_empty() {
-                    extra.push_str("<li>(none)</li>");
-                }
-                for r in roles {
-                    let short = r.rsplit(['#', '/', ':']).next().filter(|s| !s.is_empty()).unwrap_or(r);
-                    if short == r {
-                        extra.push_str(&format!("<li><strong>{}</strong></li>", html_escape(r)));
-                    } else {
-                        extra.push_str(&format!(
-                            "<li><strong>{}</strong> <code>{}</code></li>",
-                            html_escape(short),
-                            html_escape(r)
-                        ));
-                    }
-                }
-                extra.push_str("</ul>");
-            }
-            (pages::error_page(self.code, cid, &extra), "text/html; charset=utf-8")
+            (pages::error_page(self.code, cid, &self.html_details()), "text/html; charset=utf-8")
         } else {
-            (body_json(), "application/json")
+            (self.json_body(cid), "application/json")
         };
         let headers = Headers::new();
         let _ = headers.set("content-type", ctype);
@@ -113,6 +72,52 @@ impl ApiError {
         Response::from_bytes(body.into_bytes()).map(|r| r.with_status(status).with_headers(headers)).unwrap_or_else(
             |_| Response::empty().map(|r| r.with_status(500)).unwrap_or_else(|_| unreachable_response()),
         )
+    }
+
+    /// `{"success": false, "error": {code, message, correlationId, fields?, roles?}}`.
+    fn json_body(&self, cid: &str) -> String {
+        let mut err = serde_json::json!({
+            "code": self.code.as_str(),
+            "message": self.code.message(),
+            "correlationId": cid,
+        });
+        if let (Some(f), Some(obj)) = (&self.fields, err.as_object_mut()) {
+            obj.insert("fields".into(), serde_json::json!(f));
+        }
+        if let (Some(r), Some(obj)) = (&self.roles, err.as_object_mut()) {
+            obj.insert("roles".into(), serde_json::json!(r));
+        }
+        serde_json::json!({ "success": false, "error": err }).to_string()
+    }
+
+    /// The error page's extra lines: each bad field, and the roles the LMS sent (so the admin
+    /// knows what to map). Everything escaped.
+    fn html_details(&self) -> String {
+        let mut extra = String::new();
+        if let Some(f) = &self.fields {
+            extra.push_str("<ul>");
+            for (k, v) in f {
+                extra.push_str(&format!("<li><code>{}</code>: {}</li>", html_escape(k), html_escape(v)));
+            }
+            extra.push_str("</ul>");
+        }
+        if let Some(roles) = &self.roles {
+            extra.push_str("<p>Roles your LMS sent for this course (your administrator maps these in the tool's role map):</p><ul>");
+            if roles.is_empty() {
+                extra.push_str("<li>(none)</li>");
+            }
+            for r in roles {
+                let short = r.rsplit(['#', '/', ':']).next().filter(|s| !s.is_empty()).unwrap_or(r);
+                if short == r {
+                    extra.push_str(&format!("<li><strong>{}</strong></li>", html_escape(r)));
+                } else {
+                    let (short, full) = (html_escape(short), html_escape(r));
+                    extra.push_str(&format!("<li><strong>{short}</strong> <code>{full}</code></li>"));
+                }
+            }
+            extra.push_str("</ul>");
+        }
+        extra
     }
 }
 

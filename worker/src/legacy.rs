@@ -2,15 +2,14 @@
 //! AGS-shaped API, ContentItemSelection, the `lti1p1` migration check of 1.3 launches and its
 //! admin report. Protocol decisions are in `lti-legacy`; this module does the I/O.
 
-use lti_core::error::ErrorCode;
-use lti_core::registration::{MismatchPolicy, Registration};
-use lti_core::session::SessionClaims;
 use lti_legacy::content_item::{signed_selection, ContentItem, ItemKind, PlacementAdvice, Thumbnail};
-use lti_legacy::error::{Coded as LegacyCoded, ErrorCode as LegacyCode};
 use lti_legacy::migration::{self, Lti1p1Check};
 use lti_legacy::oauth1::{ConsumerSecret, NonceCheck, RequestUrl, Signer, UnverifiedRequest};
 use lti_legacy::outcomes::{self, Score};
 use lti_legacy::params::{ContentItemSettings, Lti11Launch, ParseOptions};
+use lti_policy::session::SessionClaims;
+use lti_policy::ErrorCode;
+use lti_policy::{MismatchPolicy, Registration};
 use serde_json::{json, Value};
 use worker::{Env, Response};
 
@@ -22,38 +21,9 @@ use crate::http::response::ok_json;
 use crate::store::registry::Registry;
 use crate::store::state::StateStore;
 use crate::{log, sealed};
+use lti_core::deep_linking::ContentItemInput;
 use lti_core::encoding::{b64url_encode, hex};
 use lti_webcrypto::random_bytes;
-
-/// lti-legacy's codes → the worker's codes (one vocabulary for clients).
-fn code(c: LegacyCode) -> ErrorCode {
-    match c {
-        LegacyCode::OauthParamMissing => ErrorCode::OauthParamMissing,
-        LegacyCode::OauthParamInvalid
-        | LegacyCode::OauthSignatureMethodUnsupported
-        | LegacyCode::OauthVersionUnsupported => ErrorCode::OauthInvalid,
-        // Answered exactly like a wrong signature (the log keeps the cause): which consumer
-        // keys are registered is not something a caller can probe for.
-        LegacyCode::OauthConsumerUnknown => ErrorCode::OauthSignatureInvalid,
-        LegacyCode::OauthSignatureInvalid => ErrorCode::OauthSignatureInvalid,
-        LegacyCode::OauthTimestampExpired | LegacyCode::OauthTimestampInFuture => ErrorCode::OauthTimestampInvalid,
-        LegacyCode::OauthNonceReused => ErrorCode::OauthNonceReused,
-        LegacyCode::PayloadTooLarge => ErrorCode::PayloadTooLarge,
-        LegacyCode::Lti11MessageTypeUnsupported => ErrorCode::MessageTypeUnsupported,
-        LegacyCode::Lti11VersionUnsupported => ErrorCode::VersionUnsupported,
-        LegacyCode::Lti11ParamMissing => ErrorCode::Lti11ParamMissing,
-        LegacyCode::Lti11ParamInvalid => ErrorCode::Lti11ParamInvalid,
-        LegacyCode::OutcomeScoreInvalid => ErrorCode::ScoreInvalid,
-        LegacyCode::OutcomeReplyInvalid => ErrorCode::PlatformResponseInvalid,
-        LegacyCode::OutcomeFailed => ErrorCode::OutcomeFailed,
-        LegacyCode::ContentItemInvalid => ErrorCode::DeepLinkInvalid,
-        _ => ErrorCode::Internal,
-    }
-}
-
-fn err<E: LegacyCoded>(e: &E) -> ApiError {
-    ApiError::new(code(e.code()), e.to_string())
-}
 
 // ------------------------------------------------------------------ the 1.1 secret at rest
 
@@ -89,26 +59,26 @@ pub async fn launch(
     body: &str,
     now: i64,
 ) -> ApiResult<SessionClaims> {
-    let url = RequestUrl::public(&cfg.base(), raw_url).map_err(|e| err(&e))?;
-    let unverified = UnverifiedRequest::from_form("POST", &url, body).map_err(|e| err(&e))?;
+    let url = RequestUrl::public(&cfg.base(), raw_url).map_err(|e| ApiError::coded(&e))?;
+    let unverified = UnverifiedRequest::from_form("POST", &url, body).map_err(|e| ApiError::coded(&e))?;
     let registry = Registry::new(env);
     let reg = registry.by_consumer_key(unverified.consumer_key()).await?;
     let secret = match &reg {
         Some(r) => secret(cfg, r).await?,
         None => None,
     };
-    let verified = unverified.verify(secret.as_ref(), now).map_err(|e| err(&e))?;
+    let verified = unverified.verify(secret.as_ref(), now).map_err(|e| ApiError::coded(&e))?;
     let reg = reg.ok_or_else(|| ApiError::new(ErrorCode::OauthSignatureInvalid, "unknown consumer key"))?;
     let store = StateStore::new(env, wctx, cfg);
     let first = store.claim(&format!("oauthnonce:{}", verified.nonce_key()), verified.nonce_expires_at(), now).await?;
     let request = verified
         .confirm_nonce(if first { NonceCheck::FirstUse } else { NonceCheck::SeenBefore })
-        .map_err(|e| err(&e))?;
+        .map_err(|e| ApiError::coded(&e))?;
     let opts = ParseOptions { blackboard_base64: reg.platform_family == "blackboard" };
-    let params = Lti11Launch::from_request(request, opts).map_err(|e| err(&e))?;
+    let params = Lti11Launch::from_request(request, opts).map_err(|e| ApiError::coded(&e))?;
     let launch = params.authorize(&reg, path).map_err(|e| {
         let mut a = ApiError::coded(&e);
-        if let lti_core::error::AccessError::RoleUnmapped(roles) = &e {
+        if let lti_policy::AccessError::RoleUnmapped(roles) = &e {
             a.roles = Some(roles.clone());
         }
         a
@@ -148,10 +118,10 @@ pub async fn migration(
     claims: &serde_json::Map<String, Value>,
     cid: &str,
     now_iso: &str,
-) -> ApiResult<Option<lti_core::launch::LegacyIdentity>> {
+) -> ApiResult<Option<lti_policy::LegacyIdentity>> {
     // Only registrations that carry a 1.1 consumer key are upgrades; others are plain 1.3
     // (their user-id rules may still read the claim, e.g. lti13UserIdClaim = …/lti1p1).
-    if !claims.contains_key(lti_core::launch::claim::LTI1P1) || reg.lti11_consumer_key.is_empty() {
+    if !claims.contains_key(lti_core::claims::LTI1P1) || reg.lti11_consumer_key.is_empty() {
         return Ok(None);
     }
     // The claim must name this registration's consumer key to be checked with its secret.
@@ -159,9 +129,9 @@ pub async fn migration(
     let ours = claim.as_ref().and_then(|c| c.oauth_consumer_key.as_deref()) == Some(reg.lti11_consumer_key.as_str())
         && !reg.lti11_consumer_key.is_empty();
     let secret = if ours { secret(cfg, reg).await? } else { None };
-    let check = migration::check(claims, &reg.client_id, secret.as_ref());
+    let check = migration::check(claims, reg.lti().client_id().as_str(), secret.as_ref());
     let identity = |c: &migration::Lti1p1Claim| {
-        c.user_id.clone().map(|u| lti_core::launch::LegacyIdentity { user_id: u, context_id: c.context_id.clone() })
+        c.user_id.clone().map(|u| lti_policy::LegacyIdentity { user_id: u, context_id: c.context_id.clone() })
     };
     // An unsigned claim that names a 1.1 user is unproven: it goes through the same policy as
     // a signature that does not verify (Blackboard sends no signature; a silent plain-1.3
@@ -190,9 +160,9 @@ pub async fn migration(
     log::info(
         cid,
         "lti1p1_claim",
-        json!({"registration": reg.id, "check": check_name, "policy": reg.lti11_mismatch_policy.as_str()}),
+        json!({"registration": reg.id(), "check": check_name, "policy": reg.lti11_mismatch_policy.as_str()}),
     );
-    record(env, wctx, &reg.id, check_name, mismatch, reg.lti11_mismatch_policy.as_str(), now_iso);
+    record(env, wctx, reg.id(), check_name, mismatch, reg.lti11_mismatch_policy.as_str(), now_iso);
     result
 }
 
@@ -273,7 +243,7 @@ async fn outcome_call(
 ) -> ApiResult<outcomes::OutcomeReply> {
     let secret = secret(cfg, reg).await?.ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "no 1.1 secret"))?;
     let signer = Signer::new(&reg.lti11_consumer_key, &secret);
-    let target = RequestUrl::parse(url).map_err(|e| err(&e))?;
+    let target = RequestUrl::parse(url).map_err(|e| ApiError::coded(&e))?;
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
     let auth = signer.sign_body("POST", &target, xml.as_bytes(), now(), &nonce);
     let answer = http::send(
@@ -296,7 +266,7 @@ async fn outcome_call(
         .map_err(|_| ApiError::new(ErrorCode::PlatformResponseInvalid, "reply not utf-8"))?;
     outcomes::parse_reply(&text).map_err(|e| {
         log::warn(cid, "outcome_refused", &e.to_string());
-        err(&e)
+        ApiError::coded(&e)
     })
 }
 
@@ -324,11 +294,11 @@ pub async fn post_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims, b
                 .with_field("scoreGiven", "required (with scoreMaximum) for LTI 1.1 outcomes"));
         }
     }
-    .map_err(|e| err(&e).with_field("scoreGiven", "between 0 and scoreMaximum (> 0)"))?;
+    .map_err(|e| ApiError::coded(&e).with_field("scoreGiven", "between 0 and scoreMaximum (> 0)"))?;
     let comment = body.get("comment").and_then(Value::as_str);
-    let xml = outcomes::replace_result(&message_id()?, &sourcedid, score, comment).map_err(|e| err(&e))?;
+    let xml = outcomes::replace_result(&message_id()?, &sourcedid, score, comment).map_err(|e| ApiError::coded(&e))?;
     outcome_call(cfg, &reg, &url, &xml, cid).await?;
-    log::info(cid, "outcome_posted", json!({"registration": reg.id, "operation": "replaceResult"}));
+    log::info(cid, "outcome_posted", json!({"registration": reg.id(), "operation": "replaceResult"}));
     ok_json(json!({"posted": true, "userId": s.lti_sub, "outcome": "replaceResult", "score": score.value()}), 200)
 }
 
@@ -337,7 +307,7 @@ pub async fn read_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims) -
     let reg = registration(env, s).await?;
     let (url, sourcedid) =
         outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
-    let xml = outcomes::read_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
+    let xml = outcomes::read_result(&message_id()?, &sourcedid).map_err(|e| ApiError::coded(&e))?;
     let reply = outcome_call(cfg, &reg, &url, &xml, cid).await?;
     let results: Vec<Value> =
         reply.score.map(|v| json!({"userId": s.lti_sub, "resultScore": v, "resultMaximum": 1})).into_iter().collect();
@@ -349,7 +319,7 @@ pub async fn delete_score(env: &Env, cfg: &Config, cid: &str, s: &SessionClaims)
     let reg = registration(env, s).await?;
     let (url, sourcedid) =
         outcome_of(s).ok_or_else(|| ApiError::new(ErrorCode::AgsNotEnabled, "1.1 launch without outcome service"))?;
-    let xml = outcomes::delete_result(&message_id()?, &sourcedid).map_err(|e| err(&e))?;
+    let xml = outcomes::delete_result(&message_id()?, &sourcedid).map_err(|e| ApiError::coded(&e))?;
     outcome_call(cfg, &reg, &url, &xml, cid).await?;
     ok_json(json!({"deleted": true, "userId": s.lti_sub}), 200)
 }
@@ -368,7 +338,7 @@ pub async fn content_items(
     env: &Env,
     cfg: &Config,
     s: &SessionClaims,
-    inputs: &[lti_core::deep_linking::ContentItemInput],
+    inputs: &[ContentItemInput],
 ) -> ApiResult<(String, Vec<(String, String)>)> {
     let ci = s
         .lti11
@@ -381,93 +351,86 @@ pub async fn content_items(
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default()
     };
+    let flag = |k: &str| ci.get(k).and_then(Value::as_bool).unwrap_or(false);
     let settings = ContentItemSettings {
         return_url: ci.get("return_url").and_then(Value::as_str).unwrap_or_default().to_string(),
         accept_media_types: strings("accept_media_types"),
         accept_presentation_document_targets: strings("accept_presentation_document_targets"),
-        accept_multiple: ci.get("accept_multiple").and_then(Value::as_bool).unwrap_or(false),
-        accept_unsigned: ci.get("accept_unsigned").and_then(Value::as_bool).unwrap_or(false),
-        auto_create: ci.get("auto_create").and_then(Value::as_bool).unwrap_or(false),
+        accept_multiple: flag("accept_multiple"),
+        accept_unsigned: flag("accept_unsigned"),
+        auto_create: flag("auto_create"),
         title: None,
         text: None,
         data: ci.get("data").and_then(Value::as_str).map(str::to_string),
     };
     if inputs.is_empty() || inputs.len() > lti_core::deep_linking::MAX_ITEMS {
-        return Err(
-            ApiError::new(ErrorCode::DeepLinkInvalid, "item count").with_field("contents", "send 1 to 50 items")
-        );
+        let e = ApiError::new(ErrorCode::DeepLinkInvalid, "item count");
+        return Err(e.with_field("contents", "send 1 to 50 items"));
     }
     let launch_url = format!("{}/lti/launch", cfg.base());
-    let mut items = Vec::with_capacity(inputs.len());
-    for (i, it) in inputs.iter().enumerate() {
-        let title = it.title.as_deref().map(str::trim).unwrap_or_default();
-        if title.is_empty() || title.chars().count() > lti_core::deep_linking::MAX_TITLE_CHARS {
-            return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "title")
-                .with_field(format!("contents[{i}].title"), "1 to 500 characters"));
-        }
-        let kind = match it.kind.as_str() {
-            "ltiResourceLink" => ItemKind::LtiLink,
-            "link" | "file" | "image" => ItemKind::Content {
-                media_type: it.media_type.clone().unwrap_or_else(|| {
-                    if it.kind == "image" {
-                        "image/*".into()
-                    } else {
-                        "text/html".into()
-                    }
-                }),
-            },
-            _ => {
-                return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "type")
-                    .with_field(format!("contents[{i}].type"), "ltiResourceLink, link, image or file for LTI 1.1"));
-            }
-        };
-        let url = match (&kind, &it.url) {
-            (_, Some(u)) => u.clone(),
-            (ItemKind::LtiLink, None) => launch_url.clone(),
-            _ => {
-                return Err(ApiError::new(ErrorCode::DeepLinkInvalid, "url")
-                    .with_field(format!("contents[{i}].url"), "required for this type"));
-            }
-        };
-        let mut custom = it.custom.clone().unwrap_or_default();
-        if let Some(id) = &it.entry_id {
-            custom.insert("entry_id".into(), id.clone());
-        }
-        if let Some(d) = it.duration {
-            custom.insert(
-                "duration".into(),
-                if d.fract() == 0.0 && (0.0..1e15).contains(&d) {
-                    (d as u64).to_string()
-                } else {
-                    serde_json::Number::from_f64(d).map(|n| n.to_string()).unwrap_or_default()
-                },
-            );
-        }
-        let thumb = it.thumbnail.as_ref().and_then(|t| t.url.clone()).or_else(|| it.thumbnail_url.clone());
-        items.push(ContentItem {
-            kind,
-            url,
-            title: Some(title.to_string()),
-            text: it.text.clone(),
-            thumbnail: thumb.map(|u| Thumbnail {
-                url: u,
-                width: it.thumbnail.as_ref().and_then(|t| t.width),
-                height: it.thumbnail.as_ref().and_then(|t| t.height),
-            }),
-            placement: (it.width.is_some() || it.height.is_some()).then(|| PlacementAdvice {
-                presentation_document_target: "iframe".into(),
-                display_width: it.width,
-                display_height: it.height,
-            }),
-            custom,
-        });
-    }
+    let items =
+        inputs.iter().enumerate().map(|(i, it)| content_item(i, it, &launch_url)).collect::<ApiResult<Vec<_>>>()?;
     let reg = registration(env, s).await?;
     let secret =
         secret(cfg, &reg).await?.ok_or_else(|| ApiError::new(ErrorCode::DeepLinkSessionRequired, "no 1.1 secret"))?;
     let signer = Signer::new(&reg.lti11_consumer_key, &secret);
     let nonce = b64url_encode(&random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
     let form = signed_selection(&settings, &items, &signer, now(), &nonce)
-        .map_err(|e| err(&e).with_field("contents", e.to_string()))?;
+        .map_err(|e| ApiError::coded(&e).with_field("contents", e.to_string()))?;
     Ok((form.action, form.fields))
+}
+
+/// One item of the tool's selection as an LTI 1.1 content item (`LtiLinkItem` or
+/// `ContentItem`), with entry id and duration as custom parameters.
+fn content_item(i: usize, it: &ContentItemInput, launch_url: &str) -> ApiResult<ContentItem> {
+    let invalid = |field: &str, why: &str| {
+        ApiError::new(ErrorCode::DeepLinkInvalid, field.to_string()).with_field(format!("contents[{i}].{field}"), why)
+    };
+    let title = it.title.as_deref().map(str::trim).unwrap_or_default();
+    if title.is_empty() || title.chars().count() > lti_core::deep_linking::MAX_TITLE_CHARS {
+        return Err(invalid("title", "1 to 500 characters"));
+    }
+    let kind = match it.kind.as_str() {
+        "ltiResourceLink" => ItemKind::LtiLink,
+        "link" | "file" | "image" => {
+            let default = if it.kind == "image" { "image/*" } else { "text/html" };
+            ItemKind::Content { media_type: it.media_type.clone().unwrap_or_else(|| default.into()) }
+        }
+        _ => return Err(invalid("type", "ltiResourceLink, link, image or file for LTI 1.1")),
+    };
+    let url = match (&kind, &it.url) {
+        (_, Some(u)) => u.clone(),
+        (ItemKind::LtiLink, None) => launch_url.to_string(),
+        _ => return Err(invalid("url", "required for this type")),
+    };
+    let mut custom = it.custom.clone().unwrap_or_default();
+    if let Some(id) = &it.entry_id {
+        custom.insert("entry_id".into(), id.clone());
+    }
+    if let Some(d) = it.duration {
+        let text = if d.fract() == 0.0 && (0.0..1e15).contains(&d) {
+            (d as u64).to_string()
+        } else {
+            serde_json::Number::from_f64(d).map(|n| n.to_string()).unwrap_or_default()
+        };
+        custom.insert("duration".into(), text);
+    }
+    let thumb = it.thumbnail.as_ref().and_then(|t| t.url.clone()).or_else(|| it.thumbnail_url.clone());
+    Ok(ContentItem {
+        kind,
+        url,
+        title: Some(title.to_string()),
+        text: it.text.clone(),
+        thumbnail: thumb.map(|u| Thumbnail {
+            url: u,
+            width: it.thumbnail.as_ref().and_then(|t| t.width),
+            height: it.thumbnail.as_ref().and_then(|t| t.height),
+        }),
+        placement: (it.width.is_some() || it.height.is_some()).then(|| PlacementAdvice {
+            presentation_document_target: "iframe".into(),
+            display_width: it.width,
+            display_height: it.height,
+        }),
+        custom,
+    })
 }

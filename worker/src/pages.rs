@@ -2,9 +2,9 @@
 //! index. Every interpolated value is escaped.
 
 use lti_core::encoding::html_escape as esc;
-use lti_core::error::ErrorCode;
-use lti_core::modules::Module;
-use lti_core::session::SessionClaims;
+use lti_policy::modules::Module;
+use lti_policy::session::SessionClaims;
+use lti_policy::ErrorCode;
 
 const STYLE: &str = "body{font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}\
 main{max-width:720px;margin:32px auto;padding:24px 28px;background:#fff;border:1px solid #dde1e7;border-radius:10px}\
@@ -130,7 +130,7 @@ fn deep_link_picker(base: &str, token: &str, multiple: bool) -> String {
 /// The demo tool module page (what a tool app behind the edge would render).
 pub fn module_page(module: &Module, s: &SessionClaims, token: &str) -> String {
     let mut page = module_page_body(module, s);
-    if module.code == lti_core::modules::PICKER_MODULE {
+    if module.code == lti_policy::modules::PICKER_MODULE {
         if let Some(at) = page.rfind("<p class=\"muted\">This page is the demo tool app.") {
             // LTI 1.3 deep linking, or an LTI 1.1 ContentItemSelectionRequest: the form returns
             // the selection to the LMS; otherwise the selection goes to the host page.

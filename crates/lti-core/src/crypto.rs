@@ -61,6 +61,21 @@ pub trait JwsSigner {
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
 }
 
+/// Every RS256 signer signs JWS as RS256.
+impl<T: Rs256Signer> JwsSigner for T {
+    fn alg(&self) -> JwsAlg {
+        JwsAlg::Rs256
+    }
+
+    fn kid(&self) -> &str {
+        Rs256Signer::kid(self)
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Rs256Signer::sign(self, message).await
+    }
+}
+
 /// ES256 verification.
 #[allow(async_fn_in_trait)]
 pub trait Es256Verifier {

@@ -227,9 +227,9 @@ impl ContentItems {
         c.insert("iat".into(), json!(now));
         c.insert("exp".into(), json!(now + RESPONSE_TTL_SECS));
         c.insert("nonce".into(), json!(nonce));
-        c.insert(crate::launch::claim::DEPLOYMENT_ID.into(), json!(deployment_id));
-        c.insert(crate::launch::claim::MESSAGE_TYPE.into(), json!("LtiDeepLinkingResponse"));
-        c.insert(crate::launch::claim::VERSION.into(), json!("1.3.0"));
+        c.insert(crate::claims::DEPLOYMENT_ID.into(), json!(deployment_id));
+        c.insert(crate::claims::MESSAGE_TYPE.into(), json!("LtiDeepLinkingResponse"));
+        c.insert(crate::claims::VERSION.into(), json!("1.3.0"));
         c.insert(CONTENT_ITEMS_CLAIM.into(), Value::Array(self.0.clone()));
         if let Some(d) = &settings.data {
             c.insert(DATA_CLAIM.into(), d.clone());
@@ -272,43 +272,34 @@ fn map_item(
     if title_len == 0 || title_len > MAX_TITLE_CHARS {
         return Err(DeepLinkError::Invalid(field(i, "title"), format!("1 to {MAX_TITLE_CHARS} characters")));
     }
-    let mut o = Map::new();
-    o.insert("type".into(), json!(item.kind));
-    o.insert("title".into(), json!(title));
-    if let Some(text) = item.text.as_deref().filter(|t| !t.is_empty()) {
-        if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(DeepLinkError::Invalid(field(i, "text"), format!("at most {MAX_TEXT_CHARS} characters")));
-        }
-        o.insert("text".into(), json!(text));
-    }
-    if let Some(id) = &item.entry_id {
-        if id.trim().is_empty() || id.len() > 255 {
-            return Err(DeepLinkError::Invalid(field(i, "entryId"), "1 to 255 characters".into()));
+    let mut it = Item { i, item, target: None, loopback };
+    let mut o = it.common(title)?;
+    it.target = presentation(i, item, settings)?;
+    match item.kind.as_str() {
+        "ltiResourceLink" => it.resource_link(&mut o, settings, title, tool_launch_url)?,
+        "link" | "image" | "file" => it.linked(&mut o)?,
+        _ => {
+            let html = it.markup(item.html.as_deref(), "required for html items")?;
+            o.insert("html".into(), json!(html));
         }
     }
-    if let Some(d) = item.duration {
-        if !d.is_finite() || d < 0.0 {
-            return Err(DeepLinkError::Invalid(field(i, "duration"), "seconds, 0 or more".into()));
-        }
+    if item.line_item.is_some() && item.kind != "ltiResourceLink" {
+        return Err(DeepLinkError::Invalid(field(i, "lineItem"), "only resource links carry a line item".into()));
     }
-    // Thumbnail (every type may carry one).
-    let thumb_url = item.thumbnail.as_ref().and_then(|t| t.url.clone()).or_else(|| item.thumbnail_url.clone());
-    if let Some(u) = thumb_url {
-        let mut t = Map::new();
-        t.insert("url".into(), json!(check_url(i, "thumbnail.url", &u, loopback)?));
-        if let Some(th) = &item.thumbnail {
-            if let Some(w) = th.width {
-                t.insert("width".into(), json!(w));
-            }
-            if let Some(h) = th.height {
-                t.insert("height".into(), json!(h));
-            }
-        }
-        o.insert("thumbnail".into(), Value::Object(t));
-    }
-    // Presentation.
+    Ok(Value::Object(o))
+}
+
+/// The presentation target (`iframe`, `window`, `embed`; `iframe` when only a size is given),
+/// checked against what the platform accepts, and the size bounds.
+fn presentation(
+    i: usize,
+    item: &ContentItemInput,
+    settings: &DeepLinkSettings,
+) -> Result<Option<&'static str>, DeepLinkError> {
     let target = match item.presentation.as_deref() {
-        Some(p @ ("iframe" | "window" | "embed")) => Some(p),
+        Some("iframe") => Some("iframe"),
+        Some("window") => Some("window"),
+        Some("embed") => Some("embed"),
         Some(_) => return Err(DeepLinkError::Invalid(field(i, "presentation"), "iframe, window or embed".into())),
         None if item.width.is_some() || item.height.is_some() => Some("iframe"),
         None => None,
@@ -323,148 +314,186 @@ fn map_item(
             return Err(DeepLinkError::TargetNotAccepted(t.to_string(), settings.targets.join(", ")));
         }
     }
-    let size = || {
+    Ok(target)
+}
+
+/// One item being mapped: its index (for field names), the input, its presentation target.
+struct Item<'a> {
+    i: usize,
+    item: &'a ContentItemInput,
+    target: Option<&'static str>,
+    loopback: bool,
+}
+
+impl Item<'_> {
+    fn invalid(&self, name: &str, why: impl Into<String>) -> DeepLinkError {
+        DeepLinkError::Invalid(field(self.i, name), why.into())
+    }
+
+    fn url(&self, name: &str, url: &str) -> Result<String, DeepLinkError> {
+        check_url(self.i, name, url, self.loopback)
+    }
+
+    /// `{width, height}` as given.
+    fn size(&self) -> Value {
         let mut s = Map::new();
-        if let Some(w) = item.width {
+        if let Some(w) = self.item.width {
             s.insert("width".into(), json!(w));
         }
-        if let Some(h) = item.height {
+        if let Some(h) = self.item.height {
             s.insert("height".into(), json!(h));
         }
         Value::Object(s)
-    };
-    match item.kind.as_str() {
-        "ltiResourceLink" => {
-            let url = item.url.as_deref().unwrap_or(tool_launch_url);
-            o.insert("url".into(), json!(check_url(i, "url", url, loopback)?));
-            let mut custom: Map<String, Value> = Map::new();
-            if let Some(c) = &item.custom {
-                if c.len() > 50 {
-                    return Err(DeepLinkError::Invalid(field(i, "custom"), "at most 50 parameters".into()));
+    }
+
+    /// Markup (`html`, or `embed.html`): present and at most [`MAX_TEXT_CHARS`].
+    fn markup<'h>(&self, html: Option<&'h str>, missing: &str) -> Result<&'h str, DeepLinkError> {
+        let html = html.filter(|h| !h.trim().is_empty()).ok_or_else(|| self.invalid("html", missing))?;
+        if html.chars().count() > MAX_TEXT_CHARS {
+            return Err(self.invalid("html", format!("at most {MAX_TEXT_CHARS} characters")));
+        }
+        Ok(html)
+    }
+
+    /// What every type carries: type, title, text, thumbnail; entry id and duration checked.
+    fn common(&self, title: &str) -> Result<Map<String, Value>, DeepLinkError> {
+        let item = self.item;
+        let mut o = Map::new();
+        o.insert("type".into(), json!(item.kind));
+        o.insert("title".into(), json!(title));
+        if let Some(text) = item.text.as_deref().filter(|t| !t.is_empty()) {
+            if text.chars().count() > MAX_TEXT_CHARS {
+                return Err(self.invalid("text", format!("at most {MAX_TEXT_CHARS} characters")));
+            }
+            o.insert("text".into(), json!(text));
+        }
+        if item.entry_id.as_ref().is_some_and(|id| id.trim().is_empty() || id.len() > 255) {
+            return Err(self.invalid("entryId", "1 to 255 characters"));
+        }
+        if item.duration.is_some_and(|d| !d.is_finite() || d < 0.0) {
+            return Err(self.invalid("duration", "seconds, 0 or more"));
+        }
+        let thumb_url = item.thumbnail.as_ref().and_then(|t| t.url.clone()).or_else(|| item.thumbnail_url.clone());
+        if let Some(u) = thumb_url {
+            let mut t = Map::new();
+            t.insert("url".into(), json!(self.url("thumbnail.url", &u)?));
+            if let Some(th) = &item.thumbnail {
+                if let Some(w) = th.width {
+                    t.insert("width".into(), json!(w));
                 }
-                for (k, v) in c {
-                    if k.is_empty() || k.len() > 100 || v.len() > 1000 {
-                        return Err(DeepLinkError::Invalid(
-                            field(i, "custom"),
-                            "names 1–100, values ≤ 1000 characters".into(),
-                        ));
-                    }
-                    custom.insert(k.clone(), json!(v));
+                if let Some(h) = th.height {
+                    t.insert("height".into(), json!(h));
                 }
             }
-            if let Some(id) = &item.entry_id {
-                custom.insert("entry_id".into(), json!(id));
+            o.insert("thumbnail".into(), Value::Object(t));
+        }
+        Ok(o)
+    }
+
+    /// `ltiResourceLink`: the launch URL, custom parameters (entry id, duration), the
+    /// presentation (iframe or window), the line item.
+    fn resource_link(
+        &self,
+        o: &mut Map<String, Value>,
+        settings: &DeepLinkSettings,
+        title: &str,
+        tool_launch_url: &str,
+    ) -> Result<(), DeepLinkError> {
+        let item = self.item;
+        o.insert("url".into(), json!(self.url("url", item.url.as_deref().unwrap_or(tool_launch_url))?));
+        let mut custom: Map<String, Value> = Map::new();
+        if let Some(c) = &item.custom {
+            if c.len() > 50 {
+                return Err(self.invalid("custom", "at most 50 parameters"));
             }
-            if let Some(d) = item.duration {
-                custom.insert("duration".into(), json!(format_seconds(d)));
+            for (k, v) in c {
+                if k.is_empty() || k.len() > 100 || v.len() > 1000 {
+                    return Err(self.invalid("custom", "names 1–100, values ≤ 1000 characters"));
+                }
+                custom.insert(k.clone(), json!(v));
             }
-            if !custom.is_empty() {
-                o.insert("custom".into(), Value::Object(custom));
+        }
+        if let Some(id) = &item.entry_id {
+            custom.insert("entry_id".into(), json!(id));
+        }
+        if let Some(d) = item.duration {
+            custom.insert("duration".into(), json!(format_seconds(d)));
+        }
+        if !custom.is_empty() {
+            o.insert("custom".into(), Value::Object(custom));
+        }
+        // Deep Linking 2.0 §3.4.1: a resource link opens in an iframe or a window; `embed`
+        // is a `link` presentation (it carries markup, which a resource link has none of).
+        match self.target {
+            Some("embed") => {
+                return Err(self
+                    .invalid("presentation", "iframe or window for ltiResourceLink items (embed is for link items)"));
             }
-            // Deep Linking 2.0 §3.4.1: a resource link opens in an iframe or a window; `embed`
-            // is a `link` presentation (it carries markup, which a resource link has none of).
-            match target {
+            Some(t) => {
+                o.insert(t.into(), self.size());
+            }
+            None => {}
+        }
+        if let Some(li) = &item.line_item {
+            if settings.accept_lineitem == Some(false) {
+                return Err(DeepLinkError::LineItemNotAccepted);
+            }
+            let max = li.score_maximum.unwrap_or(0.0);
+            if !max.is_finite() || max <= 0.0 {
+                return Err(self.invalid("lineItem.scoreMaximum", "a number greater than 0"));
+            }
+            let mut l = Map::new();
+            l.insert("scoreMaximum".into(), json!(max));
+            l.insert("label".into(), json!(li.label.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(title)));
+            if let Some(r) = li.resource_id.as_ref().or(item.entry_id.as_ref()) {
+                l.insert("resourceId".into(), json!(r));
+            }
+            if let Some(tag) = &li.tag {
+                l.insert("tag".into(), json!(tag));
+            }
+            o.insert("lineItem".into(), Value::Object(l));
+        }
+        Ok(())
+    }
+
+    /// `link`, `image`, `file`: a required URL; an image's size, a file's media type, a link's
+    /// presentation (Deep Linking 2.0 §3.3: `embed.html` and `iframe.src` are required members).
+    fn linked(&self, o: &mut Map<String, Value>) -> Result<(), DeepLinkError> {
+        let item = self.item;
+        let url = item.url.as_deref().ok_or_else(|| self.invalid("url", "required for this type"))?;
+        o.insert("url".into(), json!(self.url("url", url)?));
+        match item.kind.as_str() {
+            "image" => {
+                if let Some(s) = self.size().as_object() {
+                    o.extend(s.clone());
+                }
+            }
+            "link" => match self.target {
                 Some("embed") => {
-                    return Err(DeepLinkError::Invalid(
-                        field(i, "presentation"),
-                        "iframe or window for ltiResourceLink items (embed is for link items)".into(),
-                    ));
+                    let html = item.html.as_deref().or_else(|| item.embed.as_ref().and_then(|e| e.html.as_deref()));
+                    let missing = "required for a link presented as embed (the markup the platform embeds)";
+                    o.insert("embed".into(), json!({"html": self.markup(html, missing)?}));
+                }
+                Some("iframe") => {
+                    let mut frame = self.size();
+                    if let Some(f) = frame.as_object_mut() {
+                        f.insert("src".into(), json!(self.url("url", url)?));
+                    }
+                    o.insert("iframe".into(), frame);
                 }
                 Some(t) => {
-                    o.insert(t.into(), size());
+                    o.insert(t.into(), self.size());
                 }
                 None => {}
-            }
-            if let Some(li) = &item.line_item {
-                if settings.accept_lineitem == Some(false) {
-                    return Err(DeepLinkError::LineItemNotAccepted);
+            },
+            _ => {
+                if let Some(m) = &item.media_type {
+                    o.insert("mediaType".into(), json!(m));
                 }
-                let max = li.score_maximum.unwrap_or(0.0);
-                if !max.is_finite() || max <= 0.0 {
-                    return Err(DeepLinkError::Invalid(
-                        field(i, "lineItem.scoreMaximum"),
-                        "a number greater than 0".into(),
-                    ));
-                }
-                let mut l = Map::new();
-                l.insert("scoreMaximum".into(), json!(max));
-                l.insert("label".into(), json!(li.label.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(title)));
-                if let Some(r) = li.resource_id.as_ref().or(item.entry_id.as_ref()) {
-                    l.insert("resourceId".into(), json!(r));
-                }
-                if let Some(tag) = &li.tag {
-                    l.insert("tag".into(), json!(tag));
-                }
-                o.insert("lineItem".into(), Value::Object(l));
             }
         }
-        "link" | "image" | "file" => {
-            let url = item
-                .url
-                .as_deref()
-                .ok_or_else(|| DeepLinkError::Invalid(field(i, "url"), "required for this type".into()))?;
-            o.insert("url".into(), json!(check_url(i, "url", url, loopback)?));
-            if item.kind == "image" {
-                if let Some(w) = item.width {
-                    o.insert("width".into(), json!(w));
-                }
-                if let Some(h) = item.height {
-                    o.insert("height".into(), json!(h));
-                }
-            } else if item.kind == "link" {
-                // Deep Linking 2.0 §3.3: `embed.html` and `iframe.src` are required members.
-                match target {
-                    Some("embed") => {
-                        let html = item
-                            .html
-                            .as_deref()
-                            .or_else(|| item.embed.as_ref().and_then(|e| e.html.as_deref()))
-                            .filter(|h| !h.trim().is_empty());
-                        let html = html.ok_or_else(|| {
-                            DeepLinkError::Invalid(
-                                field(i, "html"),
-                                "required for a link presented as embed (the markup the platform embeds)".into(),
-                            )
-                        })?;
-                        if html.chars().count() > MAX_TEXT_CHARS {
-                            return Err(DeepLinkError::Invalid(
-                                field(i, "html"),
-                                format!("at most {MAX_TEXT_CHARS} characters"),
-                            ));
-                        }
-                        o.insert("embed".into(), json!({"html": html}));
-                    }
-                    Some("iframe") => {
-                        let mut frame = size();
-                        if let Some(f) = frame.as_object_mut() {
-                            f.insert("src".into(), json!(check_url(i, "url", url, loopback)?));
-                        }
-                        o.insert("iframe".into(), frame);
-                    }
-                    Some(t) => {
-                        o.insert(t.into(), size());
-                    }
-                    None => {}
-                }
-            } else if let Some(m) = &item.media_type {
-                o.insert("mediaType".into(), json!(m));
-            }
-        }
-        _ => {
-            // html
-            let html = item.html.as_deref().filter(|h| !h.trim().is_empty());
-            let html =
-                html.ok_or_else(|| DeepLinkError::Invalid(field(i, "html"), "required for html items".into()))?;
-            if html.chars().count() > MAX_TEXT_CHARS {
-                return Err(DeepLinkError::Invalid(field(i, "html"), format!("at most {MAX_TEXT_CHARS} characters")));
-            }
-            o.insert("html".into(), json!(html));
-        }
+        Ok(())
     }
-    if item.line_item.is_some() && item.kind != "ltiResourceLink" {
-        return Err(DeepLinkError::Invalid(field(i, "lineItem"), "only resource links carry a line item".into()));
-    }
-    Ok(Value::Object(o))
 }
 
 fn format_seconds(d: f64) -> String {

@@ -110,6 +110,36 @@ impl CompactJws {
     pub(crate) fn into_payload(self) -> Map<String, Value> {
         self.payload
     }
+
+    /// Verify the signature with the key `kid` names in `keys`, of the header's algorithm (an
+    /// ES256 header never reaches an RSA key or the other way round; ES256 signatures must be
+    /// 64-byte low-S `r || s`), and only then hand out the claims.
+    pub async fn verify_into_claims<V: crate::crypto::Rs256Verifier + crate::crypto::Es256Verifier>(
+        self,
+        keys: &crate::jwk::JwkSet,
+        crypto: &V,
+    ) -> Result<Map<String, Value>, crate::error::SignatureError> {
+        use crate::error::SignatureError;
+        let kid = || SignatureError::KeyNotFound(self.kid().chars().take(64).collect());
+        let verdict = match self.alg() {
+            JwsAlg::Es256 => {
+                let key = keys.find_ec(self.kid()).ok_or_else(kid)?;
+                if !es256_low_s(self.signature()) {
+                    return Err(SignatureError::Invalid);
+                }
+                crypto.verify_es256(key, self.signing_input(), self.signature()).await
+            }
+            JwsAlg::Rs256 => {
+                let key = keys.find(self.kid()).ok_or_else(kid)?;
+                crypto.verify(key, self.signing_input(), self.signature()).await
+            }
+        };
+        match verdict {
+            Ok(true) => Ok(self.payload),
+            Ok(false) => Err(SignatureError::Invalid),
+            Err(e) => Err(SignatureError::Crypto(e.0)),
+        }
+    }
 }
 
 /// Parse a JSON object, refusing duplicate member names at any depth. serde_json keeps the last

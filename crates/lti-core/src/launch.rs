@@ -2,54 +2,25 @@
 //!
 //! ```text
 //! UnverifiedLaunch --verify(keys, crypto)--> VerifiedLaunch --validate(ConsumedState, registration, now)-->
-//! ValidatedLaunch --authorize(registration, tool)--> Launch
+//! ValidatedLaunch
 //! ```
 //!
-//! Only [`Launch`] exposes who the user is; it can only be reached through a verified
-//! signature, claims checked against the registration, and a state record consumed once
-//! (whose nonce the token must carry).
+//! A [`ValidatedLaunch`] can only be reached through a verified signature, claims checked
+//! against the registration, and a state record consumed once (whose nonce the token must
+//! carry). What the tool makes of it (user id, role, module) is the caller's policy, which
+//! consumes it.
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
+use crate::claims as claim;
 use crate::crypto::Rs256Verifier;
 use crate::deep_linking::DeepLinkSettings;
-use crate::encoding::hex;
-use crate::error::{AccessError, ClaimsError, SignatureError, TokenError};
+use crate::error::{ClaimsError, SignatureError, TokenError};
 use crate::jwk::JwkSet;
 use crate::jws::CompactJws;
-use crate::modules::{self, Module};
 use crate::registration::{DeploymentPolicy, Registration};
-use crate::roles::{resolve_role_or, ToolRole};
 use crate::services::ServiceGrants;
-use crate::state::{ConsumedState, ToolConfig};
-use crate::user_id::{resolve_user_id, UserIdSource};
-
-/// Claim names (LTI 1.3 core §5).
-pub mod claim {
-    /// Message type.
-    pub const MESSAGE_TYPE: &str = "https://purl.imsglobal.org/spec/lti/claim/message_type";
-    /// Version.
-    pub const VERSION: &str = "https://purl.imsglobal.org/spec/lti/claim/version";
-    /// Deployment id.
-    pub const DEPLOYMENT_ID: &str = "https://purl.imsglobal.org/spec/lti/claim/deployment_id";
-    /// Target link URI.
-    pub const TARGET_LINK_URI: &str = "https://purl.imsglobal.org/spec/lti/claim/target_link_uri";
-    /// Resource link.
-    pub const RESOURCE_LINK: &str = "https://purl.imsglobal.org/spec/lti/claim/resource_link";
-    /// Roles.
-    pub const ROLES: &str = "https://purl.imsglobal.org/spec/lti/claim/roles";
-    /// Context.
-    pub const CONTEXT: &str = "https://purl.imsglobal.org/spec/lti/claim/context";
-    /// Custom parameters.
-    pub const CUSTOM: &str = "https://purl.imsglobal.org/spec/lti/claim/custom";
-    /// LTI 1.1 migration claim.
-    pub const LTI1P1: &str = "https://purl.imsglobal.org/spec/lti/claim/lti1p1";
-    /// Submission review: the learner whose submission is reviewed.
-    pub const FOR_USER: &str = "https://purl.imsglobal.org/spec/lti/claim/for_user";
-    /// Deep linking settings.
-    pub const DEEP_LINKING_SETTINGS: &str = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings";
-}
+use crate::state::ConsumedState;
 
 /// The message types we serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,46 +140,17 @@ impl VerifiedLaunch {
     /// 11. `version` is `1.3.0`;
     /// 12. the claims each message type requires (`roles`; resource link id; deep-linking
     ///     settings with return URL and accepted types; submission review's `for_user`).
-    pub fn validate(self, state: &ConsumedState, reg: &Registration, now: i64) -> Result<ValidatedLaunch, ClaimsError> {
+    pub fn validate<R: AsRef<Registration>>(
+        self,
+        state: &ConsumedState,
+        reg: &R,
+        now: i64,
+    ) -> Result<ValidatedLaunch, ClaimsError> {
+        let reg = reg.as_ref();
         let c = &self.claims;
-        let leeway = i64::from(reg.leeway_seconds);
-        // 5.
-        let iss = str_claim(c, "iss")?;
-        if iss != reg.issuer {
-            return Err(ClaimsError::IssuerMismatch(iss.chars().take(200).collect()));
-        }
-        // 6.
-        let auds: Vec<&str> = match c.get("aud") {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(a)) if !a.is_empty() => {
-                a.iter().map(|v| v.as_str().ok_or(ClaimsError::Invalid("aud"))).collect::<Result<_, _>>()?
-            }
-            None | Some(Value::Null) => return Err(ClaimsError::Missing("aud")),
-            Some(_) => return Err(ClaimsError::Invalid("aud")),
-        };
-        if !auds.contains(&reg.client_id.as_str()) {
-            return Err(ClaimsError::AudienceMismatch);
-        }
-        match c.get("azp") {
-            Some(Value::String(azp)) if azp == &reg.client_id => {}
-            None | Some(Value::Null) if auds.len() == 1 => {}
-            _ => return Err(ClaimsError::AzpMismatch),
-        }
-        // 7.
-        let exp = time_claim(c, "exp")?.ok_or(ClaimsError::Missing("exp"))?;
-        let iat = time_claim(c, "iat")?.ok_or(ClaimsError::Missing("iat"))?;
-        if now > exp.saturating_add(leeway) {
-            return Err(ClaimsError::Expired(now.saturating_sub(exp)));
-        }
-        if iat > now.saturating_add(leeway) {
-            return Err(ClaimsError::NotYetValid("iat", iat.saturating_sub(now)));
-        }
-        if let Some(nbf) = time_claim(c, "nbf")? {
-            if nbf > now.saturating_add(leeway) {
-                return Err(ClaimsError::NotYetValid("nbf", nbf.saturating_sub(now)));
-            }
-        }
-        // 8.
+        check_issuer_and_audience(c, reg)?; // 5, 6
+        let iat = check_times(c, now, i64::from(reg.leeway_seconds()))?; // 7
+                                                                         // 8.
         match c.get("nonce") {
             Some(Value::String(n)) if state.record().nonce.matches(n) => {}
             _ => return Err(ClaimsError::NonceMismatch),
@@ -218,8 +160,8 @@ impl VerifiedLaunch {
         if deployment_id.len() > 255 {
             return Err(ClaimsError::Invalid(claim::DEPLOYMENT_ID));
         }
-        let known = reg.deployment_ids.iter().any(|d| d == deployment_id);
-        if !known && reg.deployment_policy == DeploymentPolicy::AllowList {
+        let known = reg.knows_deployment(deployment_id);
+        if !known && reg.deployment_policy() == DeploymentPolicy::AllowList {
             return Err(ClaimsError::DeploymentNotAllowed(deployment_id.chars().take(100).collect()));
         }
         // 10.
@@ -232,252 +174,199 @@ impl VerifiedLaunch {
             return Err(ClaimsError::VersionUnsupported(version.chars().take(20).collect()));
         }
         // 12.
-        let roles: Vec<String> = match c.get(claim::ROLES) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .take(100)
-                .map(|v| v.as_str().map(str::to_string).ok_or(ClaimsError::Invalid(claim::ROLES)))
-                .collect::<Result<_, _>>()?,
-            None | Some(Value::Null) => return Err(ClaimsError::Missing(claim::ROLES)),
-            Some(_) => return Err(ClaimsError::Invalid(claim::ROLES)),
-        };
-        let resource_link_id = match message_type {
-            MessageType::ResourceLink | MessageType::SubmissionReview => {
-                Some(member_str(obj_claim(c, claim::RESOURCE_LINK)?, "id", claim::RESOURCE_LINK)?.to_string())
-            }
-            MessageType::DeepLinking => None,
-        };
-        match message_type {
-            MessageType::ResourceLink => {
-                str_claim(c, claim::TARGET_LINK_URI)?;
-            }
-            MessageType::DeepLinking => {
-                let s = obj_claim(c, claim::DEEP_LINKING_SETTINGS)?;
-                member_str(s, "deep_link_return_url", claim::DEEP_LINKING_SETTINGS)?;
-                match s.get("accept_types") {
-                    Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_string) => {}
-                    None => return Err(ClaimsError::Missing(claim::DEEP_LINKING_SETTINGS)),
-                    _ => return Err(ClaimsError::Invalid(claim::DEEP_LINKING_SETTINGS)),
-                }
-                match s.get("accept_presentation_document_targets") {
-                    Some(Value::Array(a)) if a.iter().all(Value::is_string) => {}
-                    None => return Err(ClaimsError::Missing(claim::DEEP_LINKING_SETTINGS)),
-                    _ => return Err(ClaimsError::Invalid(claim::DEEP_LINKING_SETTINGS)),
-                }
-            }
-            MessageType::SubmissionReview => {
-                member_str(obj_claim(c, claim::FOR_USER)?, "user_id", claim::FOR_USER)?;
-            }
-        }
+        let roles = roles(c)?;
+        let resource_link_id = check_message_claims(c, message_type)?;
         let context_id = match c.get(claim::CONTEXT) {
             None | Some(Value::Null) => None,
             Some(Value::Object(o)) => Some(member_str(o, "id", claim::CONTEXT)?.to_string()),
             Some(_) => return Err(ClaimsError::Invalid(claim::CONTEXT)),
         };
-        let deployment_id = deployment_id.to_string();
-        Ok(ValidatedLaunch {
+        let text = |o: Option<&Value>, max: usize| o.and_then(Value::as_str).map(|s| s.chars().take(max).collect());
+        let member = |claim: &str, field: &str| c.get(claim).and_then(|o| o.get(field));
+        let typed = LaunchClaims {
             message_type,
             new_deployment: !known,
-            deployment_id,
+            deployment_id: deployment_id.to_string(),
+            subject: text(c.get("sub"), 255),
+            name: text(c.get("name"), 200),
             roles,
             resource_link_id,
             context_id,
+            context_title: text(member(claim::CONTEXT, "title").or_else(|| member(claim::CONTEXT, "label")), 200),
+            target_link_uri: text(c.get(claim::TARGET_LINK_URI), 4096),
+            deep_linking: match message_type {
+                MessageType::DeepLinking => c.get(claim::DEEP_LINKING_SETTINGS).and_then(DeepLinkSettings::from_claim),
+                _ => None,
+            },
+            services: ServiceGrants::from_claims(c),
+            return_url: text(member(claim::LAUNCH_PRESENTATION, "return_url"), 4096),
+            platform_url: text(member(claim::TOOL_PLATFORM, "url"), 4096),
             skew: now.saturating_sub(iat),
-            claims: self.claims,
-        })
+        };
+        Ok(ValidatedLaunch { typed, claims: self.claims })
     }
 }
 
-/// Every claim checked; not yet authorized (user id, role, module).
+/// Steps 5 and 6: `iss` is the registration's issuer; `aud` (string or array) contains our
+/// client id, and `azp` is our client id whenever present (required with several audiences).
+fn check_issuer_and_audience(c: &Map<String, Value>, reg: &Registration) -> Result<(), ClaimsError> {
+    let iss = str_claim(c, "iss")?;
+    if iss != reg.issuer().as_str() {
+        return Err(ClaimsError::IssuerMismatch(iss.chars().take(200).collect()));
+    }
+    let auds: Vec<&str> = match c.get("aud") {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) if !a.is_empty() => {
+            a.iter().map(|v| v.as_str().ok_or(ClaimsError::Invalid("aud"))).collect::<Result<_, _>>()?
+        }
+        None | Some(Value::Null) => return Err(ClaimsError::Missing("aud")),
+        Some(_) => return Err(ClaimsError::Invalid("aud")),
+    };
+    if !auds.contains(&reg.client_id().as_str()) {
+        return Err(ClaimsError::AudienceMismatch);
+    }
+    match c.get("azp") {
+        Some(Value::String(azp)) if azp == reg.client_id().as_str() => Ok(()),
+        None | Some(Value::Null) if auds.len() == 1 => Ok(()),
+        _ => Err(ClaimsError::AzpMismatch),
+    }
+}
+
+/// Step 7: `exp` in the future, `iat` and `nbf` not in the future, each with `leeway`. Returns
+/// `iat`.
+fn check_times(c: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, ClaimsError> {
+    let exp = time_claim(c, "exp")?.ok_or(ClaimsError::Missing("exp"))?;
+    let iat = time_claim(c, "iat")?.ok_or(ClaimsError::Missing("iat"))?;
+    if now > exp.saturating_add(leeway) {
+        return Err(ClaimsError::Expired(now.saturating_sub(exp)));
+    }
+    if iat > now.saturating_add(leeway) {
+        return Err(ClaimsError::NotYetValid("iat", iat.saturating_sub(now)));
+    }
+    if let Some(nbf) = time_claim(c, "nbf")? {
+        if nbf > now.saturating_add(leeway) {
+            return Err(ClaimsError::NotYetValid("nbf", nbf.saturating_sub(now)));
+        }
+    }
+    Ok(iat)
+}
+
+/// The `roles` claim: an array of strings (at most 100 kept).
+fn roles(c: &Map<String, Value>) -> Result<Vec<String>, ClaimsError> {
+    match c.get(claim::ROLES) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .take(100)
+            .map(|v| v.as_str().map(str::to_string).ok_or(ClaimsError::Invalid(claim::ROLES)))
+            .collect(),
+        None | Some(Value::Null) => Err(ClaimsError::Missing(claim::ROLES)),
+        Some(_) => Err(ClaimsError::Invalid(claim::ROLES)),
+    }
+}
+
+/// Step 12: what each message type requires: the resource link (returned), the target, the
+/// deep-linking settings, submission review's `for_user`.
+fn check_message_claims(c: &Map<String, Value>, message_type: MessageType) -> Result<Option<String>, ClaimsError> {
+    let resource_link_id = match message_type {
+        MessageType::ResourceLink | MessageType::SubmissionReview => {
+            Some(member_str(obj_claim(c, claim::RESOURCE_LINK)?, "id", claim::RESOURCE_LINK)?.to_string())
+        }
+        MessageType::DeepLinking => None,
+    };
+    match message_type {
+        MessageType::ResourceLink => {
+            str_claim(c, claim::TARGET_LINK_URI)?;
+        }
+        MessageType::DeepLinking => {
+            let s = obj_claim(c, claim::DEEP_LINKING_SETTINGS)?;
+            member_str(s, "deep_link_return_url", claim::DEEP_LINKING_SETTINGS)?;
+            for (field, non_empty) in [("accept_types", true), ("accept_presentation_document_targets", false)] {
+                match s.get(field) {
+                    Some(Value::Array(a)) if (!non_empty || !a.is_empty()) && a.iter().all(Value::is_string) => {}
+                    None => return Err(ClaimsError::Missing(claim::DEEP_LINKING_SETTINGS)),
+                    _ => return Err(ClaimsError::Invalid(claim::DEEP_LINKING_SETTINGS)),
+                }
+            }
+        }
+        MessageType::SubmissionReview => {
+            member_str(obj_claim(c, claim::FOR_USER)?, "user_id", claim::FOR_USER)?;
+        }
+    }
+    Ok(resource_link_id)
+}
+
+/// The standard claims of a validated launch, read once, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchClaims {
+    /// Message type.
+    pub message_type: MessageType,
+    /// Deployment id (checked against the registration).
+    pub deployment_id: String,
+    /// The deployment id is new to an accept-and-record registration.
+    pub new_deployment: bool,
+    /// `sub` (at most 255 characters); absent or blank is an anonymous launch.
+    pub subject: Option<String>,
+    /// The user's display name, if sent (at most 200 characters).
+    pub name: Option<String>,
+    /// Roles as the platform sent them (at most 100).
+    pub roles: Vec<String>,
+    /// Resource link id (resource link and submission review launches).
+    pub resource_link_id: Option<String>,
+    /// Context id.
+    pub context_id: Option<String>,
+    /// Context title or label (at most 200 characters).
+    pub context_title: Option<String>,
+    /// The `target_link_uri` claim.
+    pub target_link_uri: Option<String>,
+    /// Deep-linking settings (deep-linking launches).
+    pub deep_linking: Option<DeepLinkSettings>,
+    /// AGS and NRPS grants (malformed claims count as not granted).
+    pub services: ServiceGrants,
+    /// `launch_presentation.return_url`.
+    pub return_url: Option<String>,
+    /// `tool_platform.url`.
+    pub platform_url: Option<String>,
+    /// Seconds between the token's `iat` and our clock (positive: token is older).
+    pub skew: i64,
+}
+
+/// Every claim checked; not yet authorized (who, which role, which module: the tool's policy
+/// decides, and only from here).
 #[derive(Debug)]
 pub struct ValidatedLaunch {
+    typed: LaunchClaims,
     claims: Map<String, Value>,
-    message_type: MessageType,
-    deployment_id: String,
-    new_deployment: bool,
-    roles: Vec<String>,
-    resource_link_id: Option<String>,
-    context_id: Option<String>,
-    skew: i64,
 }
 
 impl ValidatedLaunch {
     /// Seconds between the token's `iat` and our clock (positive: token is older). For logs.
     pub fn observed_skew(&self) -> i64 {
-        self.skew
+        self.typed.skew
     }
 
     /// The launch's deployment id.
     pub fn deployment_id(&self) -> &str {
-        &self.deployment_id
+        &self.typed.deployment_id
     }
 
     /// Whether the deployment id is new to an accept-and-record registration.
     pub fn is_new_deployment(&self) -> bool {
-        self.new_deployment
+        self.typed.new_deployment
     }
 
-    /// Every (validated) claim of the launch, e.g. for the `lti1p1` migration check.
+    /// The standard claims, typed.
+    pub fn typed(&self) -> &LaunchClaims {
+        &self.typed
+    }
+
+    /// Every (validated) claim of the launch by name, for rules that name arbitrary claims
+    /// (user-id rules, the `lti1p1` migration check).
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
     }
 
-    /// [`Self::authorize`] for an upgraded LTI 1.1 link whose `lti1p1` claim was verified (or
-    /// is trusted by the registration's policy): with the default user-id rule the 1.1 `user_id`
-    /// stays the user id, and the 1.1 `context_id` (when the claim carries one) decides the
-    /// category, so the same person lands as the same user in the same course.
-    pub fn authorize_migrated(
-        self,
-        reg: &Registration,
-        tool: &ToolConfig,
-        fallback_target: &str,
-        legacy: &LegacyIdentity,
-    ) -> Result<Launch, AccessError> {
-        let default_rule = reg.lti_user_id_attribute.trim().is_empty() && reg.lti13_user_id_claim.trim().is_empty();
-        let context = legacy.context_id.clone().or_else(|| self.context_id.clone());
-        let category = category_id(&reg.id, &self.deployment_id, context.as_deref().unwrap_or(""));
-        let mut launch = self.authorize(reg, tool, fallback_target)?;
-        if default_rule && !legacy.user_id.is_empty() {
-            launch.user_id = legacy.user_id.chars().take(255).collect();
-            launch.user_id_source = UserIdSource::Lti1p1;
-        }
-        launch.category = category;
-        Ok(launch)
+    /// Take the launch apart (the policy step that consumes it).
+    pub fn into_parts(self) -> (LaunchClaims, Map<String, Value>) {
+        (self.typed, self.claims)
     }
-
-    /// Decide who the user is, in which role, in which course category, in which module:
-    ///
-    /// 13. user id by `ltiUserIdAttribute`, then `lti13UserIdClaim`(+`…Property`), then `sub`;
-    /// 14. role by the registration's map over the default table; no mapped role → denied;
-    /// 15. module from the `target_link_uri` claim (on our origin), or the picker for deep
-    ///     linking; disabled modules → denied;
-    /// 16. category: a stable id per (registration, deployment, context).
-    pub fn authorize(
-        self,
-        reg: &Registration,
-        tool: &ToolConfig,
-        fallback_target: &str,
-    ) -> Result<Launch, AccessError> {
-        // 13. No `sub` is an anonymous user (LTI 1.3 Core §5.3.6): the registration decides.
-        let anonymous = self.claims.get("sub").and_then(Value::as_str).is_none_or(|s| s.trim().is_empty());
-        let (user_id, user_id_source) = if anonymous {
-            match reg.anonymous_launches {
-                crate::registration::AnonymousPolicy::Refuse => return Err(AccessError::AnonymousRefused),
-                crate::registration::AnonymousPolicy::Guest => (String::new(), UserIdSource::Anonymous),
-            }
-        } else {
-            resolve_user_id(&self.claims, reg)?
-        };
-        // 14. An anonymous guest is a guest whatever roles came with it.
-        let role =
-            if anonymous { ToolRole::Guest } else { resolve_role_or(&self.roles, &reg.role_map, reg.default_role)? };
-        // 15.
-        let module = match self.message_type {
-            MessageType::DeepLinking => modules::by_code(modules::PICKER_MODULE).ok_or(AccessError::ModuleUnknown)?,
-            _ => {
-                let target = self.claims.get(claim::TARGET_LINK_URI).and_then(Value::as_str).unwrap_or(fallback_target);
-                let url = tool.owns(target).ok_or(AccessError::TargetLinkUriInvalid)?;
-                modules::for_path(url.path()).ok_or(AccessError::ModuleUnknown)?
-            }
-        };
-        if reg.disabled_modules.iter().any(|m| m == module.code) {
-            return Err(AccessError::ModuleDisabled(module.code));
-        }
-        // 16.
-        let category = category_id(&reg.id, &self.deployment_id, self.context_id.as_deref().unwrap_or(""));
-        let context_title = self
-            .claims
-            .get(claim::CONTEXT)
-            .and_then(|c| c.get("title").or_else(|| c.get("label")))
-            .and_then(Value::as_str)
-            .map(|s| s.chars().take(200).collect());
-        let name = self.claims.get("name").and_then(Value::as_str).map(|s| s.chars().take(200).collect());
-        let platform_user_id =
-            self.claims.get("sub").and_then(Value::as_str).unwrap_or_default().chars().take(255).collect();
-        let services = ServiceGrants::from_claims(&self.claims);
-        let deep_linking = match self.message_type {
-            MessageType::DeepLinking => {
-                self.claims.get(claim::DEEP_LINKING_SETTINGS).and_then(DeepLinkSettings::from_claim)
-            }
-            _ => None,
-        };
-        Ok(Launch {
-            lti_version: "1.3.0",
-            platform_user_id,
-            services,
-            deep_linking,
-            user_id,
-            user_id_source,
-            role,
-            lti_roles: self.roles,
-            category,
-            context_id: self.context_id,
-            context_title,
-            resource_link_id: self.resource_link_id,
-            module,
-            registration_id: reg.id.clone(),
-            deployment_id: self.deployment_id,
-            message_type: self.message_type,
-            name,
-        })
-    }
-}
-
-/// The LTI 1.1 identity of an upgraded link (from a verified `lti1p1` claim).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacyIdentity {
-    /// The 1.1 `user_id`.
-    pub user_id: String,
-    /// The 1.1 `context_id`, when it differs from the 1.3 one.
-    pub context_id: Option<String>,
-}
-
-/// Stable category id for (registration, deployment, context): content isolation per course.
-pub fn category_id(registration_id: &str, deployment_id: &str, context_id: &str) -> String {
-    let mut h = Sha256::new();
-    for part in ["lti-edge/category/v1", registration_id, deployment_id, context_id] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-    let d = h.finalize();
-    format!("cat_{}", hex(d.get(..16).unwrap_or_default()))
-}
-
-/// A fully validated and authorized launch: what the tool app may trust.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Launch {
-    /// `1.3.0`, or `1.1` for launches from `lti-legacy`.
-    pub lti_version: &'static str,
-    /// The platform's user id (`sub`), which AGS scores and NRPS rosters use.
-    pub platform_user_id: String,
-    /// Services the platform granted (AGS, NRPS); malformed claims count as not granted.
-    pub services: ServiceGrants,
-    /// The deep-linking request (deep-linking launches only).
-    pub deep_linking: Option<DeepLinkSettings>,
-    /// Resolved user id.
-    pub user_id: String,
-    /// Which rule produced it.
-    pub user_id_source: UserIdSource,
-    /// Mapped tool role.
-    pub role: ToolRole,
-    /// Roles as the platform sent them.
-    pub lti_roles: Vec<String>,
-    /// Course category (content isolation).
-    pub category: String,
-    /// LTI context id.
-    pub context_id: Option<String>,
-    /// Course title or label.
-    pub context_title: Option<String>,
-    /// Resource link id (absent for deep linking).
-    pub resource_link_id: Option<String>,
-    /// Module to open.
-    pub module: &'static Module,
-    /// Registration id.
-    pub registration_id: String,
-    /// Deployment id.
-    pub deployment_id: String,
-    /// Message type.
-    pub message_type: MessageType,
-    /// User's display name, if sent.
-    pub name: Option<String>,
 }

@@ -1,29 +1,34 @@
-//! # lti-core: the sans-IO LTI 1.3 protocol core of LTI Edge
+//! # lti-core: a sans-IO LTI 1.3 library
 //!
-//! Parses, decides and builds LTI messages. It does no I/O, reads no clock and draws no
+//! Parses, checks and builds LTI 1.3 messages. It does no I/O, reads no clock and draws no
 //! randomness: callers pass the time (`now`, Unix seconds), random bytes and a crypto
-//! provider ([`crypto::Rs256Verifier`], [`crypto::Rs256Signer`]). The edge worker passes
-//! WebCrypto; tests and tools pass [`native`] (feature `native`).
+//! provider ([`crypto::Rs256Verifier`], [`crypto::Rs256Signer`]). The LTI Edge worker passes
+//! WebCrypto; tests and tools pass [`native`] (feature `native`). What a tool *decides* about
+//! a valid launch (user ids, roles, modules, sessions) is not here: LTI Edge keeps that in
+//! `lti-policy`.
 //!
 //! ## Contents
 //! - [`state`]: OIDC login initiation, signed single-use state, nonce, cookie binding.
-//! - [`launch`]: id_token validation as a typestate, `UnverifiedLaunch` → `Launch`.
-//! - [`user_id`], [`roles`], [`modules`]: who, in which role, in which module.
-//! - [`session`]: the signed, short-lived tool session.
-//! - [`deep_linking`], [`services`]: Deep Linking responses, AGS, NRPS, service tokens.
-//! - [`registration`]: platform registrations and their validation.
-//! - [`jws`], [`jwk`], [`encoding`], [`url`]: the formats underneath.
+//! - [`launch`]: id_token verification and validation as a typestate,
+//!   `UnverifiedLaunch` → `VerifiedLaunch` → `ValidatedLaunch` (typed [`launch::LaunchClaims`]).
+//! - [`registration`]: a platform registration, every field a validated newtype.
+//! - [`deep_linking`], [`services`]: Deep Linking responses, AGS and NRPS formats, scope checks
+//!   of service URLs, service tokens.
+//! - [`jws`], [`jwk`], [`jwks_cache`], [`encoding`], [`url`], [`claims`]: the formats underneath.
 //! - [`error`]: errors by cause, each with a stable [`error::ErrorCode`].
 //!
-//! ## Security
-//! - Signatures are always verified before any claim is read; `alg` is pinned to RS256 and a
-//!   `kid` is required ([`jws::CompactJws::parse`]).
-//! - Issuer, audience (string or array, with `azp`), expiry, issued-at, not-before, nonce,
-//!   deployment, message type and version are checked on every launch
-//!   ([`launch::VerifiedLaunch::validate`]).
-//! - States are HMAC-signed and consumed once; nonces compare in constant time; secrets have
-//!   redacted `Debug`.
-//! - Redirect targets must be on the tool's own origin.
+//! ## What it refuses
+//! - Any signature it cannot verify: `alg` is pinned (RS256 for platforms), `kid` required,
+//!   `none` and HMAC refused, duplicate JSON keys in a header or payload refused, high-S ES256
+//!   signatures refused ([`jws::CompactJws::parse`]); claims are read only after the signature.
+//! - A launch whose issuer, audience (string or array, with `azp`), expiry, issued-at,
+//!   not-before, nonce, deployment, message type, version or required claims do not check
+//!   out ([`launch::VerifiedLaunch::validate`]).
+//! - A state that is forged, expired, replayed or bound to another browser ([`state`]).
+//! - A service URL outside what the platform granted, compared in WHATWG normal form
+//!   ([`services::ServiceUrl`]); URLs with encoded slashes, NUL, `..;` or non-canonical
+//!   numeric hosts ([`url::HttpUrl::normalized`]).
+//! - A redirect target off the tool's own origin.
 //!
 //! ## Example
 //! ```
@@ -34,12 +39,12 @@
 //! let token = "eyJhbGciOiJub25lIn0.e30.";
 //! let err = UnverifiedLaunch::parse(token).unwrap_err();
 //! assert_eq!(err.code(), ErrorCode::TokenAlgNotAllowed);
-//! assert_eq!(err.code().status(), 401);
 //! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod claims;
 pub mod crypto;
 pub mod deep_linking;
 pub mod encoding;
@@ -48,13 +53,14 @@ pub mod jwk;
 pub mod jwks_cache;
 pub mod jws;
 pub mod launch;
-pub mod modules;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod registration;
-pub mod roles;
 pub mod services;
-pub mod session;
 pub mod state;
 pub mod url;
-pub mod user_id;
+
+pub use error::{Coded, ErrorCode};
+pub use launch::{LaunchClaims, UnverifiedLaunch, ValidatedLaunch, VerifiedLaunch};
+pub use registration::Registration;
+pub use state::{begin_login, LoginParams, StateHandle, StateKey, ToolConfig};

@@ -126,17 +126,3 @@ impl Rs256Signer for NativeSigner {
         Ok(sig.to_vec())
     }
 }
-
-impl JwsSigner for NativeSigner {
-    fn alg(&self) -> JwsAlg {
-        JwsAlg::Rs256
-    }
-
-    fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        Rs256Signer::sign(self, message).await
-    }
-}

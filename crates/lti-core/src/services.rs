@@ -14,7 +14,6 @@ use sha2::{Digest, Sha256};
 
 use crate::encoding::hex;
 use crate::error::ServiceError;
-use crate::roles::ToolRole;
 use crate::url::HttpUrl;
 
 /// AGS endpoint claim.
@@ -557,46 +556,6 @@ pub fn line_item_body(input: &Value, partial: bool) -> Result<Value, ServiceErro
     Ok(Value::Object(out))
 }
 
-/// A roster member as the tool app sees it: platform fields plus the tool role.
-pub fn map_member(m: &Value, overrides: &BTreeMap<String, Option<ToolRole>>) -> Option<Value> {
-    let o = m.as_object()?;
-    let user_id = o.get("user_id").and_then(Value::as_str).filter(|u| !u.is_empty())?;
-    let roles: Vec<String> = o
-        .get("roles")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).take(50).map(str::to_string).collect())
-        .unwrap_or_default();
-    let tool_role = crate::roles::resolve_role(&roles, overrides).ok().map(ToolRole::as_str);
-    let mut out = Map::new();
-    out.insert("userId".into(), json!(user_id));
-    out.insert("roles".into(), json!(roles));
-    out.insert("toolRole".into(), json!(tool_role));
-    for (from, to) in [
-        ("name", "name"),
-        ("given_name", "givenName"),
-        ("family_name", "familyName"),
-        ("email", "email"),
-        ("picture", "picture"),
-        ("lis_person_sourcedid", "sourcedId"),
-    ] {
-        if let Some(v) = o.get(from).and_then(Value::as_str) {
-            out.insert(to.into(), json!(v));
-        }
-    }
-    out.insert("status".into(), json!(o.get("status").and_then(Value::as_str).unwrap_or("Active")));
-    Some(Value::Object(out))
-}
-
-/// Whether a role filter (`Learner`, or a full URI) matches a member's roles.
-pub fn role_matches(filter: &str, roles: &[String]) -> bool {
-    roles.iter().any(|r| r == filter || crate::roles::parse_role(r).1 == filter)
-}
-
-/// Whether the tool role may use course-wide services (rosters, line-item admin, others' scores).
-pub fn is_staff(role: &str) -> bool {
-    matches!(ToolRole::parse(role), Some(ToolRole::Moderator | ToolRole::Admin))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -726,17 +685,11 @@ mod tests {
     }
 
     #[test]
-    fn line_items_and_members() {
+    fn line_items() {
         assert!(line_item_body(&json!({"label": "Quiz", "scoreMaximum": 10}), false).is_ok());
         assert!(line_item_body(&json!({"label": "", "scoreMaximum": 10}), false).is_err());
         assert!(line_item_body(&json!({"label": "Q"}), false).is_err());
         assert!(line_item_body(&json!({"label": "Q"}), true).is_ok());
         assert!(line_item_body(&json!({"label": "Q", "scoreMaximum": 5, "startDateTime": "soon"}), false).is_err());
-        let m = map_member(&json!({"user_id": "u", "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"], "name": "N"}), &BTreeMap::new()).unwrap();
-        assert_eq!(m["toolRole"], "viewer");
-        assert_eq!(m["status"], "Active");
-        assert!(map_member(&json!({"roles": []}), &BTreeMap::new()).is_none());
-        assert!(role_matches("Learner", &["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner".into()]));
-        assert!(is_staff("moderator") && !is_staff("viewer"));
     }
 }

@@ -127,13 +127,15 @@ impl LoginParams {
 }
 
 /// Pick the registration for a login among the issuer's registrations.
-pub fn select_registration<'r>(
+pub fn select_registration<'r, R: AsRef<Registration>>(
     params: &LoginParams,
-    candidates: &'r [Registration],
-) -> Result<&'r Registration, LoginError> {
-    let of_issuer = || candidates.iter().filter(|r| r.issuer == params.iss);
+    candidates: &'r [R],
+) -> Result<&'r R, LoginError> {
+    let of_issuer = || candidates.iter().filter(|r| r.as_ref().issuer().as_str() == params.iss);
     match &params.client_id {
-        Some(cid) => of_issuer().find(|r| &r.client_id == cid).ok_or(LoginError::PlatformUnregistered),
+        Some(cid) => {
+            of_issuer().find(|r| r.as_ref().client_id().as_str() == cid).ok_or(LoginError::PlatformUnregistered)
+        }
         None => {
             let mut it = of_issuer();
             match (it.next(), it.next()) {
@@ -253,9 +255,9 @@ impl ToolConfig {
 ///
 /// `store` names the single-use store the launch must use (opaque to the core, signed in).
 #[allow(clippy::too_many_arguments)]
-pub fn begin_login(
+pub fn begin_login<R: AsRef<Registration>>(
     params: &LoginParams,
-    candidates: &[Registration],
+    candidates: &[R],
     tool: &ToolConfig,
     redirect_path: &str,
     key: &StateKey,
@@ -264,12 +266,12 @@ pub fn begin_login(
     now: i64,
 ) -> Result<(LoginRedirect, String), LoginError> {
     // 2.
-    let reg = select_registration(params, candidates)?;
+    let reg = select_registration(params, candidates)?.as_ref();
     // 3.
     tool.owns(&params.target_link_uri).ok_or(LoginError::TargetLinkUriInvalid)?;
     // 4.
     if let Some(dep) = &params.deployment_id {
-        if reg.deployment_policy == DeploymentPolicy::AllowList && !reg.deployment_ids.iter().any(|d| d == dep) {
+        if reg.deployment_policy() == DeploymentPolicy::AllowList && !reg.knows_deployment(dep) {
             return Err(LoginError::DeploymentNotAllowed(dep.clone()));
         }
     }
@@ -282,7 +284,7 @@ pub fn begin_login(
     let record = StateRecord {
         id: id.clone(),
         nonce,
-        registration_id: reg.id.clone(),
+        registration_id: reg.id().to_string(),
         target_link_uri: params.target_link_uri.clone(),
         cookie_hash: hex(&Sha256::digest(cookie_value.as_bytes())),
         exp,
@@ -299,7 +301,7 @@ pub fn begin_login(
         ("response_type", "id_token"),
         ("response_mode", "form_post"),
         ("prompt", "none"),
-        ("client_id", &reg.client_id),
+        ("client_id", reg.client_id().as_str()),
         ("redirect_uri", &redirect_uri),
         ("login_hint", &params.login_hint),
         ("state", &state),
@@ -308,9 +310,10 @@ pub fn begin_login(
     if let Some(h) = &params.lti_message_hint {
         q.push(("lti_message_hint", h));
     }
-    let sep = if reg.auth_login_url.contains('?') { '&' } else { '?' };
-    let location = format!("{}{}{}", reg.auth_login_url, sep, form_encode(q));
-    let reg_id = reg.id.clone();
+    let auth = reg.auth_login_url().as_str();
+    let sep = if auth.contains('?') { '&' } else { '?' };
+    let location = format!("{auth}{sep}{}", form_encode(q));
+    let reg_id = reg.id().to_string();
     Ok((LoginRedirect { location, state, record, cookie_name, cookie_value }, reg_id))
 }
 

@@ -17,7 +17,9 @@
 // `(contentselected)`, Svelte `oncontentselected`). Properties: embed, ready, height, iframe,
 // stats(), post(message). Removed from the document, it destroys its embed.
 
-const EVENTS = ['resize', 'contentSelected', 'navigation', 'hideModuleHeader', 'moduleNavigation', 'alert', 'close', 'fullWindowLaunch', 'message', 'dropped', 'ready'];
+// The core's events (js/protocol.js, generated from src/protocol.rs); `ready` is the JS side's.
+import { EVENTS } from './protocol.js';
+
 const ATTRS = ['src', 'allowed-origins', 'min-height', 'max-height', 'name', 'frame-title', 'allow', 'sandbox', 'storage-frame', 'scroll-to-top'];
 
 /** Define `<lti-embed>` over `Embed` (loaded by `loading`, a promise). */
@@ -82,7 +84,7 @@ export function defineElement(Embed, loading, tag = 'lti-embed') {
           try {
             const embed = new Embed(this, this._options());
             this.embed = embed;
-            for (const ev of EVENTS) this._forward(embed, ev);
+            for (const ev of EVENTS.concat('ready')) this._forward(embed, ev);
             embed.ready.then(this._ready, () => {});
           } catch (e) {
             this._error(e);

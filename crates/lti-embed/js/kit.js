@@ -12,19 +12,23 @@
 //
 // `hostKit(k)` builds the host side (Embed, liveEmbeds), `toolKit(k)` the tool side
 // (ToolClient), `kit(k)` both, over the core's one entry point `k(op, id, x, a, b) → string`
-// (src/web/mod.rs lists the operations): "" nothing, "!text" an error to throw, "1" go on,
-// otherwise JSON (a list of effects, or a result object). Each entry point of the package
-// (host.js, tool.js, element.js, lti_embed.js) bundles only the side it exports.
+// (src/protocol.rs lists the operations; js/protocol.js is generated from it): "" nothing,
+// "!text" an error to throw, "1" go on, otherwise JSON (a list of effects, or a result object).
+// Each entry point of the package (host.js, tool.js, element.js, lti_embed.js) bundles only the
+// side it exports.
 
-// Operations of the core (src/web/mod.rs).
-const OPEN = 1, LISTEN = 2, IGNORED = 3, ORIGIN = 4, DATA = 5, BAD_DATA = 6, LAYOUT = 7,
-  SCROLLED = 8, SCROLL_FRAME = 9, SIZE = 10, POST = 11, STATS = 12, UNSENT = 13, CLOSE = 14, LIVE = 15,
-  T_OPEN = 20, T_ORIGIN = 21, T_DATA = 22, T_HEIGHT = 23, T_SELECTED = 24, T_SEND = 25,
-  T_CAPS = 26, T_GET = 27, T_PUT = 28, T_CLEAR = 29, T_FORGET = 30, T_CLOSE = 31;
-// Events, in the core's order (bit i of LISTEN's mask); `ready` is the JS side's own.
-const EVENTS = ['resize', 'contentSelected', 'navigation', 'hideModuleHeader', 'moduleNavigation', 'alert', 'close', 'fullWindowLaunch', 'message', 'dropped'];
+// The core's codes: operations, effect kinds, results, its events (bit i of LISTEN's mask) and
+// the largest message. Generated from src/protocol.rs (a unit test fails when this is stale).
+import {
+  OPEN, LISTEN, IGNORED, ORIGIN, DATA, BAD_DATA, LAYOUT, SCROLLED, SCROLL_FRAME, SIZE, POST, STATS, UNSENT, CLOSE, LIVE,
+  T_OPEN, T_ORIGIN, T_DATA, T_HEIGHT, T_SELECTED, T_SEND, T_CAPS, T_GET, T_PUT, T_CLEAR, T_FORGET, T_CLOSE,
+  FX_EMIT, FX_REPLY, FX_POST, FX_FRAME, FX_HEIGHT, FX_READY, FX_WINDOW_SIZE, FX_SCROLL_TO, FX_SCROLL_EVENTS, FX_UNLOAD, FX_ANNOUNCE,
+  FRAME_LAYOUT, FRAME_SCROLL, DATA_NOT_SERIALISABLE, DATA_NOT_OBJECT, DATA_TOO_LARGE, ARG_ADOPT, R_YES, R_ERROR, R_LOOP,
+  EVENTS, MAX_MESSAGE,
+} from './protocol.js';
+
+// `ready` is the JS side's own event.
 const READY = 'ready';
-const MAX_MESSAGE = 65536;
 const LIVE_STYLE = 'position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0';
 // Marks the internal constructor call of Embed.attach.
 const ADOPT = {};
@@ -57,7 +61,7 @@ const taken = (name) => !!document.querySelector('iframe[name="' + name + '"]');
 const err = (code, message) => Object.assign(new Error(code + ': ' + message), { code });
 
 // A message's data as text, read only now (after the origin passed), or a reason code:
-// 1 not serialisable, 2 not an object, 3 too large (UTF-16 length: UTF-8 is never shorter).
+// not serialisable, not an object, or too large (UTF-16 length: UTF-8 is never shorter).
 function text(e) {
   const d = e.data;
   let s = d;
@@ -65,10 +69,10 @@ function text(e) {
     try {
       s = JSON.stringify(d);
     } catch {
-      return 1;
+      return DATA_NOT_SERIALISABLE;
     }
-  } else if (typeof d !== 'string') return 2;
-  return s.length > MAX_MESSAGE ? 3 : s;
+  } else if (typeof d !== 'string') return DATA_NOT_OBJECT;
+  return s.length > MAX_MESSAGE ? DATA_TOO_LARGE : s;
 }
 
 /** Listener bookkeeping shared by Embed and ToolClient: `on` returns an unsubscribe function;
@@ -132,7 +136,7 @@ function once(l, event, f, opts) {
 export function hostKit(k) {
   const call = (op, id, x, a, b) => {
     const r = k(op, id, x || 0, a == null ? '' : a, b == null ? '' : b);
-    return r[0] === '!' ? fail(r.slice(1)) : r;
+    return r[0] === R_ERROR ? fail(r.slice(1)) : r;
   };
   const live = new Set();
   // Storage frames by name: { f: iframe, w: its window, r: relay or null, n: embeds using it }.
@@ -204,8 +208,8 @@ export function hostKit(k) {
       if (adopted && [...live].some((e) => e._i === container)) fail('Embed.attach: this iframe already has an embed (destroy() it first)');
       const o = str(plain(options, 'options'));
       if (o === undefined) fail('options must be serialisable');
-      // x = 1: adopt an existing iframe (no launch required).
-      const spec = JSON.parse(call(OPEN, 0, adopted ? 1 : 0, o));
+      // Adopt an existing iframe (no launch required).
+      const spec = JSON.parse(call(OPEN, 0, adopted ? ARG_ADOPT : 0, o));
       const id = spec.id;
       this._kind = 'embed';
       this._id = id;
@@ -310,15 +314,15 @@ export function hostKit(k) {
     _msg(ch, e) {
       const id = this._id;
       // The message rate and the origin first: data is read only if the core accepts both.
-      const r = call(ORIGIN, id, performance.now(), e.origin, ch ? '1' : '');
-      if (r !== '1') return this._do(r, ch);
+      const r = call(ORIGIN, id, performance.now(), e.origin, ch ? R_YES : '');
+      if (r !== R_YES) return this._do(r, ch);
       const t = text(e);
       if (typeof t !== 'string') return this._do(call(BAD_DATA, id, t), ch);
       // The user is interacting with the tool: focus in its iframe and transient activation (a
       // click or key press in the frame activates its ancestors too). Gates lti.scrollToTop.
       const u = navigator.userActivation;
       const gesture = document.activeElement === this._i && (!u || u.isActive);
-      this._do(call(DATA, id, performance.now(), t, gesture ? '1' : ''), ch);
+      this._do(call(DATA, id, performance.now(), t, gesture ? R_YES : ''), ch);
     }
 
     // Perform the core's effects, in order; stop if a listener destroyed the embed.
@@ -327,23 +331,23 @@ export function hostKit(k) {
       for (const f of JSON.parse(r)) {
         if (this._d) return;
         const [kind, a, b] = f;
-        if (kind === 'e') this._e.emit(a, b);
-        else if (kind === 'p') {
+        if (kind === FX_EMIT) this._e.emit(a, b);
+        else if (kind === FX_REPLY) {
           if (this._post(a, b, ch)) call(UNSENT, this._id);
-        } else if (kind === 'q') this._post(a, b, ch);
-        else if (kind === 'f') this._frame(a);
-        else if (kind === 'h') {
+        } else if (kind === FX_POST) this._post(a, b, ch);
+        else if (kind === FX_FRAME) this._frame(a);
+        else if (kind === FX_HEIGHT) {
           this._i.style.setProperty('height', a);
           this._h = b;
-        } else if (kind === 'r') {
+        } else if (kind === FX_READY) {
           this._r[0]({ origin: a });
           this._e.emit(READY, { origin: a });
-        } else if (kind === 'w') {
+        } else if (kind === FX_WINDOW_SIZE) {
           const g = this._i.getBoundingClientRect();
           this._do(call(SIZE, this._id, 0, JSON.stringify([innerHeight, innerWidth, g.top + scrollY, g.left + scrollX, scrollY])), ch);
-        } else if (kind === 't') this._i.scrollIntoView();
-        else if (kind === 's') this._on(window, 'scroll', () => this._do(call(SCROLLED, this._id)));
-        else if (kind === 'u') {
+        } else if (kind === FX_SCROLL_TO) this._i.scrollIntoView();
+        else if (kind === FX_SCROLL_EVENTS) this._on(window, 'scroll', () => this._do(call(SCROLLED, this._id)));
+        else if (kind === FX_UNLOAD) {
           if (this._u) window.removeEventListener('beforeunload', this._u);
           this._u = null;
           if (a != null) {
@@ -353,7 +357,7 @@ export function hostKit(k) {
             };
             window.addEventListener('beforeunload', this._u);
           }
-        } else if (kind === 'a') {
+        } else if (kind === FX_ANNOUNCE) {
           // Cleared first so the same text is announced again.
           this._l.textContent = '';
           this._l.textContent = a;
@@ -378,7 +382,9 @@ export function hostKit(k) {
     _frame(kind) {
       this._F[kind] = requestAnimationFrame(() => {
         delete this._F[kind];
-        if (!this._d) this._do(call(kind === 3 ? LAYOUT : SCROLL_FRAME, this._id, kind === 3 ? innerHeight : scrollY));
+        if (this._d) return;
+        if (kind === FRAME_LAYOUT) this._do(call(LAYOUT, this._id, innerHeight));
+        else if (kind === FRAME_SCROLL) this._do(call(SCROLL_FRAME, this._id, scrollY));
       });
     }
 
@@ -491,7 +497,7 @@ const measure = (el) => Math.ceil(el.getBoundingClientRect().height);
 export function toolKit(k) {
   const call = (op, id, x, a, b) => {
     const r = k(op, id, x || 0, a == null ? '' : a, b == null ? '' : b);
-    return r[0] === '!' ? fail(r.slice(1)) : r;
+    return r[0] === R_ERROR ? fail(r.slice(1)) : r;
   };
 
   class ToolClient {
@@ -525,7 +531,7 @@ export function toolKit(k) {
       this._m = (e) => {
         const s = e.source;
         if (!this._p.size || !s || (s !== target(this) && s !== window.parent)) return;
-        if (call(T_ORIGIN, id, 0, e.origin) !== '1') return;
+        if (call(T_ORIGIN, id, 0, e.origin) !== R_YES) return;
         const t = text(e);
         if (typeof t !== 'string') return;
         const r = call(T_DATA, id, 0, t);
@@ -559,7 +565,7 @@ export function toolKit(k) {
       const w = target(this);
       if (!w) return Promise.reject(err('unsupported_subject', 'no storage target frame in the host page'));
       const r = k(op, this._id, Math.random() * 4294967295, key == null ? '' : String(key), value == null ? '' : String(value));
-      if (r[0] === '!') {
+      if (r[0] === R_ERROR) {
         const [code, message] = r.slice(1).split('\n');
         return Promise.reject(err(code, message));
       }
@@ -595,7 +601,7 @@ export function toolKit(k) {
     /** Report the page's height now (measured from `<html>` when no height is given). */
     reportHeight(h) {
       if (this._d) fail('this client was destroyed');
-      this._up(call(T_HEIGHT, this._id, h == null ? measure(document.documentElement) : +h, '1'));
+      this._up(call(T_HEIGHT, this._id, h == null ? measure(document.documentElement) : +h, R_YES));
     }
 
     /** Keep reporting the height of `element` (default `<html>`) whenever it changes (at most
@@ -609,7 +615,7 @@ export function toolKit(k) {
         if (this._o !== o) return;
         try {
           const r = call(T_HEIGHT, this._id, measure(el), '', String(innerHeight));
-          if (r[0] !== '~') return this._up(r);
+          if (r[0] !== R_LOOP) return this._up(r);
           this.stopAutoResize();
           this._loop = r.slice(1);
           warn(this._loop);

@@ -15,7 +15,9 @@
 //! - [`options`]: embed and tool-client options, validated.
 //! - [`host`]: what the host does with one message ([`host::HostCore::receive`] → effects).
 //! - [`tool`]: messages a tool sends and matching the host's replies ([`tool::ToolCore`]).
-//! - [`k`] (wasm32 only): the browser module's core behind the JavaScript API in `js/kit.js`
+//! - [`protocol`]: the codes the JavaScript layer and the wasm core exchange (`js/protocol.js`
+//!   is generated from them).
+//! - `k` (wasm32 only): the browser module's core behind the JavaScript API in `js/kit.js`
 //!   (`Embed`, `ToolClient`), which performs the DOM work the core decides.
 //!
 //! Messages, replies and event details are [`lti_messages::json`] values: that crate's small
@@ -73,6 +75,7 @@ macro_rules! json {
 pub mod host;
 pub mod options;
 pub mod origin;
+pub mod protocol;
 mod text;
 #[cfg(feature = "tool")]
 pub mod tool;

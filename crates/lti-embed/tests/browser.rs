@@ -100,7 +100,11 @@ extern "C" {
     fn invoke(o: &JsValue, method: &str, a: &JsValue, b: &JsValue) -> Result<JsValue, JsValue>;
 }
 
-#[wasm_bindgen(module = "/js/kit.js")]
+// `raw_module`, not `module`: wasm-bindgen copies a `module` file alone into its snippets, where
+// kit.js's `import … from './protocol.js'` would not resolve. The test server serves the files
+// of its working directory (cargo runs tests in the crate's folder) when its own output has no
+// such path, so `/js/kit.js` and the `/js/protocol.js` it imports are the crate's own files.
+#[wasm_bindgen(raw_module = "/js/kit.js")]
 extern "C" {
     /// The package's API over a core entry point.
     fn kit(k: &JsValue) -> JsValue;

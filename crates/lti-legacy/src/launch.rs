@@ -1,15 +1,16 @@
-//! An authenticated LTI 1.1 launch → the same [`lti_core::launch::Launch`] a 1.3 launch becomes:
+//! An authenticated LTI 1.1 launch → the same [`lti_policy::Launch`] a 1.3 launch becomes:
 //! the registration's user-id rules (over [`Lti11Launch::to_lti13_claims`]), the role map, the
 //! module, and the category of `(registration, lti11DeploymentId, context_id)` — the category a
 //! 1.3 launch of the same deployment and course gets, so content stays put across the upgrade.
 
-use lti_core::error::AccessError;
-use lti_core::launch::{category_id, Launch, MessageType as Lti13MessageType};
-use lti_core::modules::{self, PICKER_MODULE};
-use lti_core::registration::Registration;
-use lti_core::roles::resolve_role_or;
+use lti_core::launch::MessageType as Lti13MessageType;
 use lti_core::services::ServiceGrants;
-use lti_core::user_id::resolve_user_id;
+use lti_policy::authorize::{category_id, Launch};
+use lti_policy::error::AccessError;
+use lti_policy::modules::{self, PICKER_MODULE};
+use lti_policy::registration::Registration;
+use lti_policy::roles::resolve_role_or;
+use lti_policy::user_id::resolve_user_id;
 
 use crate::params::{Lti11Launch, MessageType};
 
@@ -31,7 +32,7 @@ impl Lti11Launch {
         }
         let deployment = reg.lti11_deployment().to_string();
         let context_id = self.context.as_ref().map(|c| c.id.clone());
-        let category = category_id(&reg.id, &deployment, context_id.as_deref().unwrap_or(""));
+        let category = category_id(reg.id(), &deployment, context_id.as_deref().unwrap_or(""));
         let context_title = self
             .context
             .as_ref()
@@ -51,7 +52,7 @@ impl Lti11Launch {
             context_title,
             resource_link_id: self.resource_link_id.clone(),
             module,
-            registration_id: reg.id.clone(),
+            registration_id: reg.id().to_string(),
             deployment_id: deployment,
             message_type: match self.message_type {
                 MessageType::BasicLaunch => Lti13MessageType::ResourceLink,

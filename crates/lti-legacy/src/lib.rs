@@ -15,7 +15,7 @@
 //! | [`outcomes`] | `replaceResult`/`readResult`/`deleteResult` POX XML, scores 0.0–1.0; a small reply reader | LTI 1.1 §6 (Basic Outcomes) |
 //! | [`content_item`] | the signed `ContentItemSelection` form (JSON-LD `LtiLinkItem`/`ContentItem`) | LTI Content-Item Message 1.0 |
 //! | [`migration`] | the `…/claim/lti1p1` claim and `oauth_consumer_key_sign` → Verified / Mismatch / Absent | LTI 1.3 Migration Guide |
-//! | [`error`] | errors by cause, each with a stable [`error::ErrorCode`], HTTP status and message | |
+//! | [`error`] | errors by cause, each answering with a code of the one vocabulary ([`lti_policy::ErrorCode`]) | |
 //!
 //! ## Security
 //!
@@ -72,7 +72,7 @@
 //!
 //! // Ten minutes later the same form is refused.
 //! let late = UnverifiedRequest::from_form("POST", &url, &body).unwrap().verify(Some(&secret), now + 600);
-//! assert_eq!(late.unwrap_err().code(), ErrorCode::OauthTimestampExpired);
+//! assert_eq!(late.unwrap_err().code(), ErrorCode::OauthTimestampInvalid);
 //! ```
 
 #![forbid(unsafe_code)]
@@ -85,3 +85,10 @@ pub mod migration;
 pub mod oauth1;
 pub mod outcomes;
 pub mod params;
+
+pub use content_item::{signed_selection, ContentItem, SignedForm};
+pub use error::{Coded, ContentItemError, ErrorCode, OAuthError, OutcomeError, ParamsError};
+pub use migration::Lti1p1Check;
+pub use oauth1::{ConsumerSecret, NonceCheck, RequestUrl, Signer, UnverifiedRequest, VerifiedRequest};
+pub use outcomes::Score;
+pub use params::{Lti11Launch, ParseOptions};

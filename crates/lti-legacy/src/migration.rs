@@ -28,7 +28,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use lti_core::launch::claim;
+use lti_core::claims as claim;
 use serde_json::{Map, Value};
 use sha2::Sha256;
 

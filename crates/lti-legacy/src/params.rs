@@ -8,8 +8,8 @@
 //!   `urn:lti:role:ims/lis/Instructor` and `Instructor` → `…/membership#Instructor`,
 //!   `TeachingAssistant` → `…/membership/Instructor#TeachingAssistant`,
 //!   `urn:lti:instrole:ims/lis/Administrator` → `…/institution/person#Administrator`), so
-//!   `lti_core::roles::resolve_role` maps them as it maps a 1.3 launch;
-//! - [`Lti11Launch::to_lti13_claims`] gives the claims `lti_core::user_id::resolve_user_id`
+//!   `lti_policy::roles::resolve_role` maps them as it maps a 1.3 launch;
+//! - [`Lti11Launch::to_lti13_claims`] gives the claims `lti_policy::user_id::resolve_user_id`
 //!   reads: `ltiUserIdAttribute` naming `user_id`, `lis_person_sourcedid`, `custom_x`, `ext_x`
 //!   or any other signed parameter, and `lti13UserIdClaim` = `…/claim/lti1p1` + `user_id`,
 //!   resolve to the same value they resolve to for the same person's 1.3 launch;
@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use lti_core::launch::claim;
+use lti_core::claims as claim;
 use lti_core::url::HttpUrl;
 use serde_json::{json, Map, Value};
 
@@ -375,7 +375,7 @@ impl Lti11Launch {
     }
 
     /// The launch as LTI 1.3 claims, for lti-core's user-id resolution
-    /// (`lti_core::user_id::resolve_user_id`) and anything else that reads 1.3 claims. Not a
+    /// (`lti_policy::user_id::resolve_user_id`) and anything else that reads 1.3 claims. Not a
     /// token: it carries no `iss`, `aud`, `nonce` or times. Mapping (LTI 1.3 migration guide):
     ///
     /// | LTI 1.1 | claim |

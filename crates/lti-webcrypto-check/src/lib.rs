@@ -10,7 +10,7 @@
 //!   times a whole Deep Linking response (items checked, claims built, RS256-signed) through
 //!   WebCrypto and through pure-Rust `rsa` in wasm, as responses per second.
 //!
-//! The native provider runs the same vectors in `crates/lti-core/tests/core.rs`.
+//! The native provider runs the same vectors in `crates/lti-policy/tests/launch.rs`.
 
 #![forbid(unsafe_code)]
 

@@ -176,20 +176,6 @@ impl Rs256Signer for WebCryptoSigner {
     }
 }
 
-impl JwsSigner for WebCryptoSigner {
-    fn alg(&self) -> JwsAlg {
-        JwsAlg::Rs256
-    }
-
-    fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        Rs256Signer::sign(self, message).await
-    }
-}
-
 /// The tool's current session key (P-256), imported for ES256 signing.
 #[derive(Clone)]
 pub struct WebCryptoEcSigner {

@@ -6,7 +6,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use lti_core::encoding::form_decode;
-use lti_core::error::ErrorCode;
+use lti_policy::ErrorCode;
 use worker::Request;
 
 use crate::error::{ApiError, ApiResult};

@@ -14,8 +14,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use lti_core::encoding::hex;
-use lti_core::error::ErrorCode;
-use lti_core::modules::{self, Module};
+use lti_policy::modules::{self, Module};
+use lti_policy::ErrorCode;
 use lti_webcrypto::random_bytes;
 use worker::{Context, Env, Method, Request, Response};
 

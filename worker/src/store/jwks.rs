@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use lti_core::error::ErrorCode;
 use lti_core::jwk::JwkSet;
 use lti_core::jwks_cache::{self, CachedKeySet, Decision, MAX_JWKS_BYTES};
+use lti_policy::ErrorCode;
 use worker::{kv::KvStore, Env};
 
 use crate::config::KV_BINDING;

@@ -18,7 +18,7 @@ use serde_json::Value;
 use worker::Env;
 
 use lti_core::crypto::{CryptoError, JwsAlg, JwsSigner, Rs256Signer};
-use lti_core::error::ErrorCode;
+use lti_policy::ErrorCode;
 
 use super::durable::{self, DocBody};
 use crate::clock::now;

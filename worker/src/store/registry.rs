@@ -14,8 +14,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use lti_core::error::ErrorCode;
-use lti_core::registration::Registration;
+use lti_policy::ErrorCode;
+use lti_policy::Registration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::Env;
@@ -143,7 +143,7 @@ impl<'a> Registry<'a> {
     pub async fn for_login(&self, issuer: &str, client_id: Option<&str>) -> ApiResult<Vec<Registration>> {
         let list = self.by_issuer(issuer).await?;
         let complete = match client_id {
-            Some(c) => list.iter().any(|r| r.client_id == c),
+            Some(c) => list.iter().any(|r| r.lti().client_id().as_str() == c),
             None => !list.is_empty(),
         };
         if complete {
@@ -176,7 +176,7 @@ impl<'a> Registry<'a> {
             .await?;
         let registration =
             reply.registration.ok_or_else(|| ApiError::internal("registry upsert without registration"))?;
-        forget(&registration.id, &registration.issuer);
+        forget(registration.id(), registration.lti().issuer().as_str());
         Ok(Upserted { registration, created: reply.created })
     }
 
@@ -184,9 +184,9 @@ impl<'a> Registry<'a> {
     /// when launches of several new deployments race). Returns whether it was new.
     pub async fn record_deployment(&self, reg: &Registration, deployment_id: &str, now_iso: &str) -> ApiResult<bool> {
         let reply = self
-            .ask("/reg/record-deployment", &json!({"id": reg.id, "deployment": deployment_id, "now": now_iso}))
+            .ask("/reg/record-deployment", &json!({"id": reg.id(), "deployment": deployment_id, "now": now_iso}))
             .await?;
-        forget(&reg.id, &reg.issuer);
+        forget(reg.id(), reg.lti().issuer().as_str());
         Ok(reply.changed)
     }
 
@@ -194,7 +194,7 @@ impl<'a> Registry<'a> {
     pub async fn save_all(&self, regs: &[Registration]) -> ApiResult<()> {
         self.ask("/reg/save-all", &json!({"registrations": regs})).await?;
         for r in regs {
-            forget(&r.id, &r.issuer);
+            forget(r.id(), r.lti().issuer().as_str());
         }
         Ok(())
     }
@@ -203,7 +203,7 @@ impl<'a> Registry<'a> {
     pub async fn delete(&self, id: &str) -> ApiResult<bool> {
         let reply = self.ask("/reg/delete", &json!({"id": id})).await?;
         if let Some(r) = &reply.registration {
-            forget(&r.id, &r.issuer);
+            forget(r.id(), r.lti().issuer().as_str());
         }
         Ok(reply.registration.is_some())
     }

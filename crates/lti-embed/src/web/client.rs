@@ -4,9 +4,10 @@ use std::cell::RefCell;
 
 use lti_messages::json::{self, Object, Value};
 
-use super::{error, op, Slots};
+use super::{error, Slots};
 use crate::options::{StorageTarget, ToolConfig};
 use crate::origin;
+use crate::protocol::{op, result};
 use crate::tool::{self, LoopGuard, ReplyError, Request, ToolCore};
 
 thread_local! {
@@ -97,7 +98,7 @@ impl State {
         match op {
             // Replies come from exactly the storage origin (the JS side already checked the
             // window); only then is the data read.
-            op::T_ORIGIN => (if a == self.storage_origin { "1" } else { "" }).into(),
+            op::T_ORIGIN => (if a == self.storage_origin { result::YES } else { "" }).into(),
             op::T_DATA => match self.core.settle(a) {
                 Some(s) => {
                     let mut m = Object::new().with("id", s.message_id);
@@ -112,7 +113,7 @@ impl State {
                 }
                 None => String::new(),
             },
-            op::T_HEIGHT => self.height(x, a == "1", b),
+            op::T_HEIGHT => self.height(x, a == result::YES, b),
             op::T_SELECTED => {
                 match parse(a, "entries").and_then(|v| tool::content_selected(v).map_err(|e| error(&e.text()))) {
                     Ok(m) => up(m, &self.host_origin),
@@ -149,13 +150,14 @@ impl State {
 
     /// `lti.frameResize` to the host, unless the height moved by less than 1 px (`force`:
     /// always). Auto-resize measurements (`viewport`: the page's `innerHeight`) go through the
-    /// loop guard first: `"~text"` tells the JS side to stop auto-resizing and say why.
+    /// loop guard first: `result::LOOP` + text tells the JS side to stop auto-resizing and say why.
     fn height(&mut self, height: f64, force: bool, viewport: &str) -> String {
         if !force {
             if let Some(v) = json::parse_number(viewport) {
                 if self.guard.observe(height, v) {
                     let mut s = crate::text::concat(&[
-                        "~lti-embed: this page's height follows its frame's height (e.g. body{min-height:100vh} plus a margin): each reported height made the frame grow and the page with it. Auto-resize stopped at ",
+                        result::LOOP,
+                        "lti-embed: this page's height follows its frame's height (e.g. body{min-height:100vh} plus a margin): each reported height made the frame grow and the page with it. Auto-resize stopped at ",
                     ]);
                     crate::text::push_uint(&mut s, self.last_height as u64);
                     s.push_str(" px; give the page a height that does not depend on the viewport, or call reportHeight() yourself.");

@@ -5,11 +5,12 @@ use std::cell::RefCell;
 use lti_messages::json::{self, Object, Value};
 use lti_messages::messages::{Height, PlatformStorage};
 
-use super::{effects, error, fx, op, Slots};
+use super::{effects, error, fx, Slots};
 use crate::host::{
     self, dropped_detail, obj, Channel, Effect, Env, Event, HostCore, Listening, RateLimit, Verdict, WindowSize,
 };
 use crate::options::{EmbedConfig, Launch};
+use crate::protocol::{arg, bad_data, effect, frame, op, result};
 use crate::text;
 
 thread_local! {
@@ -17,10 +18,6 @@ thread_local! {
     static STORAGE: RefCell<PlatformStorage> = RefCell::new(PlatformStorage::default());
     static EMBEDS: RefCell<Slots<State>> = const { RefCell::new(Slots::new()) };
 }
-
-/// Animation frame kinds the JS side requests (`["f", kind]`).
-const LAYOUT_FRAME: u32 = 3;
-const SCROLL_FRAME: u32 = 4;
 
 /// Counters of one embed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -111,8 +108,8 @@ fn spec(id: u32, cfg: &EmbedConfig, min: f64) -> String {
 /// One embed operation.
 pub(super) fn run(op: u32, id: u32, x: f64, a: &str, b: &str) -> String {
     if op == op::OPEN {
-        // x = 1: `Embed.attach` (the iframe exists; no launch required).
-        let cfg = if x == 1.0 { EmbedConfig::adopting(a) } else { EmbedConfig::from_json(a) };
+        // `Embed.attach`: the iframe exists; no launch required.
+        let cfg = if x == f64::from(arg::ADOPT) { EmbedConfig::adopting(a) } else { EmbedConfig::from_json(a) };
         return match cfg {
             Ok(cfg) => {
                 let core = HostCore::new(&cfg);
@@ -200,21 +197,21 @@ impl State {
             //    the JS side read `data`.
             op::ORIGIN => match self.core.origins().check(a) {
                 Ok(allowed) => {
-                    let channel = if b == "1" { Channel::StorageFrame } else { Channel::Parent };
+                    let channel = if b == result::YES { Channel::StorageFrame } else { Channel::Parent };
                     self.from = Some((allowed.as_str().to_string(), channel));
-                    return "1".into();
+                    return result::YES.into();
                 }
                 Err(reason) => self.drop_message(reason, a, &mut out),
             },
             // 4. Data: a JSON string or an object (serialised by the JS side), size-limited,
-            //    parsed by the core. x: the clock; b: "1" when the user is interacting with the
-            //    tool (focus in its iframe and transient user activation).
-            op::DATA => self.receive(a, x, b == "1", &mut out),
+            //    parsed by the core. x: the clock; b: `result::YES` when the user is interacting
+            //    with the tool (focus in its iframe and transient user activation).
+            op::DATA => self.receive(a, x, b == result::YES, &mut out),
             op::BAD_DATA => {
                 if let Some((origin, _)) = self.from.take() {
                     let reason = match x as u32 {
-                        1 => "not serialisable",
-                        3 => "too large",
+                        bad_data::NOT_SERIALISABLE => "not serialisable",
+                        bad_data::TOO_LARGE => "too large",
                         _ => "not an object",
                     };
                     self.drop_message(reason, &origin, &mut out);
@@ -224,12 +221,12 @@ impl State {
             // One `lti.scroll` per animation frame at most.
             op::SCROLLED if self.scroll.is_some() && !self.scroll_requested => {
                 self.scroll_requested = true;
-                out.push(fx("f", [SCROLL_FRAME.into()]));
+                out.push(fx(effect::FRAME, [frame::SCROLL.into()]));
             }
             op::SCROLL_FRAME => {
                 self.scroll_requested = false;
                 if let Some(origin) = &self.scroll {
-                    out.push(fx("q", [host::scroll_message(x), origin.as_str().into()]));
+                    out.push(fx(effect::POST, [host::scroll_message(x), origin.as_str().into()]));
                 }
             }
             op::SIZE => {
@@ -277,7 +274,7 @@ impl State {
     /// (counted as sent; the JS side reports `UNSENT` if posting failed).
     fn reply(&mut self, msg: Value, origin: &str, out: &mut Vec<Value>) {
         self.stats.replies += 1;
-        out.push(fx("p", [msg, origin.into()]));
+        out.push(fx(effect::REPLY, [msg, origin.into()]));
     }
 
     fn receive(&mut self, text: &str, now: f64, gesture: bool, out: &mut Vec<Value>) {
@@ -294,7 +291,7 @@ impl State {
                 if !self.ready {
                     // The tool's first accepted message: `ready`.
                     self.ready = true;
-                    out.push(fx("r", [origin.as_str().into()]));
+                    out.push(fx(effect::READY, [origin.as_str().into()]));
                 }
             }
             Verdict::Dropped(host::RATE_LIMITED) => {
@@ -321,7 +318,7 @@ impl State {
                     // Coalesced: one layout per animation frame, for the last request.
                     if !self.layout_requested {
                         self.layout_requested = true;
-                        out.push(fx("f", [LAYOUT_FRAME.into()]));
+                        out.push(fx(effect::FRAME, [frame::LAYOUT.into()]));
                     }
                 }
                 // Details are copied to JavaScript only when host code listens.
@@ -332,23 +329,25 @@ impl State {
                     if host::scroll_allowed(self.core.scroll_policy(), gesture, now, self.last_scroll) {
                         self.last_scroll = Some(now);
                         self.stats.scrolls += 1;
-                        out.push(fx("t", []));
+                        out.push(fx(effect::SCROLL_TO, []));
                     } else {
                         self.stats.scrolls_refused += 1;
                     }
                 }
                 Effect::SendWindowSize { subject, message_id } => {
                     self.size_request = Some((subject, message_id, origin.clone()));
-                    out.push(fx("w", []));
+                    out.push(fx(effect::WINDOW_SIZE, []));
                 }
                 Effect::EnableScrollEvents => {
                     if self.scroll.is_none() {
                         self.scroll = Some(origin.clone());
-                        out.push(fx("s", []));
+                        out.push(fx(effect::SCROLL_EVENTS, []));
                     }
                 }
-                Effect::SetUnloadMessage(text) => out.push(fx("u", [text.map_or(Value::Null, Value::String)])),
-                Effect::Announce(text) => out.push(fx("a", [text.into()])),
+                Effect::SetUnloadMessage(text) => {
+                    out.push(fx(effect::UNLOAD, [text.map_or(Value::Null, Value::String)]))
+                }
+                Effect::Announce(text) => out.push(fx(effect::ANNOUNCE, [text.into()])),
             }
         }
     }
@@ -364,7 +363,7 @@ impl State {
         }
         self.height = height;
         self.stats.layouts += 1;
-        out.push(fx("h", [px("", height).into(), height.into()]));
+        out.push(fx(effect::HEIGHT, [px("", height).into(), height.into()]));
         if self.listening.has(Event::Resize) {
             out.push(emit(Event::Resize, obj([("height", height.into()), ("requested", requested)])));
         }
@@ -377,7 +376,7 @@ impl State {
             return error("message must be an object");
         }
         match &self.last_origin {
-            Some(origin) => effects(vec![fx("q", [msg, origin.as_str().into()])]),
+            Some(origin) => effects(vec![fx(effect::POST, [msg, origin.as_str().into()])]),
             None => error("the tool has not sent an accepted message yet"),
         }
     }
@@ -385,5 +384,5 @@ impl State {
 
 /// Call host listeners of an event (only built when some listen).
 fn emit(event: Event, detail: Value) -> Value {
-    fx("e", [event.name().into(), detail])
+    fx(effect::EMIT, [event.name().into(), detail])
 }

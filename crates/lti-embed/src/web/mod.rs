@@ -11,7 +11,8 @@
 //! classes in the wasm.
 //!
 //! Results: `""` nothing to do, `"!text"` an error the JS side throws, `"1"` go on, otherwise
-//! JSON (a list of effects, or a result object).
+//! JSON (a list of effects, or a result object). The codes of both sides are in
+//! [`crate::protocol`]; `js/protocol.js` is generated from it.
 
 #[cfg(feature = "tool")]
 mod client;
@@ -22,40 +23,10 @@ mod embed;
 use lti_messages::json::{self, Value};
 use wasm_bindgen::prelude::*;
 
-/// Operations (the same numbers are in `js/kit.js`). A host-only or tool-only build uses half.
-#[allow(dead_code)]
-pub(crate) mod op {
-    pub const OPEN: u32 = 1;
-    pub const LISTEN: u32 = 2;
-    pub const IGNORED: u32 = 3;
-    pub const ORIGIN: u32 = 4;
-    pub const DATA: u32 = 5;
-    pub const BAD_DATA: u32 = 6;
-    pub const LAYOUT: u32 = 7;
-    pub const SCROLLED: u32 = 8;
-    pub const SCROLL_FRAME: u32 = 9;
-    pub const SIZE: u32 = 10;
-    pub const POST: u32 = 11;
-    pub const STATS: u32 = 12;
-    pub const UNSENT: u32 = 13;
-    pub const CLOSE: u32 = 14;
-    pub const LIVE: u32 = 15;
-    pub const T_OPEN: u32 = 20;
-    pub const T_ORIGIN: u32 = 21;
-    pub const T_DATA: u32 = 22;
-    pub const T_HEIGHT: u32 = 23;
-    pub const T_SELECTED: u32 = 24;
-    pub const T_SEND: u32 = 25;
-    pub const T_CAPS: u32 = 26;
-    pub const T_GET: u32 = 27;
-    pub const T_PUT: u32 = 28;
-    pub const T_CLEAR: u32 = 29;
-    pub const T_FORGET: u32 = 30;
-    pub const T_CLOSE: u32 = 31;
-}
+use crate::protocol::{op, result};
 
 /// The kit's one entry point: operation `op` on embed or client `id` (0: none yet), with a
-/// number `x` and two strings (see `js/kit.js` for what each operation passes).
+/// number `x` and two strings (`crate::protocol::op` says what each operation passes).
 #[wasm_bindgen(skip_typescript)]
 pub fn k(op: u32, id: u32, x: f64, a: &str, b: &str) -> String {
     #[cfg(feature = "host")]
@@ -71,12 +42,9 @@ pub fn k(op: u32, id: u32, x: f64, a: &str, b: &str) -> String {
     error("this module is built without that side of the kit")
 }
 
-/// `"!" + text`: an error the JS side throws as an `Error`.
+/// `result::ERROR` + text: an error the JS side throws as an `Error`.
 fn error(text: &str) -> String {
-    let mut s = String::with_capacity(text.len() + 1);
-    s.push('!');
-    s.push_str(text);
-    s
+    crate::text::concat(&[result::ERROR, text])
 }
 
 /// A list of effects as JSON text (`""` when empty).
@@ -89,7 +57,7 @@ fn effects(list: Vec<Value>) -> String {
     }
 }
 
-/// One effect: `[kind, ...args]`.
+/// One effect: `[kind, ...args]` (`kind`: one of `protocol::effect`).
 #[cfg(feature = "host")]
 fn fx<const N: usize>(kind: &'static str, args: [Value; N]) -> Value {
     let mut v = Vec::with_capacity(N + 1);

@@ -165,7 +165,7 @@ fn roles_map_to_the_lti13_vocabulary() {
 
 #[test]
 fn mapped_roles_resolve_through_lti_core_like_1_3_roles() {
-    use lti_core::roles::{resolve_role, ToolRole};
+    use lti_policy::roles::{resolve_role, ToolRole};
     let none = BTreeMap::new();
     let tool_role =
         |r: &str| resolve_role(&map_roles(&r.split(',').map(str::to_string).collect::<Vec<_>>()), &none).ok();
@@ -240,13 +240,13 @@ fn lti13_claims_feed_lti_core_user_id_rules() {
     assert!(c.get("oauth_consumer_key").is_none() && c.get("oauth_nonce").is_none());
 }
 
-fn registration(body: serde_json::Value) -> lti_core::registration::Registration {
-    lti_core::registration::RegistrationInput::new(&body)
+fn registration(body: serde_json::Value) -> lti_policy::Registration {
+    lti_policy::registration::RegistrationInput::new(&body)
         .and_then(|i| i.validate("reg-1", None, "2026-01-01T00:00:00Z", false))
         .unwrap()
 }
 
-fn base_registration(extra: serde_json::Value) -> lti_core::registration::Registration {
+fn base_registration(extra: serde_json::Value) -> lti_policy::Registration {
     let mut b = serde_json::json!({
         "issuer": "https://lms.example", "lti13ClientId": "c", "name": "LMS",
         "lti13PlatformOidcAuthUrl": "https://lms.example/auth", "lti13AuthTokenUrl": "https://lms.example/token",
@@ -268,14 +268,14 @@ fn authorize_gives_the_category_a_1_3_launch_of_the_deployment_gets() {
     let launch = l.authorize(&reg, "/lti/launch").unwrap();
     assert_eq!(launch.lti_version, "1.1");
     assert_eq!(launch.user_id, "u-1");
-    assert_eq!(launch.category, lti_core::launch::category_id("reg-1", "dep-1", "c-1"));
+    assert_eq!(launch.category, lti_policy::category_id("reg-1", "dep-1", "c-1"));
     assert_eq!(launch.module.code, "mymedia");
-    assert_eq!(launch.role, lti_core::roles::ToolRole::Admin);
+    assert_eq!(launch.role, lti_policy::roles::ToolRole::Admin);
     // lti11DeploymentId overrides the first deployment id.
     let reg = base_registration(serde_json::json!({"lti11DeploymentId": "dep-legacy"}));
     assert_eq!(
         l.authorize(&reg, "/hosted/index/course-gallery").unwrap().category,
-        lti_core::launch::category_id("reg-1", "dep-legacy", "c-1")
+        lti_policy::category_id("reg-1", "dep-legacy", "c-1")
     );
     assert_eq!(l.authorize(&reg, "/hosted/index/course-gallery").unwrap().module.code, "coursegallery");
     // User-id rules apply to 1.1 parameters.

@@ -5,8 +5,8 @@
 //! Registration ids are kept on restore: course categories derive from them, so a restored
 //! registration keeps every course's content where it was.
 
-use lti_core::error::ErrorCode;
-use lti_core::registration::{Registration, RegistrationInput};
+use lti_policy::ErrorCode;
+use lti_policy::{Registration, RegistrationInput};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use worker::{Env, Request, Response};
@@ -86,10 +86,8 @@ fn invalid(fields: Vec<(String, String)>) -> ApiError {
 async fn apply(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> {
     let snap = body.get("data").filter(|d| d.get("format").is_some()).unwrap_or(body);
     if snap.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        return Err(invalid(vec![(
-            "format".into(),
-            format!("must be \"{FORMAT}\" (a snapshot from GET /lti/backup)"),
-        )]));
+        let why = format!("must be \"{FORMAT}\" (a snapshot from GET /lti/backup)");
+        return Err(invalid(vec![("format".into(), why)]));
     }
     let registrations = snap.get("registrations").cloned().unwrap_or(Value::Null);
     let tool_keys = snap.get("toolKeys").cloned().unwrap_or(Value::Null);
@@ -97,41 +95,55 @@ async fn apply(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> {
         return Err(invalid(vec![("registrations".into(), "must be an array".into())]));
     };
     if snap.get("checksum").and_then(Value::as_str) != Some(checksum(&registrations, &tool_keys).as_str()) {
-        return Err(invalid(vec![(
-            "checksum".into(),
-            "does not match the content: the snapshot was changed or truncated".into(),
-        )]));
+        let why = "does not match the content: the snapshot was changed or truncated";
+        return Err(invalid(vec![("checksum".into(), why.into())]));
     }
-    // Every registration must pass today's validation; ids and timestamps are kept.
-    let mut regs: Vec<Registration> = Vec::with_capacity(list.len());
     let mut errors = Vec::new();
+    let regs = validate_all(list, cfg.allow_http_loopback, &mut errors);
+    // The store must not hold the same issuer + client id under another id.
+    let registry = Registry::new(env);
+    for (i, reg) in regs.iter().enumerate() {
+        for other in registry.by_issuer(reg.lti().issuer().as_str()).await? {
+            if other.lti().client_id() == reg.lti().client_id() && other.id() != reg.id() {
+                let why = format!("issuer + client id already registered as {}: delete it first", other.id());
+                errors.push((format!("registrations[{i}]"), why));
+            }
+        }
+    }
+    let restore_keys = body.get("restoreKeys").and_then(Value::as_bool).unwrap_or(false);
+    let ring = if restore_keys { key_ring(cfg, &tool_keys, &mut errors).await } else { None };
+    if !errors.is_empty() {
+        return Err(invalid(errors));
+    }
+    registry.save_all(&regs).await?;
+    if let Some(r) = &ring {
+        keys::replace_ring(env, r).await?;
+    }
+    Ok(json!({"registrations": regs.len(), "keysRestored": ring.is_some()}))
+}
+
+/// Every registration must pass today's validation; ids and timestamps are kept, and no two
+/// share an id or an issuer + client id.
+fn validate_all(list: &[Value], allow_http_loopback: bool, errors: &mut Vec<(String, String)>) -> Vec<Registration> {
+    let mut regs: Vec<Registration> = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
-        let stored: Result<Registration, _> = serde_json::from_value(v.clone());
-        let Ok(stored) = stored else {
+        let text = |k: &str| v.get(k).and_then(Value::as_str);
+        let (Some(id), Some(created), Some(updated)) = (text("id"), text("createdAt"), text("updatedAt")) else {
             errors.push((format!("registrations[{i}]"), "is not a registration".to_string()));
             continue;
         };
-        let id_ok = !stored.id.is_empty()
-            && stored.id.len() <= 64
-            && stored.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if !id_ok {
+        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             errors.push((format!("registrations[{i}].id"), "must be 1-64 letters, digits or dashes".into()));
             continue;
         }
-        match RegistrationInput::new(v)
-            .and_then(|input| input.validate(&stored.id, None, &stored.updated_at, cfg.allow_http_loopback))
-        {
+        match RegistrationInput::new(v).and_then(|input| input.validate(id, None, updated, allow_http_loopback)) {
             Ok(mut reg) => {
-                reg.created_at = stored.created_at.clone();
-                reg.updated_at = stored.updated_at.clone();
-                if regs
-                    .iter()
-                    .any(|r: &Registration| r.id == reg.id || (r.issuer == reg.issuer && r.client_id == reg.client_id))
-                {
-                    errors.push((
-                        format!("registrations[{i}]"),
-                        "duplicates another registration's id or issuer + client id".into(),
-                    ));
+                reg.created_at = created.to_string();
+                reg.updated_at = updated.to_string();
+                let (iss, cid) = (reg.lti().issuer(), reg.lti().client_id());
+                if regs.iter().any(|r| r.id() == reg.id() || (r.lti().issuer() == iss && r.lti().client_id() == cid)) {
+                    let why = "duplicates another registration's id or issuer + client id";
+                    errors.push((format!("registrations[{i}]"), why.into()));
                 } else {
                     regs.push(reg);
                 }
@@ -143,44 +155,19 @@ async fn apply(env: &Env, cfg: &Config, body: &Value) -> ApiResult<Value> {
             }
         }
     }
-    // The store must not hold the same issuer + client id under another id.
-    let registry = Registry::new(env);
-    for (i, reg) in regs.iter().enumerate() {
-        for other in registry.by_issuer(&reg.issuer).await? {
-            if other.client_id == reg.client_id && other.id != reg.id {
-                errors.push((
-                    format!("registrations[{i}]"),
-                    format!("issuer + client id already registered as {}: delete it first", other.id),
-                ));
+    regs
+}
+
+/// The snapshot's key ring, when it has exactly one current key and decrypts here.
+async fn key_ring(cfg: &Config, tool_keys: &Value, errors: &mut Vec<(String, String)>) -> Option<KeyRing> {
+    match serde_json::from_value::<KeyRing>(tool_keys.clone()) {
+        Ok(r) if r.keys.iter().filter(|k| k.status == "current").count() == 1 => {
+            if keys::decrypts(cfg, &r).await {
+                return Some(r);
             }
+            errors.push(("toolKeys".into(), "do not decrypt under this deployment's LTI_ENCRYPTION_KEY".into()));
         }
+        _ => errors.push(("toolKeys".into(), "must be a key ring with exactly one current key".into())),
     }
-    let restore_keys = body.get("restoreKeys").and_then(Value::as_bool).unwrap_or(false);
-    let ring: Option<KeyRing> = if restore_keys {
-        match serde_json::from_value::<KeyRing>(tool_keys.clone()) {
-            Ok(r) if r.keys.iter().filter(|k| k.status == "current").count() == 1 => {
-                if keys::decrypts(cfg, &r).await {
-                    Some(r)
-                } else {
-                    errors
-                        .push(("toolKeys".into(), "do not decrypt under this deployment's LTI_ENCRYPTION_KEY".into()));
-                    None
-                }
-            }
-            _ => {
-                errors.push(("toolKeys".into(), "must be a key ring with exactly one current key".into()));
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if !errors.is_empty() {
-        return Err(invalid(errors));
-    }
-    registry.save_all(&regs).await?;
-    if let Some(r) = &ring {
-        keys::replace_ring(env, r).await?;
-    }
-    Ok(json!({"registrations": regs.len(), "keysRestored": ring.is_some()}))
+    None
 }

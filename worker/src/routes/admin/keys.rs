@@ -1,6 +1,6 @@
 //! `/lti/keys`: the tool's keys and their rotation (next → promote → retire).
 
-use lti_core::error::ErrorCode;
+use lti_policy::ErrorCode;
 use serde_json::{json, Value};
 use worker::{Request, Response};
 
@@ -34,7 +34,7 @@ pub async fn promote(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // just before the promotion (sessions live up to an hour).
     let min_overlap = max_age + 360;
     let overlap = match body.get("overlapSeconds") {
-        None | Some(Value::Null) => lti_core::session::MAX_SESSION_TTL_SECS + 2 * max_age,
+        None | Some(Value::Null) => lti_policy::session::MAX_SESSION_TTL_SECS + 2 * max_age,
         Some(v) => match v.as_i64() {
             Some(o) if o >= min_overlap || (force && o >= 0) => o.min(30 * 86_400),
             _ => {

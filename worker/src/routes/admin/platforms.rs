@@ -1,7 +1,8 @@
 //! `/lti/platforms`: platform registrations.
 
-use lti_core::error::ErrorCode;
-use lti_core::registration::{uuid_v4, Registration};
+use lti_core::registration::uuid_v4;
+use lti_policy::ErrorCode;
+use lti_policy::Registration;
 use lti_webcrypto::random_bytes;
 use serde_json::{json, Value};
 use worker::{Request, Response};
@@ -35,7 +36,7 @@ pub async fn upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let id = uuid_v4(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
     let up = Registry::new(ctx.env).upsert(&body, &id, &iso_now(), ctx.cfg.allow_http_loopback, secret_enc).await?;
     let reg = up.registration;
-    log::info(&ctx.cid, "registration_saved", json!({"id": reg.id, "updated": !up.created}));
+    log::info(&ctx.cid, "registration_saved", json!({"id": reg.id(), "updated": !up.created}));
     ok_json(reg.public_json(), if up.created { 201 } else { 200 })
 }
 

@@ -4,11 +4,12 @@
 //! 1.0a (see [`crate::legacy`]). Either way the browser leaves with a signed session.
 
 use lti_core::encoding::{form_decode, hex};
-use lti_core::error::{Coded, ErrorCode};
-use lti_core::launch::UnverifiedLaunch;
+use lti_core::launch::{LaunchClaims, UnverifiedLaunch, ValidatedLaunch, VerifiedLaunch};
 use lti_core::registration::DeploymentPolicy;
-use lti_core::session::SessionClaims;
-use lti_core::state::{cookie_value, Binding, StateHandle};
+use lti_core::state::{cookie_value, Binding, ConsumedState, StateHandle};
+use lti_core::url::HttpUrl;
+use lti_policy::session::SessionClaims;
+use lti_policy::{AccessError, Authorize, Coded, ErrorCode, Launch, Registration};
 use lti_webcrypto::{random_bytes, WebCryptoVerifier};
 use worker::{Request, Response};
 
@@ -29,25 +30,87 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let form = form_decode(&body);
     if legacy::is_lti11(&form) {
         // LTI 1.1 on the same endpoint (KAF auto-detects the version the same way).
-        let t = now();
-        let claims = legacy::launch(ctx.env, ctx.wctx, &ctx.cfg, &req.inner().url(), &ctx.path, &body, t).await?;
-        log::info(
-            &ctx.cid,
-            "launch",
-            serde_json::json!({"registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role, "user_id_source": claims.user_id_source}),
-        );
-        return session_redirect(ctx, &claims, None).await;
+        return lti11(ctx, req, &body).await;
     }
-    let field = |n: &str| form.iter().find(|(k, v)| k == n && !v.is_empty()).map(|(_, v)| v.clone());
+    let field = |n: &str| form.iter().find(|(k, v)| k == n && !v.is_empty()).map(|(_, v)| v.as_str());
     let state = field("state").ok_or_else(|| ApiError::new(ErrorCode::LaunchParamMissing, "state missing"))?;
     let id_token = field("id_token").ok_or_else(|| ApiError::new(ErrorCode::LaunchParamMissing, "id_token missing"))?;
-    let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
     let t = now();
+    // 1. The state: signed, alive, used once, bound to this browser.
+    let bound = claim_state(ctx, req, state, t).await?;
+    let registry = Registry::new(ctx.env);
+    let mut reg = registry.get(&bound.consumed.record().registration_id).await?.ok_or_else(|| {
+        ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted between login and launch")
+    })?;
+    // 2–4. Header (RS256, kid), platform key, signature.
+    let verified = verify_token(ctx, &reg, id_token, t).await?;
+    // 5–12. Every claim.
+    let validated = verified.validate(&bound.consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;
+    if validated.is_new_deployment()
+        && reg.lti().deployment_policy() == DeploymentPolicy::AcceptAndRecord
+        && registry.record_deployment(&reg, validated.deployment_id(), &iso_now()).await?
+    {
+        reg.record_deployment(validated.deployment_id());
+        let fields = serde_json::json!({"registration": reg.id(), "deployment": validated.deployment_id()});
+        log::info(&ctx.cid, "deployment_recorded", fields);
+    }
+    // 13–16. Who, role, module, category; then the tool session.
+    let skew = validated.observed_skew();
+    let origin = presentation_origin(validated.typed());
+    let launch = authorize(ctx, &reg, validated, &bound.consumed).await?;
+    let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
+    let mut claims =
+        SessionClaims::for_launch(&launch, &ctx.cfg.base(), bound.binding.as_str(), t, ctx.cfg.session_ttl, jti);
+    claims.platform_origin = origin;
+    remember_context(ctx.env, ctx.wctx, &claims);
+    if bound.binding == Binding::StateOnly {
+        if let Some(target) = storage_target(bound.consumed.record().storage_target.as_deref()) {
+            // No cookie came back, but the login stored the binding secret in platform
+            // storage: park the session and let the launch page read the secret back.
+            let platform_origin =
+                HttpUrl::parse(reg.lti().auth_login_url().as_str()).map(|u| u.origin()).unwrap_or_default();
+            let hash = bound.consumed.record().cookie_hash.clone();
+            return storage::park(ctx, &bound.store, claims, hash, target, &platform_origin, &bound.cookie_name, t)
+                .await;
+        }
+    }
+    log::info(
+        &ctx.cid,
+        "launch",
+        serde_json::json!({
+            "registration": reg.id(), "message_type": launch.message_type.as_str(), "module": launch.module.code,
+            "role": launch.role.as_str(), "binding": bound.binding.as_str(), "store": bound.store.kind(),
+            "clock_skew_s": skew, "user_id_source": launch.user_id_source.as_str(),
+        }),
+    );
+    session_redirect(ctx, &claims, Some(&bound.cookie_name)).await
+}
 
-    // 1. State: signature and expiry, then marked used exactly once, in the store the login
-    // named (a restart that switched NONCE_STORE neither refuses in-flight logins nor lets a
-    // used state through).
-    let handle = StateHandle::verify(&state, &key, t).map_err(|e| ApiError::coded(&e))?;
+/// An LTI 1.1 launch: OAuth 1.0a, then the same session as 1.3.
+async fn lti11(ctx: &Ctx<'_>, req: &Request, body: &str) -> ApiResult<Response> {
+    let claims = legacy::launch(ctx.env, ctx.wctx, &ctx.cfg, &req.inner().url(), &ctx.path, body, now()).await?;
+    let fields = serde_json::json!({
+        "registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role,
+        "user_id_source": claims.user_id_source,
+    });
+    log::info(&ctx.cid, "launch", fields);
+    session_redirect(ctx, &claims, None).await
+}
+
+/// A state consumed for this launch, and how it was bound to the browser.
+struct Bound<'a> {
+    consumed: ConsumedState,
+    binding: Binding,
+    store: StateStore<'a>,
+    cookie_name: String,
+}
+
+/// The state: signature and expiry, then marked used exactly once, in the store the login
+/// named (a restart that switched `NONCE_STORE` neither refuses in-flight logins nor lets a
+/// used state through), then the binding cookie.
+async fn claim_state<'a>(ctx: &Ctx<'a>, req: &Request, state: &str, t: i64) -> ApiResult<Bound<'a>> {
+    let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
+    let handle = StateHandle::verify(state, &key, t).map_err(|e| ApiError::coded(&e))?;
     let cookie_name = handle.cookie_name();
     let store = StateStore::named(ctx.env, ctx.wctx, handle.store())
         .unwrap_or_else(|| StateStore::new(ctx.env, ctx.wctx, &ctx.cfg));
@@ -55,104 +118,53 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let consumed = handle.consumed(first_use).map_err(|e| ApiError::coded(&e))?;
     let cookie_header = req.headers().get("cookie").ok().flatten().unwrap_or_default();
     let binding = consumed.check_cookie(cookie_value(&cookie_header, &cookie_name)).map_err(|e| ApiError::coded(&e))?;
-    let registry = Registry::new(ctx.env);
-    let mut reg = registry.get(&consumed.record().registration_id).await?.ok_or_else(|| {
-        ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted between login and launch")
-    })?;
+    Ok(Bound { consumed, binding, store, cookie_name })
+}
 
-    // 2–4. Header (RS256, kid), platform key, signature.
-    let unverified = UnverifiedLaunch::parse(&id_token).map_err(|e| ApiError::coded(&e))?;
-    let keys = jwks::key_set(ctx.env, ctx.wctx, &reg.keyset_url, unverified.kid(), t, &ctx.cid).await?;
-    let verified = match unverified.clone().verify(&keys, &WebCryptoVerifier).await {
-        Ok(v) => v,
+/// The id_token's header, the platform key it names, its signature. A platform may have
+/// re-used its kid for a new key: after a bad signature, one refetch of the key set (when the
+/// cached one is old enough), then the verdict stands.
+async fn verify_token(ctx: &Ctx<'_>, reg: &Registration, id_token: &str, t: i64) -> ApiResult<VerifiedLaunch> {
+    let unverified = UnverifiedLaunch::parse(id_token).map_err(|e| ApiError::coded(&e))?;
+    let url = reg.lti().keyset_url().as_str();
+    let keys = jwks::key_set(ctx.env, ctx.wctx, url, unverified.kid(), t, &ctx.cid).await?;
+    match unverified.clone().verify(&keys, &WebCryptoVerifier).await {
+        Ok(v) => Ok(v),
         Err(e) if e.code() == ErrorCode::SignatureInvalid => {
-            // A platform may have re-used its kid for a new key: one refetch (when the cached
-            // set is old enough), then the verdict stands.
-            match jwks::after_bad_signature(ctx.env, ctx.wctx, &reg.keyset_url, unverified.kid(), &keys, &ctx.cid)
-                .await?
-            {
-                Some(newer) => unverified.verify(&newer, &WebCryptoVerifier).await.map_err(|e| ApiError::coded(&e))?,
-                None => return Err(ApiError::coded(&e)),
+            match jwks::after_bad_signature(ctx.env, ctx.wctx, url, unverified.kid(), &keys, &ctx.cid).await? {
+                Some(newer) => unverified.verify(&newer, &WebCryptoVerifier).await.map_err(|e| ApiError::coded(&e)),
+                None => Err(ApiError::coded(&e)),
             }
         }
-        Err(e) => return Err(ApiError::coded(&e)),
-    };
-
-    // 5–12. Every claim.
-    let validated = verified.validate(&consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;
-    let skew = validated.observed_skew();
-    if validated.is_new_deployment()
-        && reg.deployment_policy == DeploymentPolicy::AcceptAndRecord
-        && registry.record_deployment(&reg, validated.deployment_id(), &iso_now()).await?
-    {
-        reg.record_deployment(validated.deployment_id());
-        log::info(
-            &ctx.cid,
-            "deployment_recorded",
-            serde_json::json!({"registration": reg.id, "deployment": validated.deployment_id()}),
-        );
+        Err(e) => Err(ApiError::coded(&e)),
     }
+}
 
-    // 13–16. Who, role, module, category (an upgraded 1.1 link keeps its 1.1 identity).
+/// Who, role, module, category (an upgraded 1.1 link keeps its 1.1 identity).
+async fn authorize(
+    ctx: &Ctx<'_>,
+    reg: &Registration,
+    validated: ValidatedLaunch,
+    consumed: &ConsumedState,
+) -> ApiResult<Launch> {
     let legacy_identity =
-        legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, &reg, validated.claims(), &ctx.cid, &iso_now()).await?;
-    let target = consumed.record().target_link_uri.clone();
-    let presentation_origin = {
-        let c = validated.claims();
-        let from = |claim: &str, field: &str| {
-            c.get(claim)
-                .and_then(|v| v.get(field))
-                .and_then(serde_json::Value::as_str)
-                .and_then(|u| lti_core::url::HttpUrl::parse(u).ok())
-        };
-        from("https://purl.imsglobal.org/spec/lti/claim/launch_presentation", "return_url")
-            .or_else(|| from("https://purl.imsglobal.org/spec/lti/claim/tool_platform", "url"))
-            .map(|u| u.origin())
-    };
+        legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, reg, validated.claims(), &ctx.cid, &iso_now()).await?;
+    let target = &consumed.record().target_link_uri;
     let authorized = match &legacy_identity {
-        Some(identity) => validated.authorize_migrated(&reg, &ctx.cfg.tool, &target, identity),
-        None => validated.authorize(&reg, &ctx.cfg.tool, &target),
+        Some(identity) => validated.authorize_migrated(reg, &ctx.cfg.tool, target, identity),
+        None => validated.authorize(reg, &ctx.cfg.tool, target),
     };
-    let launch = authorized.map_err(|e| {
+    authorized.map_err(|e| {
         let mut err = ApiError::coded(&e);
-        if let lti_core::error::AccessError::RoleUnmapped(roles) = &e {
+        if let AccessError::RoleUnmapped(roles) = &e {
             err.roles = Some(roles.clone());
         }
         err
-    })?;
+    })
+}
 
-    // The tool session.
-    let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
-    let mut claims = SessionClaims::for_launch(&launch, &ctx.cfg.base(), binding.as_str(), t, ctx.cfg.session_ttl, jti);
-    claims.platform_origin = presentation_origin;
-    remember_context(ctx.env, ctx.wctx, &claims);
-    if binding == Binding::StateOnly {
-        if let Some(target) = storage_target(consumed.record().storage_target.as_deref()) {
-            // No cookie came back, but the login stored the binding secret in platform
-            // storage: park the session and let the launch page read the secret back.
-            let platform_origin =
-                lti_core::url::HttpUrl::parse(&reg.auth_login_url).map(|u| u.origin()).unwrap_or_default();
-            return storage::park(
-                ctx,
-                &store,
-                claims,
-                consumed.record().cookie_hash.clone(),
-                target,
-                &platform_origin,
-                &cookie_name,
-                t,
-            )
-            .await;
-        }
-    }
-    log::info(
-        &ctx.cid,
-        "launch",
-        serde_json::json!({
-            "registration": reg.id, "message_type": launch.message_type.as_str(), "module": launch.module.code,
-            "role": launch.role.as_str(), "binding": binding.as_str(), "store": store.kind(), "clock_skew_s": skew,
-            "user_id_source": launch.user_id_source.as_str(),
-        }),
-    );
-    session_redirect(ctx, &claims, Some(&cookie_name)).await
+/// The origin the module page may talk to: the launch's return URL, else the platform URL.
+fn presentation_origin(c: &LaunchClaims) -> Option<String> {
+    let parse = |u: &Option<String>| u.as_deref().and_then(|u| HttpUrl::parse(u).ok());
+    parse(&c.return_url).or_else(|| parse(&c.platform_url)).map(|u| u.origin())
 }

@@ -2,8 +2,8 @@
 //! the login (and names the store its launch will mark it used in).
 
 use lti_core::encoding::form_decode;
-use lti_core::error::ErrorCode;
 use lti_core::state::{begin_login, LoginParams, LOGIN_RANDOM_BYTES};
+use lti_policy::ErrorCode;
 use lti_webcrypto::random_bytes;
 use worker::{Method, Request, Response};
 
@@ -44,8 +44,8 @@ pub async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // launch can be bound to this browser with no cookie at all.
     let platform_origin = candidates
         .iter()
-        .find(|r| r.id == reg_id)
-        .and_then(|r| lti_core::url::HttpUrl::parse(&r.auth_login_url).ok())
+        .find(|r| r.id() == reg_id)
+        .and_then(|r| lti_core::url::HttpUrl::parse(r.lti().auth_login_url().as_str()).ok())
         .map(|u| u.origin())
         .ok_or_else(|| ApiError::internal("registration vanished during login"))?;
     let config = serde_json::json!({

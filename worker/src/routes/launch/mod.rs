@@ -15,8 +15,8 @@ fn storage_target(t: Option<&str>) -> Option<&str> {
     })
 }
 
-use lti_core::modules;
-use lti_core::session::SessionClaims;
+use lti_policy::modules;
+use lti_policy::session::SessionClaims;
 use worker::Response;
 
 use crate::error::{ApiError, ApiResult};

@@ -1,8 +1,8 @@
 //! What anyone may read: the index page, readiness, the tool's key set and configuration,
 //! session introspection and the module page a session opens.
 
-use lti_core::error::ErrorCode;
-use lti_core::modules;
+use lti_policy::modules;
+use lti_policy::ErrorCode;
 use serde_json::json;
 use worker::{Request, Response};
 

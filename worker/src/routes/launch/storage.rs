@@ -3,9 +3,9 @@
 //! `POST /lti/launch/storage`.
 
 use lti_core::encoding::b64url_encode;
-use lti_core::error::ErrorCode;
-use lti_core::session::SessionClaims;
 use lti_core::state::{binding_matches, Binding};
+use lti_policy::session::SessionClaims;
+use lti_policy::ErrorCode;
 use lti_webcrypto::random_bytes;
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response};

@@ -2,12 +2,13 @@
 //! context's grant (in normal form) before it is called; LTI 1.1 sessions go to Basic
 //! Outcomes.
 
-use lti_core::error::{ErrorCode, ServiceError};
+use lti_core::error::ServiceError;
 use lti_core::services::{self, line_item_body, parse_json, ScoreInput, ServiceUrl};
+use lti_policy::ErrorCode;
 use serde_json::{json, Value};
 use worker::{Request, Response};
 
-use super::caller::{bad_request, call, caller, get_all, query_object, svc_err, Caller};
+use super::caller::{bad_request, caller, query_object, svc_err, Caller};
 use crate::auth::service_credential;
 use crate::clock::iso_now;
 use crate::error::{ApiError, ApiResult};
@@ -32,7 +33,7 @@ pub async fn create_lineitem(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Resp
 }
 
 async fn lineitems(ctx: &Ctx<'_>, req: &mut Request, is_post: bool) -> ApiResult<Response> {
-    let (env, cfg, cid) = (ctx.env, &ctx.cfg, ctx.cid.as_str());
+    let (env, cfg) = (ctx.env, &ctx.cfg);
     let query = &query_object(&ctx.query);
     let credential = service_credential(env, cfg, req).await?;
     let body = if is_post { read_json(req, &JSON_API).await? } else { Value::Null };
@@ -48,18 +49,7 @@ async fn lineitems(ctx: &Ctx<'_>, req: &mut Request, is_post: bool) -> ApiResult
         if let (Some(l), Some(o)) = (&link, item.as_object_mut()) {
             o.insert("resourceLinkId".into(), json!(l));
         }
-        let answer = call(
-            env,
-            cfg,
-            cid,
-            &c.reg,
-            &c.scopes(),
-            "POST",
-            &container,
-            LINEITEM_TYPE,
-            Some((LINEITEM_TYPE, item.to_string())),
-        )
-        .await?;
+        let answer = c.call(ctx, "POST", &container, LINEITEM_TYPE, Some((LINEITEM_TYPE, item.to_string()))).await?;
         let created = parse_json(&answer.body).map_err(|e| svc_err(&e))?;
         if created.get("id").and_then(Value::as_str).is_none() {
             return Err(svc_err(&ServiceError::ResponseInvalid("created line item without id".into())));
@@ -83,7 +73,7 @@ async fn lineitems(ctx: &Ctx<'_>, req: &mut Request, is_post: bool) -> ApiResult
         pairs.push(("limit", l));
     }
     let url = container.with_query(&pairs);
-    let (mut items, _, walk, _) = get_all(env, cfg, cid, &c.reg, &c.scopes(), &url, LINEITEMS_TYPE, None).await?;
+    let (mut items, _, walk, _) = c.get_all(ctx, &url, LINEITEMS_TYPE, None).await?;
     if let Some(l) = forced_link {
         items.retain(|i| i.get("resourceLinkId").and_then(Value::as_str) == Some(l));
     }
@@ -104,8 +94,6 @@ fn read_scope(ags: &services::AgsGrant) -> ApiResult<&'static str> {
 /// line item or one whose `resourceLinkId` is the session's link. Returns the checked URL —
 /// the only form that is sent — and the line item when it had to be fetched.
 async fn check_lineitem(ctx: &Ctx<'_>, c: &Caller, url: &str) -> ApiResult<(ServiceUrl, Option<Value>)> {
-    let (env, cfg, cid) = (ctx.env, &ctx.cfg, ctx.cid.as_str());
-
     let ags = c.ags()?;
     let checked = ags.lineitem_url(url).map_err(|e| svc_err(&e))?;
     let Some(s) = &c.session else { return Ok((checked, None)) };
@@ -113,7 +101,7 @@ async fn check_lineitem(ctx: &Ctx<'_>, c: &Caller, url: &str) -> ApiResult<(Serv
         return Ok((checked, None));
     }
     read_scope(ags)?;
-    let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &checked, LINEITEM_TYPE, None).await?;
+    let answer = c.call(ctx, "GET", &checked, LINEITEM_TYPE, None).await?;
     let item = parse_json(&answer.body).map_err(|e| svc_err(&e))?;
     let link = item.get("resourceLinkId").and_then(Value::as_str);
     if link.is_none() || link != s.resource_link_id.as_deref() {
@@ -149,7 +137,7 @@ pub async fn delete_lineitem(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Resp
 }
 
 async fn lineitem(ctx: &Ctx<'_>, req: &mut Request, method: &str) -> ApiResult<Response> {
-    let (env, cfg, cid) = (ctx.env, &ctx.cfg, ctx.cid.as_str());
+    let (env, cfg) = (ctx.env, &ctx.cfg);
     let query = &query_object(&ctx.query);
     let credential = service_credential(env, cfg, req).await?;
     let body = if method == "PUT" { read_json(req, &JSON_API).await? } else { Value::Null };
@@ -164,7 +152,7 @@ async fn lineitem(ctx: &Ctx<'_>, req: &mut Request, method: &str) -> ApiResult<R
             if let Some(item) = fetched {
                 return ok(item, 200);
             }
-            let answer = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &checked, LINEITEM_TYPE, None).await?;
+            let answer = c.call(ctx, "GET", &checked, LINEITEM_TYPE, None).await?;
             ok(parse_json(&answer.body).map_err(|e| svc_err(&e))?, 200)
         }
         "PUT" => {
@@ -174,7 +162,7 @@ async fn lineitem(ctx: &Ctx<'_>, req: &mut Request, method: &str) -> ApiResult<R
             let current = match fetched {
                 Some(v) => v,
                 None => {
-                    let a = call(env, cfg, cid, &c.reg, &c.scopes(), "GET", &checked, LINEITEM_TYPE, None).await?;
+                    let a = c.call(ctx, "GET", &checked, LINEITEM_TYPE, None).await?;
                     parse_json(&a.body).map_err(|e| svc_err(&e))?
                 }
             };
@@ -190,18 +178,9 @@ async fn lineitem(ctx: &Ctx<'_>, req: &mut Request, method: &str) -> ApiResult<R
             if let Some(l) = c.session.as_ref().and_then(|s| s.resource_link_id.clone()) {
                 merged.insert("resourceLinkId".into(), json!(l));
             }
-            let answer = call(
-                env,
-                cfg,
-                cid,
-                &c.reg,
-                &c.scopes(),
-                "PUT",
-                &checked,
-                LINEITEM_TYPE,
-                Some((LINEITEM_TYPE, Value::Object(merged).to_string())),
-            )
-            .await?;
+            let answer = c
+                .call(ctx, "PUT", &checked, LINEITEM_TYPE, Some((LINEITEM_TYPE, Value::Object(merged).to_string())))
+                .await?;
             let v =
                 if answer.body.is_empty() { Value::Null } else { parse_json(&answer.body).map_err(|e| svc_err(&e))? };
             ok(v, 200)
@@ -210,7 +189,7 @@ async fn lineitem(ctx: &Ctx<'_>, req: &mut Request, method: &str) -> ApiResult<R
             c.require_staff()?;
             ags.require(services::SCOPE_LINEITEM).map_err(|e| svc_err(&e))?;
             let (checked, _) = check_lineitem(ctx, &c, &url).await?;
-            call(env, cfg, cid, &c.reg, &c.scopes(), "DELETE", &checked, LINEITEM_TYPE, None).await?;
+            c.call(ctx, "DELETE", &checked, LINEITEM_TYPE, None).await?;
             ok(json!({"deleted": true, "lineItemUrl": checked.as_str()}), 200)
         }
     }
@@ -218,13 +197,13 @@ async fn lineitem(ctx: &Ctx<'_>, req: &mut Request, method: &str) -> ApiResult<R
 
 /// `POST /lti/ags/scores`.
 pub async fn post_score(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
-    let (env, cfg, cid) = (ctx.env, &ctx.cfg, ctx.cid.as_str());
+    let (env, cfg) = (ctx.env, &ctx.cfg);
     let credential = service_credential(env, cfg, req).await?;
     let body = read_json(req, &JSON_API).await?;
     let c = caller(env, credential, &body).await?;
     c.require_score_writer()?;
     if let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") {
-        return legacy::post_score(env, cfg, cid, s, &body).await;
+        return legacy::post_score(env, cfg, &ctx.cid, s, &body).await;
     }
     let ags = c.ags()?;
     ags.require(services::SCOPE_SCORE).map_err(|e| svc_err(&e))?;
@@ -238,7 +217,7 @@ pub async fn post_score(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response>
         _ => return Err(bad_request("lineItemUrl", "required (this launch has no line item of its own)")),
     };
     let user_id = match (&input.user_id, &c.session) {
-        (Some(u), Some(s)) if u != &s.lti_sub && !services::is_staff(&s.role) => {
+        (Some(u), Some(s)) if u != &s.lti_sub && !lti_policy::roles::is_staff(&s.role) => {
             return Err(ApiError::new(ErrorCode::RoleForbidden, "learner posting another user's score"));
         }
         (Some(u), _) => u.clone(),
@@ -250,30 +229,19 @@ pub async fn post_score(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response>
     };
     let score = input.to_score(&user_id, &iso_now()).map_err(|e| svc_err(&e))?;
     let (checked, _) = check_lineitem(ctx, &c, &url).await?;
-    call(
-        env,
-        cfg,
-        cid,
-        &c.reg,
-        &c.scopes(),
-        "POST",
-        &checked.join("/scores"),
-        "application/json",
-        Some((SCORE_TYPE, score.to_string())),
-    )
-    .await?;
+    c.call(ctx, "POST", &checked.join("/scores"), "application/json", Some((SCORE_TYPE, score.to_string()))).await?;
     let by = match (&c.session, c.server) {
         (_, true) if c.session.is_some() => "services-for-session",
         (None, _) => "server",
         _ => "session",
     };
-    log::info(cid, "score_posted", json!({"registration": c.reg.id, "by": by}));
+    log::info(&ctx.cid, "score_posted", json!({"registration": c.reg.id(), "by": by}));
     ok(json!({"posted": true, "lineItemUrl": checked.as_str(), "userId": user_id}), 200)
 }
 
 /// `DELETE /lti/ags/scores`: LTI 1.1 deleteResult (AGS has no score deletion).
 pub async fn delete_score(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
-    let (env, cfg, cid) = (ctx.env, &ctx.cfg, ctx.cid.as_str());
+    let (env, cfg) = (ctx.env, &ctx.cfg);
     let credential = service_credential(env, cfg, req).await?;
     let c = caller(env, credential, &Value::Null).await;
     let c = match c {
@@ -293,17 +261,17 @@ pub async fn delete_score(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Respons
         ));
     };
     c.require_score_writer()?;
-    legacy::delete_score(env, cfg, cid, s).await
+    legacy::delete_score(env, cfg, &ctx.cid, s).await
 }
 
 /// `GET /lti/ags/results`.
 pub async fn results(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
-    let (env, cfg, cid) = (ctx.env, &ctx.cfg, ctx.cid.as_str());
+    let (env, cfg) = (ctx.env, &ctx.cfg);
     let query = &query_object(&ctx.query);
     let credential = service_credential(env, cfg, req).await?;
     let c = caller(env, credential, query).await?;
     if let Some(s) = c.session.as_ref().filter(|s| s.lti_version == "1.1") {
-        return legacy::read_score(env, cfg, cid, s).await;
+        return legacy::read_score(env, cfg, &ctx.cid, s).await;
     }
     let ags = c.ags()?;
     ags.require(services::SCOPE_RESULT_READONLY).map_err(|e| svc_err(&e))?;
@@ -318,7 +286,7 @@ pub async fn results(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     let own;
     match &c.session {
-        Some(s) if !services::is_staff(&s.role) => {
+        Some(s) if !lti_policy::roles::is_staff(&s.role) => {
             own = s.lti_sub.clone();
             pairs.push(("user_id", own.as_str()));
         }
@@ -332,6 +300,6 @@ pub async fn results(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
         pairs.push(("limit", l));
     }
     let first = checked.join("/results").with_query(&pairs);
-    let (items, _, walk, _) = get_all(env, cfg, cid, &c.reg, &c.scopes(), &first, RESULTS_TYPE, None).await?;
+    let (items, _, walk, _) = c.get_all(ctx, &first, RESULTS_TYPE, None).await?;
     ok(json!({"results": items, "pages": walk.pages(), "truncated": walk.truncated()}), 200)
 }

@@ -7,14 +7,15 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use lti_core::encoding::{b64url_encode, form_encode, hex};
-use lti_core::error::{ErrorCode, ServiceError};
+use lti_core::error::ServiceError;
 use lti_core::jws::sign_rs256;
-use lti_core::registration::Registration;
 use lti_core::services::{
     self, client_assertion_claims, parse_json, parse_link_header, scope_string, token_cache_key, AccessToken, PageWalk,
     ServiceGrants, ServiceUrl, DEFAULT_PAGE_CAP, MAX_RESPONSE_BYTES,
 };
-use lti_core::session::SessionClaims;
+use lti_policy::session::SessionClaims;
+use lti_policy::ErrorCode;
+use lti_policy::Registration;
 use lti_webcrypto::random_bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,6 +27,7 @@ use crate::clock::{now, now_ms, sleep_ms};
 use crate::config::{Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::http::outbound as http;
+use crate::routes::Ctx;
 use crate::store::keyring;
 use crate::store::registry::Registry;
 use crate::{log, sealed};
@@ -55,7 +57,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn staff(&self) -> bool {
-        self.session.as_ref().is_none_or(|s| services::is_staff(&s.role))
+        self.session.as_ref().is_none_or(|s| lti_policy::roles::is_staff(&s.role))
     }
 
     pub fn require_staff(&self) -> ApiResult<()> {
@@ -93,6 +95,29 @@ impl Caller {
 
     pub fn ags(&self) -> ApiResult<&services::AgsGrant> {
         self.svc.ags.as_ref().ok_or_else(|| svc_err(&ServiceError::AgsScopeMissing("no AGS claim".into())))
+    }
+
+    /// One call to a platform service for this caller's context (see [`call`]).
+    pub async fn call(
+        &self,
+        ctx: &Ctx<'_>,
+        method: &str,
+        url: &ServiceUrl,
+        accept: &str,
+        body: Option<(&str, String)>,
+    ) -> ApiResult<http::Answer> {
+        call(ctx.env, &ctx.cfg, &ctx.cid, &self.reg, &self.scopes(), method, url, accept, body).await
+    }
+
+    /// Every page from `first` (see [`get_all`]).
+    pub async fn get_all(
+        &self,
+        ctx: &Ctx<'_>,
+        first: &ServiceUrl,
+        accept: &str,
+        field: Option<&str>,
+    ) -> ApiResult<(Vec<Value>, Value, PageWalk, Option<String>)> {
+        get_all(ctx.env, &ctx.cfg, &ctx.cid, &self.reg, &self.scopes(), first, accept, field).await
     }
 }
 
@@ -235,13 +260,13 @@ async fn access_token(
 ) -> ApiResult<String> {
     let now = now();
     let scope = scope_string(scopes);
-    let key = token_cache_key(&reg.issuer, &reg.client_id, &reg.auth_token_url, &scope);
+    let lti = reg.lti();
+    let key = token_cache_key(lti.issuer().as_str(), lti.client_id().as_str(), lti.auth_token_url().as_str(), &scope);
     let kv_key = format!("svctok:{key}");
     let kv = env.kv(KV_BINDING)?;
     if !fresh {
-        if let Some(t) = TOKENS.with(|m| m.borrow().get(&key).filter(|t| t.fresh(now)).cloned()) {
-            STATS.with(|s| s.borrow_mut().memory_hits += 1);
-            return Ok(t.token);
+        if let Some(t) = remembered(&key, now) {
+            return Ok(t);
         }
         if let Some(text) = kv.get(&kv_key).text().await? {
             if let Some(t) = decrypt_token(cfg, &text).await.filter(|t| t.fresh(now)) {
@@ -251,23 +276,13 @@ async fn access_token(
             }
         }
     }
-    // One token request per key at a time in this isolate. Waiters poll the cache on a timer:
-    // a promise started by another request cannot be awaited here (Workers ties I/O to the
-    // request that started it).
-    let started = now_ms();
-    while let Some(since) = INFLIGHT.with(|m| m.borrow().get(&key).copied()) {
-        if now_ms() - since > 12_000.0 || now_ms() - started > 12_000.0 {
-            break; // the other request died or hangs: fetch our own
-        }
-        sleep_ms(20).await;
-        if let Some(t) = TOKENS.with(|m| m.borrow().get(&key).filter(|t| t.fresh(now)).cloned()) {
-            STATS.with(|s| s.borrow_mut().memory_hits += 1);
-            return Ok(t.token);
-        }
+    if let Some(t) = wait_for_inflight(&key, now).await {
+        return Ok(t);
     }
     let signer = keyring::signer(env, cfg).await?;
     INFLIGHT.with(|m| m.borrow_mut().insert(key.clone(), now_ms()));
-    let result = fetch_token(signer, reg.client_id.clone(), reg.auth_token_url.clone(), scope.clone(), now).await;
+    let result =
+        fetch_token(signer, lti.client_id().to_string(), lti.auth_token_url().to_string(), scope.clone(), now).await;
     INFLIGHT.with(|m| m.borrow_mut().remove(&key));
     let token = result.map_err(|e| {
         if let ServiceError::TokenFailed(d) = &e {
@@ -290,6 +305,30 @@ async fn access_token(
         }
     }
     Ok(token.token)
+}
+
+/// A fresh token for `key` in this isolate's memory.
+fn remembered(key: &str, now: i64) -> Option<String> {
+    let t = TOKENS.with(|m| m.borrow().get(key).filter(|t| t.fresh(now)).map(|t| t.token.clone()))?;
+    STATS.with(|s| s.borrow_mut().memory_hits += 1);
+    Some(t)
+}
+
+/// One token request per key at a time in this isolate. Waiters poll the cache on a timer: a
+/// promise started by another request cannot be awaited here (Workers ties I/O to the request
+/// that started it). `None`: nothing in flight, or it died or hangs (fetch our own).
+async fn wait_for_inflight(key: &str, now: i64) -> Option<String> {
+    let started = now_ms();
+    while let Some(since) = INFLIGHT.with(|m| m.borrow().get(key).copied()) {
+        if now_ms() - since > 12_000.0 || now_ms() - started > 12_000.0 {
+            return None;
+        }
+        sleep_ms(20).await;
+        if let Some(t) = remembered(key, now) {
+            return Some(t);
+        }
+    }
+    None
 }
 
 thread_local! {
@@ -357,14 +396,19 @@ async fn decrypt_token(cfg: &Config, text: &str) -> Option<AccessToken> {
 }
 
 fn forget_token(reg: &Registration, scopes: &[&str]) {
-    let key = token_cache_key(&reg.issuer, &reg.client_id, &reg.auth_token_url, &scope_string(scopes));
+    let key = token_cache_key(
+        reg.lti().issuer().as_str(),
+        reg.lti().client_id().as_str(),
+        reg.lti().auth_token_url().as_str(),
+        &scope_string(scopes),
+    );
     TOKENS.with(|m| m.borrow_mut().remove(&key));
 }
 
 /// One call to a platform service with a token for `scopes`; on 401 one fresh token and one
 /// retry. Statuses ≥ 400 become `platform_service_failed`.
 #[allow(clippy::too_many_arguments)]
-pub async fn call(
+async fn call(
     env: &Env,
     cfg: &Config,
     cid: &str,
@@ -405,7 +449,7 @@ pub async fn call(
 /// GET every page from `first` (following `Link: rel=next`), collecting `field` arrays (or
 /// top-level arrays).
 #[allow(clippy::too_many_arguments)]
-pub async fn get_all(
+async fn get_all(
     env: &Env,
     cfg: &Config,
     cid: &str,

@@ -1,11 +1,12 @@
 //! Names and Role Provisioning: the course roster, every page, mapped to the tool's roles.
 
 use lti_core::error::ServiceError;
-use lti_core::services::{map_member, role_matches, ServiceUrl};
+use lti_core::services::ServiceUrl;
+use lti_policy::roles::{map_member, role_matches};
 use serde_json::{json, Value};
 use worker::{Request, Response};
 
-use super::caller::{bad_request, caller, get_all, query_object, svc_err};
+use super::caller::{bad_request, caller, query_object, svc_err};
 use crate::auth::service_credential;
 use crate::error::ApiResult;
 use crate::http::response::ok_json as ok;
@@ -39,8 +40,7 @@ pub async fn members(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             roster.with_query(&pairs)
         }
     };
-    let (raw, first_page, walk, differences) =
-        get_all(env, cfg, cid, &c.reg, &c.scopes(), &first, NRPS_TYPE, Some("members")).await?;
+    let (raw, first_page, walk, differences) = c.get_all(ctx, &first, NRPS_TYPE, Some("members")).await?;
     let role = q("role");
     let members: Vec<Value> = raw
         .iter()
@@ -60,7 +60,7 @@ pub async fn members(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     log::info(
         cid,
         "roster_read",
-        json!({"registration": c.reg.id, "members": members.len(), "pages": walk.pages(), "truncated": walk.truncated()}),
+        json!({"registration": c.reg.id(), "members": members.len(), "pages": walk.pages(), "truncated": walk.truncated()}),
     );
     let mut data = json!({
         "id": first_page.get("id").cloned().unwrap_or(Value::Null),

@@ -3,7 +3,7 @@
 //! writes. The worker side is [`crate::store::registry`].
 
 use lti_core::error::RegistrationError;
-use lti_core::registration::{Registration, RegistrationInput};
+use lti_policy::{Registration, RegistrationInput};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{Env, SqlStorage, SqlStorageValue};
@@ -31,9 +31,9 @@ fn put(sql: &SqlStorage, reg: &Registration) -> worker::Result<()> {
         "INSERT INTO registrations (id, issuer, client_id, consumer_key, created, body) VALUES (?, ?, ?, ?, ?, ?) \
          ON CONFLICT(id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, consumer_key = excluded.consumer_key, body = excluded.body",
         vec![
-            SqlStorageValue::from(reg.id.clone()),
-            SqlStorageValue::from(reg.issuer.clone()),
-            SqlStorageValue::from(reg.client_id.clone()),
+            SqlStorageValue::from(reg.id().to_string()),
+            SqlStorageValue::from(reg.lti().issuer().to_string()),
+            SqlStorageValue::from(reg.lti().client_id().to_string()),
             key,
             SqlStorageValue::from(reg.created_at.clone()),
             SqlStorageValue::from(body),
@@ -98,9 +98,9 @@ pub async fn import_from_kv(sql: &SqlStorage, env: &Env) -> worker::Result<()> {
             .exec(
                 "SELECT body FROM registrations WHERE id = ? OR (issuer = ? AND client_id = ?)",
                 vec![
-                    SqlStorageValue::from(r.id.clone()),
-                    SqlStorageValue::from(r.issuer.clone()),
-                    SqlStorageValue::from(r.client_id.clone()),
+                    SqlStorageValue::from(r.id().to_string()),
+                    SqlStorageValue::from(r.lti().issuer().to_string()),
+                    SqlStorageValue::from(r.lti().client_id().to_string()),
                 ],
             )?
             .to_array()?;
@@ -118,119 +118,107 @@ pub async fn import_from_kv(sql: &SqlStorage, env: &Env) -> worker::Result<()> {
 /// One registry operation, inside the object. Everything after parsing `body` is synchronous
 /// SQL, so each operation is atomic with respect to every other.
 pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Value> {
-    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| SqlStorageValue::from(body.get(k).and_then(Value::as_str).unwrap_or_default().to_string());
+    let one = |query: &str, arg: SqlStorageValue| rows(sql, query, vec![arg]).map(|r| r.into_iter().next());
     Ok(match path {
-        "/reg/get" => {
-            json!({"registration": rows(sql, "SELECT body FROM registrations WHERE id = ?", vec![SqlStorageValue::from(s("id"))])?.into_iter().next()})
-        }
+        "/reg/get" => json!({"registration": one("SELECT body FROM registrations WHERE id = ?", s("id"))?}),
         "/reg/by-issuer" => {
-            json!({"registrations": rows(sql, "SELECT body FROM registrations WHERE issuer = ? ORDER BY created, id", vec![SqlStorageValue::from(s("issuer"))])?})
+            let q = "SELECT body FROM registrations WHERE issuer = ? ORDER BY created, id";
+            json!({"registrations": rows(sql, q, vec![s("issuer")])?})
         }
         "/reg/by-consumer-key" => {
-            json!({"registration": rows(sql, "SELECT body FROM registrations WHERE consumer_key = ?", vec![SqlStorageValue::from(s("key"))])?.into_iter().next()})
+            json!({"registration": one("SELECT body FROM registrations WHERE consumer_key = ?", s("key"))?})
         }
         "/reg/list" => {
             json!({"registrations": rows(sql, "SELECT body FROM registrations ORDER BY created, id", Vec::new())?})
         }
-        "/reg/upsert" => {
-            let input_body = body.get("input").cloned().unwrap_or(Value::Null);
-            let input = match RegistrationInput::new(&input_body) {
-                Ok(i) => i,
-                Err(RegistrationError { fields }) => return Ok(invalid(fields)),
-            };
-            let existing = match input.key() {
-                (Some(iss), Some(cid)) => rows(
-                    sql,
-                    "SELECT body FROM registrations WHERE issuer = ? AND client_id = ?",
-                    vec![SqlStorageValue::from(iss.trim().to_string()), SqlStorageValue::from(cid.trim().to_string())],
-                )?
-                .into_iter()
-                .next(),
-                _ => None,
-            };
-            let loopback = body.get("allowHttpLoopback").and_then(Value::as_bool).unwrap_or(false);
-            let mut reg = match input.validate(&s("newId"), existing.as_ref(), &s("now"), loopback) {
-                Ok(r) => r,
-                Err(RegistrationError { fields }) => return Ok(invalid(fields)),
-            };
-            if reg.lti11_secret_new.take().is_some() {
-                match body.get("secretEnc").and_then(Value::as_str) {
-                    Some(enc) => reg.lti11_secret_enc = enc.to_string(),
-                    None => return Err(worker::Error::RustError("new 1.1 secret without its sealed form".into())),
-                }
-            }
-            if !reg.lti11_consumer_key.is_empty() {
-                let other = rows(
-                    sql,
-                    "SELECT body FROM registrations WHERE consumer_key = ? AND id != ?",
-                    vec![SqlStorageValue::from(reg.lti11_consumer_key.clone()), SqlStorageValue::from(reg.id.clone())],
-                )?;
-                if let Some(o) = other.first() {
-                    return Ok(invalid(
-                        [("lti11ConsumerKey".to_string(), format!("already used by registration {}", o.id))].into(),
-                    ));
-                }
-            }
-            put(sql, &reg)?;
-            json!({"registration": reg, "created": existing.is_none()})
-        }
+        "/reg/upsert" => upsert(sql, body)?,
         "/reg/record-deployment" => {
-            let Some(mut reg) =
-                rows(sql, "SELECT body FROM registrations WHERE id = ?", vec![SqlStorageValue::from(s("id"))])?
-                    .into_iter()
-                    .next()
-            else {
+            let Some(mut reg) = one("SELECT body FROM registrations WHERE id = ?", s("id"))? else {
                 return Ok(json!({"changed": false}));
             };
-            let changed = reg.record_deployment(&s("deployment"));
+            let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let changed = reg.record_deployment(&text("deployment"));
             if changed {
-                reg.updated_at = s("now");
+                reg.updated_at = text("now");
                 put(sql, &reg)?;
             }
             json!({"changed": changed})
         }
-        "/reg/save-all" => {
-            let regs: Vec<Registration> =
-                serde_json::from_value(body.get("registrations").cloned().unwrap_or(Value::Null))
-                    .map_err(|e| worker::Error::RustError(format!("registrations: {e}")))?;
-            // Check every constraint first, then write: all or nothing.
-            for (i, r) in regs.iter().enumerate() {
-                let clash = rows(
-                    sql,
-                    "SELECT body FROM registrations WHERE id != ? AND ((issuer = ? AND client_id = ?) OR (consumer_key IS NOT NULL AND consumer_key = ?))",
-                    vec![
-                        SqlStorageValue::from(r.id.clone()),
-                        SqlStorageValue::from(r.issuer.clone()),
-                        SqlStorageValue::from(r.client_id.clone()),
-                        SqlStorageValue::from(r.lti11_consumer_key.clone()),
-                    ],
-                )?;
-                if let Some(o) = clash.first() {
-                    return Ok(invalid(
-                        [(
-                            format!("registrations[{i}]"),
-                            format!(
-                                "issuer + client id or consumer key already registered as {}: delete it first",
-                                o.id
-                            ),
-                        )]
-                        .into(),
-                    ));
-                }
-            }
-            for r in &regs {
-                put(sql, r)?;
-            }
-            json!({"changed": true})
-        }
+        "/reg/save-all" => save_all(sql, body)?,
         "/reg/delete" => {
-            let gone = rows(
-                sql,
-                "DELETE FROM registrations WHERE id = ? RETURNING body",
-                vec![SqlStorageValue::from(s("id"))],
-            )?;
-            json!({"registration": gone.into_iter().next()})
+            json!({"registration": one("DELETE FROM registrations WHERE id = ? RETURNING body", s("id"))?})
         }
         _ => json!({"error": "not_found"}),
     })
+}
+
+/// Create or update (same issuer and client id) a registration from an admin API body.
+fn upsert(sql: &SqlStorage, body: &Value) -> worker::Result<Value> {
+    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let input_body = body.get("input").cloned().unwrap_or(Value::Null);
+    let input = match RegistrationInput::new(&input_body) {
+        Ok(i) => i,
+        Err(RegistrationError { fields }) => return Ok(invalid(fields)),
+    };
+    let existing = match input.key() {
+        (Some(iss), Some(cid)) => rows(
+            sql,
+            "SELECT body FROM registrations WHERE issuer = ? AND client_id = ?",
+            vec![SqlStorageValue::from(iss.trim().to_string()), SqlStorageValue::from(cid.trim().to_string())],
+        )?
+        .into_iter()
+        .next(),
+        _ => None,
+    };
+    let loopback = body.get("allowHttpLoopback").and_then(Value::as_bool).unwrap_or(false);
+    let mut reg = match input.validate(&s("newId"), existing.as_ref(), &s("now"), loopback) {
+        Ok(r) => r,
+        Err(RegistrationError { fields }) => return Ok(invalid(fields)),
+    };
+    if reg.lti11_secret_new.take().is_some() {
+        match body.get("secretEnc").and_then(Value::as_str) {
+            Some(enc) => reg.lti11_secret_enc = enc.to_string(),
+            None => return Err(worker::Error::RustError("new 1.1 secret without its sealed form".into())),
+        }
+    }
+    if !reg.lti11_consumer_key.is_empty() {
+        let other = rows(
+            sql,
+            "SELECT body FROM registrations WHERE consumer_key = ? AND id != ?",
+            vec![SqlStorageValue::from(reg.lti11_consumer_key.clone()), SqlStorageValue::from(reg.id().to_string())],
+        )?;
+        if let Some(o) = other.first() {
+            let why = format!("already used by registration {}", o.id());
+            return Ok(invalid([("lti11ConsumerKey".to_string(), why)].into()));
+        }
+    }
+    put(sql, &reg)?;
+    Ok(json!({"registration": reg, "created": existing.is_none()}))
+}
+
+/// Restore: check every constraint first, then write every registration (all or nothing).
+fn save_all(sql: &SqlStorage, body: &Value) -> worker::Result<Value> {
+    let regs: Vec<Registration> = serde_json::from_value(body.get("registrations").cloned().unwrap_or(Value::Null))
+        .map_err(|e| worker::Error::RustError(format!("registrations: {e}")))?;
+    for (i, r) in regs.iter().enumerate() {
+        let clash = rows(
+            sql,
+            "SELECT body FROM registrations WHERE id != ? AND ((issuer = ? AND client_id = ?) OR (consumer_key IS NOT NULL AND consumer_key = ?))",
+            vec![
+                SqlStorageValue::from(r.id().to_string()),
+                SqlStorageValue::from(r.lti().issuer().to_string()),
+                SqlStorageValue::from(r.lti().client_id().to_string()),
+                SqlStorageValue::from(r.lti11_consumer_key.clone()),
+            ],
+        )?;
+        if let Some(o) = clash.first() {
+            let why = format!("issuer + client id or consumer key already registered as {}: delete it first", o.id());
+            return Ok(invalid([(format!("registrations[{i}]"), why)].into()));
+        }
+    }
+    for r in &regs {
+        put(sql, r)?;
+    }
+    Ok(json!({"changed": true}))
 }

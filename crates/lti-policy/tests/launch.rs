@@ -1,24 +1,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-//! The core's integration tests: the launch pipeline end to end (native crypto), one test per
-//! rejection reason asserting the exact error, valid launches shaped like each LMS's tokens,
-//! and the RS256 vectors shared with the worker's WebCrypto provider.
+//! The launch pipeline end to end — `lti-core` verifies and validates, `lti-policy` decides —
+//! with native crypto: one test per rejection reason asserting the exact error and code,
+//! valid launches shaped like each LMS's tokens, sessions, registrations, and the RS256/ES256
+//! vectors shared with the worker's WebCrypto provider.
 
 use std::collections::BTreeMap;
 
 use lti_core::crypto::{Es256Verifier, Rs256Verifier};
-use lti_core::error::LaunchError;
-use lti_core::error::{AccessError, ClaimsError, Coded, ErrorCode, LoginError, SignatureError, StateError, TokenError};
+use lti_core::error::{ClaimsError, LoginError, SignatureError, StateError, TokenError};
 use lti_core::jwk::{EcPublicJwk, JwkSet, RsaPublicJwk};
 use lti_core::jws::sign_rs256;
-use lti_core::launch::{category_id, Launch, MessageType, UnverifiedLaunch};
+use lti_core::launch::{MessageType, UnverifiedLaunch};
 use lti_core::native::{NativeEcSigner, NativeSigner, NativeVerifier};
-use lti_core::registration::{DeploymentPolicy, Registration, RegistrationInput};
-use lti_core::roles::{resolve_role, ToolRole};
-use lti_core::session::{verify_session, SessionClaims};
+use lti_core::registration::DeploymentPolicy;
 use lti_core::state::{
     begin_login, cookie_value, Binding, ConsumedState, LoginParams, StateHandle, StateKey, ToolConfig,
 };
 use lti_core::url::HttpUrl;
+use lti_policy::error::{AccessError, Coded, ErrorCode};
+use lti_policy::registration::{Registration, RegistrationInput};
+use lti_policy::roles::{resolve_role, ToolRole};
+use lti_policy::session::{verify_session, SessionClaims};
+use lti_policy::{category_id, Authorize, Launch};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_790_000_000;
@@ -26,13 +29,13 @@ const ISS: &str = "https://lms.example.edu";
 const CLIENT: &str = "client-123";
 const DEP: &str = "dep-1";
 const TOOL: &str = "https://tool.example.com";
-const PLATFORM_PEM: &str = include_str!("../fixtures/platform_key.pem");
-const STRANGER_PEM: &str = include_str!("../fixtures/stranger_key.pem");
-const PLATFORM_JWKS: &str = include_str!("../fixtures/platform_jwks.json");
-const PADDED_JWKS: &str = include_str!("../fixtures/platform_jwks_padded.json");
-const VECTORS: &str = include_str!("../fixtures/rs256_vectors.json");
-const ES256_VECTORS: &str = include_str!("../fixtures/es256_vectors.json");
-const SESSION_PEM: &str = include_str!("../fixtures/tool_session_key_p256.pem");
+const PLATFORM_PEM: &str = include_str!("../../lti-core/fixtures/platform_key.pem");
+const STRANGER_PEM: &str = include_str!("../../lti-core/fixtures/stranger_key.pem");
+const PLATFORM_JWKS: &str = include_str!("../../lti-core/fixtures/platform_jwks.json");
+const PADDED_JWKS: &str = include_str!("../../lti-core/fixtures/platform_jwks_padded.json");
+const VECTORS: &str = include_str!("../../lti-core/fixtures/rs256_vectors.json");
+const ES256_VECTORS: &str = include_str!("../../lti-core/fixtures/es256_vectors.json");
+const SESSION_PEM: &str = include_str!("../../lti-core/fixtures/tool_session_key_p256.pem");
 
 fn block<F: std::future::Future>(f: F) -> F::Output {
     pollster::block_on(f)
@@ -112,6 +115,55 @@ fn claims(nonce: &str) -> Value {
         "https://purl.imsglobal.org/spec/lti/claim/roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
         "https://purl.imsglobal.org/spec/lti/claim/context": {"id": "course-101", "label": "BIO101", "title": "Cell Biology"},
     })
+}
+
+/// `reg()` with some fields of its registration body changed.
+fn reg_with(changes: Value) -> Registration {
+    let mut body = json!({
+        "issuer": ISS, "lti13ClientId": CLIENT, "name": "Test LMS",
+        "lti13PlatformOidcAuthUrl": "https://lms.example.edu/auth",
+        "lti13AuthTokenUrl": "https://lms.example.edu/token",
+        "lti13KeysUrl": "https://lms.example.edu/jwks",
+        "deploymentIds": [DEP],
+    });
+    for (k, v) in changes.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let id = changes.get("id").and_then(Value::as_str).unwrap_or("reg-1");
+    RegistrationInput::new(&body).unwrap().validate(id, None, "2026-11-22T00:00:00Z", false).unwrap()
+}
+
+/// Why the pipeline stopped: a protocol stage (`lti-core`) or the tool's policy.
+#[derive(Debug, PartialEq)]
+enum LaunchError {
+    State(StateError),
+    Token(TokenError),
+    Signature(SignatureError),
+    Claims(ClaimsError),
+    Access(AccessError),
+}
+
+macro_rules! stage {
+    ($($e:ident => $v:ident),*) => {$(
+        impl From<$e> for LaunchError {
+            fn from(e: $e) -> Self {
+                Self::$v(e)
+            }
+        }
+    )*};
+}
+stage!(StateError => State, TokenError => Token, SignatureError => Signature, ClaimsError => Claims, AccessError => Access);
+
+impl LaunchError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::State(e) => e.code(),
+            Self::Token(e) => e.code(),
+            Self::Signature(e) => e.code(),
+            Self::Claims(e) => e.code(),
+            Self::Access(e) => e.code(),
+        }
+    }
 }
 
 fn sign(c: &Value) -> String {
@@ -416,10 +468,9 @@ fn rejects_token_from_the_future() {
 
 #[test]
 fn leeway_is_per_registration() {
-    let mut r = reg();
-    r.leeway_seconds = 0;
+    let r = reg_with(json!({"leewaySeconds": 0}));
     assert_eq!(code(launch_with(&r, |c| set(c, "exp", json!(NOW - 1)))), ErrorCode::TokenExpired);
-    r.leeway_seconds = 300;
+    let r = reg_with(json!({"leewaySeconds": 300}));
     assert!(launch_with(&r, |c| set(c, "exp", json!(NOW - 200))).is_ok());
 }
 
@@ -443,8 +494,7 @@ fn rejects_deployment_not_allowed_and_records_under_accept_policy() {
     let d = "https://purl.imsglobal.org/spec/lti/claim/deployment_id";
     assert_eq!(code(launch_with(&reg(), |c| set(c, d, json!("dep-999")))), ErrorCode::DeploymentNotAllowed);
     assert_eq!(code(launch_with(&reg(), |c| del(c, d))), ErrorCode::ClaimMissing);
-    let mut r = reg();
-    r.deployment_policy = DeploymentPolicy::AcceptAndRecord;
+    let mut r = reg_with(json!({"deploymentPolicy": "acceptAndRecord"}));
     let lg = login_with(&r, 3);
     let mut c = claims(&lg.nonce);
     set(&mut c, d, json!("dep-new"));
@@ -561,7 +611,7 @@ fn rejects_configured_user_id_claim_absent() {
 fn anonymous_launches_follow_the_registration_policy() {
     let mut r = reg();
     assert_eq!(code(launch_with(&r, |c| set(c, "sub", json!("")))), ErrorCode::AnonymousLaunchRefused);
-    r.anonymous_launches = lti_core::registration::AnonymousPolicy::Guest;
+    r.anonymous_launches = lti_policy::registration::AnonymousPolicy::Guest;
     let l = launch_with(&r, |c| del(c, "sub")).unwrap();
     assert_eq!(
         (l.user_id.as_str(), l.user_id_source.as_str(), l.role),
@@ -746,9 +796,7 @@ fn login_rejections() {
     };
     assert_eq!(go(&setp("client_id", "nope"), std::slice::from_ref(&r)), LoginError::PlatformUnregistered);
     assert_eq!(go(&setp("iss", "https://other"), std::slice::from_ref(&r)), LoginError::PlatformUnregistered);
-    let mut r2 = r.clone();
-    r2.client_id = "client-456".into();
-    r2.id = "reg-2".into();
+    let r2 = reg_with(json!({"lti13ClientId": "client-456", "id": "reg-2"}));
     assert_eq!(go(&|p| p.retain(|(k, _)| k != "client_id"), &[r.clone(), r2.clone()]), LoginError::PlatformAmbiguous);
     assert_eq!(
         go(&setp("target_link_uri", "https://evil.example/hosted/index/my-media"), std::slice::from_ref(&r)),
@@ -758,7 +806,10 @@ fn login_rejections() {
         go(&setp("target_link_uri", "https://tool.example.com@evil.example/"), std::slice::from_ref(&r)),
         LoginError::TargetLinkUriInvalid
     );
-    assert_eq!(go(&setp("lti_deployment_id", "dep-9"), std::slice::from_ref(&r)), LoginError::DeploymentNotAllowed("dep-9".into()));
+    assert_eq!(
+        go(&setp("lti_deployment_id", "dep-9"), std::slice::from_ref(&r)),
+        LoginError::DeploymentNotAllowed("dep-9".into())
+    );
     // Canvas's `deployment_id` spelling is read too.
     let p: Vec<(String, String)> = login_params()
         .into_iter()
@@ -791,10 +842,14 @@ fn registration_validation_table() {
     });
     let r = RegistrationInput::new(&ok).unwrap().validate("id-1", None, "now", false).unwrap();
     assert_eq!(
-        (r.client_id.as_str(), r.deployment_ids.clone(), r.deployment_policy),
+        (
+            r.lti().client_id().as_str(),
+            r.lti().deployment_ids().iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            r.lti().deployment_policy()
+        ),
         (CLIENT, vec!["1".to_string()], DeploymentPolicy::AllowList)
     );
-    assert_eq!(r.leeway_seconds, 60);
+    assert_eq!(r.lti().leeway_seconds(), 60);
     let bad = |edit: &dyn Fn(&mut Value), field: &str| {
         let mut b = ok.clone();
         edit(&mut b);
@@ -825,7 +880,7 @@ fn registration_validation_table() {
     assert!(RegistrationInput::new(&local).unwrap().validate("id", None, "now", true).is_ok());
     // Upsert keeps id and createdAt.
     let again = RegistrationInput::new(&ok).unwrap().validate("id-2", Some(&r), "later", false).unwrap();
-    assert_eq!((again.id.as_str(), again.created_at.as_str(), again.updated_at.as_str()), ("id-1", "now", "later"));
+    assert_eq!((again.id(), again.created_at.as_str(), again.updated_at.as_str()), ("id-1", "now", "later"));
     assert!(RegistrationInput::new(&json!([1])).is_err());
 }
 

@@ -15,8 +15,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::AccessError;
-use crate::launch::claim;
 use crate::registration::Registration;
+use lti_core::claims as claim;
 
 /// Which rule produced the user id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
 use crate::error::AccessError;
 
@@ -121,4 +122,59 @@ pub fn resolve_role(roles: &[String], overrides: &BTreeMap<String, Option<ToolRo
     best(RoleScope::Context)
         .or_else(|| best(RoleScope::Institution))
         .ok_or_else(|| AccessError::RoleUnmapped(roles.iter().take(20).cloned().collect()))
+}
+
+/// A roster member as the tool app sees it: platform fields plus the tool role.
+pub fn map_member(m: &Value, overrides: &BTreeMap<String, Option<ToolRole>>) -> Option<Value> {
+    let o = m.as_object()?;
+    let user_id = o.get("user_id").and_then(Value::as_str).filter(|u| !u.is_empty())?;
+    let roles: Vec<String> = o
+        .get("roles")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).take(50).map(str::to_string).collect())
+        .unwrap_or_default();
+    let tool_role = resolve_role(&roles, overrides).ok().map(ToolRole::as_str);
+    let mut out = Map::new();
+    out.insert("userId".into(), json!(user_id));
+    out.insert("roles".into(), json!(roles));
+    out.insert("toolRole".into(), json!(tool_role));
+    for (from, to) in [
+        ("name", "name"),
+        ("given_name", "givenName"),
+        ("family_name", "familyName"),
+        ("email", "email"),
+        ("picture", "picture"),
+        ("lis_person_sourcedid", "sourcedId"),
+    ] {
+        if let Some(v) = o.get(from).and_then(Value::as_str) {
+            out.insert(to.into(), json!(v));
+        }
+    }
+    out.insert("status".into(), json!(o.get("status").and_then(Value::as_str).unwrap_or("Active")));
+    Some(Value::Object(out))
+}
+
+/// Whether a role filter (`Learner`, or a full URI) matches a member's roles.
+pub fn role_matches(filter: &str, roles: &[String]) -> bool {
+    roles.iter().any(|r| r == filter || parse_role(r).1 == filter)
+}
+
+/// Whether the tool role may use course-wide services (rosters, line-item admin, others' scores).
+pub fn is_staff(role: &str) -> bool {
+    matches!(ToolRole::parse(role), Some(ToolRole::Moderator | ToolRole::Admin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members() {
+        let m = map_member(&json!({"user_id": "u", "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"], "name": "N"}), &BTreeMap::new()).unwrap();
+        assert_eq!(m["toolRole"], "viewer");
+        assert_eq!(m["status"], "Active");
+        assert!(map_member(&json!({"roles": []}), &BTreeMap::new()).is_none());
+        assert!(role_matches("Learner", &["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner".into()]));
+        assert!(is_staff("moderator") && !is_staff("viewer"));
+    }
 }

@@ -6,13 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{CryptoError, Es256Verifier, JwsAlg, JwsSigner, Rs256Verifier};
-use crate::deep_linking::DeepLinkSettings;
+use lti_core::crypto::{CryptoError, Es256Verifier, JwsAlg, JwsSigner, Rs256Verifier};
+use lti_core::deep_linking::DeepLinkSettings;
+use lti_core::jwk::JwkSet;
+use lti_core::jws::{sign_jws, CompactJws};
+use lti_core::services::ServiceGrants;
+
+use crate::authorize::Launch;
 use crate::error::SessionError;
-use crate::jwk::JwkSet;
-use crate::jws::{sign_jws, CompactJws};
-use crate::launch::Launch;
-use crate::services::ServiceGrants;
 
 /// Audience of session tokens.
 pub const SESSION_AUDIENCE: &str = "lti-edge-tool";
@@ -147,26 +148,9 @@ pub async fn verify_session<V: Rs256Verifier + Es256Verifier>(
     if jws.typ() != Some(SESSION_TYP) {
         return Err(SessionError("typ is not a session".into()));
     }
-    let verdict = match jws.alg() {
-        JwsAlg::Es256 => {
-            let key = tool_keys.find_ec(jws.kid()).ok_or_else(|| SessionError("unknown kid".into()))?;
-            if !crate::jws::es256_low_s(jws.signature()) {
-                return Err(SessionError("bad signature (not 64-byte low-S r || s)".into()));
-            }
-            crypto.verify_es256(key, jws.signing_input(), jws.signature()).await
-        }
-        JwsAlg::Rs256 => {
-            let key = tool_keys.find(jws.kid()).ok_or_else(|| SessionError("unknown kid".into()))?;
-            crypto.verify(key, jws.signing_input(), jws.signature()).await
-        }
-    };
-    match verdict {
-        Ok(true) => {}
-        Ok(false) => return Err(SessionError("bad signature".into())),
-        Err(e) => return Err(SessionError(e.0)),
-    }
-    let claims: SessionClaims = serde_json::from_value(serde_json::Value::Object(jws.into_payload()))
-        .map_err(|_| SessionError("claims shape".into()))?;
+    let payload = jws.verify_into_claims(tool_keys, crypto).await.map_err(|e| SessionError(e.to_string()))?;
+    let claims: SessionClaims =
+        serde_json::from_value(serde_json::Value::Object(payload)).map_err(|_| SessionError("claims shape".into()))?;
     if claims.iss != issuer || claims.aud != SESSION_AUDIENCE {
         return Err(SessionError("iss/aud".into()));
     }

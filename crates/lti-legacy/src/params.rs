@@ -300,24 +300,7 @@ impl Lti11Launch {
                 }
                 None
             }
-            MessageType::ContentItemSelectionRequest => {
-                let return_url =
-                    owned(p, "content_item_return_url")?.ok_or(ParamsError::Missing("content_item_return_url"))?;
-                if HttpUrl::parse(&return_url).is_err() {
-                    return Err(ParamsError::Invalid("content_item_return_url".into(), "not an absolute http(s) URL"));
-                }
-                Some(ContentItemSettings {
-                    return_url,
-                    accept_media_types: list(p, "accept_media_types")?,
-                    accept_presentation_document_targets: list(p, "accept_presentation_document_targets")?,
-                    accept_multiple: flag(p, "accept_multiple")?,
-                    accept_unsigned: flag(p, "accept_unsigned")?,
-                    auto_create: flag(p, "auto_create")?,
-                    title: owned(p, "title")?,
-                    text: owned(p, "text")?,
-                    data: single(p, "data", MAX_DATA)?.map(str::to_string),
-                })
-            }
+            MessageType::ContentItemSelectionRequest => Some(content_item_settings(p)?),
         };
         // 4. (every read below goes through `single`)
         let lti11_roles: Vec<String> = match single(p, "roles", MAX_VALUE)? {
@@ -330,11 +313,7 @@ impl Lti11Launch {
             Some(id) => Some(Context { id, title: owned(p, "context_title")?, label: owned(p, "context_label")? }),
             None => None,
         };
-        let outcome_service = match (http_url(owned(p, "lis_outcome_service_url")?), owned(p, "lis_result_sourcedid")?)
-        {
-            (Some(service_url), Some(result_sourcedid)) => Some(OutcomeService { service_url, result_sourcedid }),
-            _ => None,
-        };
+        let outcome_service = outcome_service(p)?;
         Ok(Self {
             consumer_key,
             message_type,
@@ -463,6 +442,35 @@ impl Lti11Launch {
         }
         c
     }
+}
+
+/// A content-item request's settings: an absolute http(s) `content_item_return_url`, the
+/// accepted media types and targets, the flags, and the opaque `data`.
+fn content_item_settings(p: &[(String, String)]) -> Result<ContentItemSettings, ParamsError> {
+    let return_url = owned(p, "content_item_return_url")?.ok_or(ParamsError::Missing("content_item_return_url"))?;
+    if HttpUrl::parse(&return_url).is_err() {
+        return Err(ParamsError::Invalid("content_item_return_url".into(), "not an absolute http(s) URL"));
+    }
+    Ok(ContentItemSettings {
+        return_url,
+        accept_media_types: list(p, "accept_media_types")?,
+        accept_presentation_document_targets: list(p, "accept_presentation_document_targets")?,
+        accept_multiple: flag(p, "accept_multiple")?,
+        accept_unsigned: flag(p, "accept_unsigned")?,
+        auto_create: flag(p, "auto_create")?,
+        title: owned(p, "title")?,
+        text: owned(p, "text")?,
+        data: single(p, "data", MAX_DATA)?.map(str::to_string),
+    })
+}
+
+/// The Basic Outcomes service, when the launch carries both its URL (absolute http(s)) and a
+/// result sourcedid.
+fn outcome_service(p: &[(String, String)]) -> Result<Option<OutcomeService>, ParamsError> {
+    Ok(match (http_url(owned(p, "lis_outcome_service_url")?), owned(p, "lis_result_sourcedid")?) {
+        (Some(service_url), Some(result_sourcedid)) => Some(OutcomeService { service_url, result_sourcedid }),
+        _ => None,
+    })
 }
 
 /// LIS claim (LTI 1.3 core §5.3.7).

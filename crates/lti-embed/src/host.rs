@@ -371,20 +371,7 @@ impl HostCore {
                 effects.push(Effect::Emit(Event::ModuleNavigation, obj([("show", Value::Bool(*show))])))
             }
             ToolMessage::Alert { screen_reader, body, alert_type, title } => {
-                let mut d = Object::new().with("body", body.as_str()).with("screenReader", *screen_reader);
-                if let Some(t) = alert_type {
-                    d.insert("alertType", t.as_str().into());
-                }
-                if let Some(t) = title {
-                    d.insert("title", t.as_str().into());
-                }
-                let d = Value::Object(d);
-                // Screen-reader alerts are always announced; visible alerts are the host's to
-                // show, and announced when no host code listens.
-                if *screen_reader || !env.listening.has(Event::Alert) {
-                    effects.push(Effect::Announce(body.clone()));
-                }
-                effects.push(Effect::Emit(Event::Alert, d));
+                alert(*screen_reader, body, alert_type.as_deref(), title.as_deref(), env, &mut effects)
             }
             ToolMessage::SetUnloadMessage(m) => effects
                 .push(Effect::SetUnloadMessage(Some(m.clone().unwrap_or_else(|| DEFAULT_UNLOAD_MESSAGE.to_string())))),
@@ -402,22 +389,10 @@ impl HostCore {
                 if !on_tool_origin {
                     return self.bad_request("url must be on the tool's own origin", from, subject, id, env);
                 }
-                if env.listening.has(Event::FullWindowLaunch) {
-                    let lt = match launch_type {
-                        LaunchType::SameWindow => "same_window",
-                        LaunchType::NewWindow => "new_window",
-                        LaunchType::Popup => "popup",
-                    };
-                    let mut d = Object::new().with("url", url.as_str()).with("launchType", lt);
-                    for (k, v) in [("width", width), ("height", height)] {
-                        if let Some(v) = v {
-                            d.insert(k, (*v).into());
-                        }
-                    }
-                    effects.push(Effect::Emit(Event::FullWindowLaunch, Value::Object(d)));
-                } else {
-                    effects.push(unsupported(&envelope));
-                }
+                effects.push(match env.listening.has(Event::FullWindowLaunch) {
+                    true => Effect::Emit(Event::FullWindowLaunch, full_window(url, *launch_type, *width, *height)),
+                    false => unsupported(&envelope),
+                });
             }
             ToolMessage::Capabilities => {
                 effects.push(Effect::Reply(messages::reply(
@@ -467,6 +442,45 @@ impl HostCore {
         effects.push(Effect::Emit(Event::Message, Value::Object(detail)));
         Outcome { verdict: Verdict::Accepted, effects }
     }
+}
+
+/// `lti.showAlert`: screen-reader alerts are always announced; visible alerts are the host's
+/// to show, and announced when no host code listens.
+fn alert(
+    screen_reader: bool,
+    body: &str,
+    alert_type: Option<&str>,
+    title: Option<&str>,
+    env: &Env,
+    effects: &mut Vec<Effect>,
+) {
+    let mut d = Object::new().with("body", body).with("screenReader", screen_reader);
+    if let Some(t) = alert_type {
+        d.insert("alertType", t.into());
+    }
+    if let Some(t) = title {
+        d.insert("title", t.into());
+    }
+    if screen_reader || !env.listening.has(Event::Alert) {
+        effects.push(Effect::Announce(body.to_string()));
+    }
+    effects.push(Effect::Emit(Event::Alert, Value::Object(d)));
+}
+
+/// The `fullWindowLaunch` event's detail.
+fn full_window(url: &str, launch_type: LaunchType, width: Option<f64>, height: Option<f64>) -> Value {
+    let lt = match launch_type {
+        LaunchType::SameWindow => "same_window",
+        LaunchType::NewWindow => "new_window",
+        LaunchType::Popup => "popup",
+    };
+    let mut d = Object::new().with("url", url).with("launchType", lt);
+    for (k, v) in [("width", width), ("height", height)] {
+        if let Some(v) = v {
+            d.insert(k, v.into());
+        }
+    }
+    Value::Object(d)
 }
 
 /// Whether a navigation target may reach host code: an absolute http(s) URL (the rule for

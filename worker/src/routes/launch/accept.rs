@@ -10,6 +10,7 @@ use lti_core::registration::DeploymentPolicy;
 use lti_core::session::SessionClaims;
 use lti_core::state::{cookie_value, Binding, StateHandle};
 use lti_webcrypto::{random_bytes, WebCryptoVerifier};
+use serde::Serialize;
 use worker::{Request, Response};
 
 use super::{session_redirect, storage, storage_target};
@@ -22,6 +23,19 @@ use crate::store::jwks;
 use crate::store::registry::Registry;
 use crate::store::state::StateStore;
 use crate::{legacy, log};
+
+/// The `launch` log line's fields, in name order (as the line has always listed them).
+#[derive(Serialize)]
+struct LaunchLine<'a> {
+    binding: &'a str,
+    clock_skew_s: i64,
+    message_type: &'a str,
+    module: &'a str,
+    registration: &'a str,
+    role: &'a str,
+    store: &'a str,
+    user_id_source: &'a str,
+}
 
 /// Accept a launch (1.3 id_token, or a 1.1 form).
 pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
@@ -95,7 +109,7 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
 
     // 13–16. Who, role, module, category (an upgraded 1.1 link keeps its 1.1 identity).
     let legacy_identity =
-        legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, &reg, validated.claims(), &ctx.cid, &iso_now()).await?;
+        legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, &reg, validated.claims(), &ctx.cid, iso_now).await?;
     let target = consumed.record().target_link_uri.clone();
     let presentation_origin = {
         let c = validated.claims();
@@ -145,14 +159,19 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             .await;
         }
     }
-    log::info(
+    log::info_fields(
         &ctx.cid,
         "launch",
-        serde_json::json!({
-            "registration": reg.id, "message_type": launch.message_type.as_str(), "module": launch.module.code,
-            "role": launch.role.as_str(), "binding": binding.as_str(), "store": store.kind(), "clock_skew_s": skew,
-            "user_id_source": launch.user_id_source.as_str(),
-        }),
+        &LaunchLine {
+            binding: binding.as_str(),
+            clock_skew_s: skew,
+            message_type: launch.message_type.as_str(),
+            module: launch.module.code,
+            registration: &reg.id,
+            role: launch.role.as_str(),
+            store: store.kind(),
+            user_id_source: launch.user_id_source.as_str(),
+        },
     );
     session_redirect(ctx, &claims, Some(&cookie_name)).await
 }

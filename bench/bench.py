@@ -7,7 +7,10 @@ implementation (LTI Edge in workerd with the KV and the Durable Object nonce sto
   2. warm up (W unmeasured login+launch pairs; the first one fills any JWKS cache);
   3. for each concurrency C: N logins through its own login endpoint (timed: the login table),
      read state and nonce from the redirect and the cookies it set, sign N RS256 id_tokens with the
-     nonces (not timed), then POST the N launches (timed: the launch table), no redirect followed.
+     nonces (not timed), then POST the N launches (timed: the launch table), no redirect followed;
+     N no-op GETs (the floor); for LTI Edge in workerd, N requests to the store check
+     (bench/store-check/worker.mjs: the launch's KV or Durable Object operations alone) and N
+     no-ops to it, so the worker's own CPU per launch can be told from the local store's.
 
 HTTP is driven by bench/driver.mjs (node 22 + undici, C keep-alive connections). Environment:
 BENCH_LAUNCHES (N, 2000), BENCH_CONCURRENCY ("8,1"), BENCH_WARMUP (W, 50), BENCH_ONLY (comma list of
@@ -166,6 +169,11 @@ class Target:
     floor_path: str = "/ready"  # a no-op GET: the server's (and dev proxy's) own per-request cost
     notes: t.List[str] = field(default_factory=list)
     pgid: int = 0  # the server's process group, for its CPU time
+    # LTI Edge in workerd: the store check beside it (origin, process group, the route that does
+    # one launch's store operations: /kv or /durable)
+    check_origin: str = ""
+    check_pgid: int = 0
+    check_path: str = ""
 
 
 @dataclass
@@ -181,8 +189,31 @@ class Row:
     logins: t.Optional[Batch] = None
     launches: t.Optional[Batch] = None
     floor: t.Optional[Batch] = None
+    store_ops: t.Optional[Batch] = None    # the store check: one launch's store operations a request
+    store_floor: t.Optional[Batch] = None  # the store check's no-op
     jwks_fetches: int = 0
     failure: str = ""
+
+    def own_ms(self, batch: t.Optional[Batch], store: bool) -> t.Optional[float]:
+        """CPU per request minus the floor and, for LTI Edge's launch (`store`), minus what the
+        same store operations cost alone (the check's requests minus its own no-op)."""
+        whole = batch.cpu_ms_each() if batch else None
+        floor = self.floor.cpu_ms_each() if self.floor else None
+        if whole is None or floor is None:
+            return None
+        if not self.target.check_path:
+            # LTI Edge without its store check (the wrangler dev row): no own figure
+            return None if self.target.key.startswith("edge") else whole - floor
+        ops = self.store_ms()
+        if ops is None:
+            return None
+        return whole - floor - (ops if store else 0.0)
+
+    def store_ms(self) -> t.Optional[float]:
+        """What one launch's store operations cost workerd alone (ms), from the store check."""
+        ops = self.store_ops.cpu_ms_each() if self.store_ops else None
+        noop = self.store_floor.cpu_ms_each() if self.store_floor else None
+        return None if ops is None or noop is None else ops - noop
 
 
 def login_requests(tg: Target, users: t.List[str]) -> t.List[t.Dict[str, t.Any]]:
@@ -310,8 +341,19 @@ def measure(tg: Target, jwks_base: str) -> t.List[Row]:
         say(f"{tg.name} [{tg.store}] C={conc}: {N} no-op GET {tg.floor_path}")
         row.floor = drive(tg.origin, [{"method": "GET", "path": tg.floor_path, "headers": {}}] * N, conc, 200,
                           pgid=tg.pgid)
+        if tg.check_path:
+            say(f"{tg.name} [{tg.store}] C={conc}: store check, {N} x {tg.check_path} and {N} no-ops")
+            row.store_ops = drive(tg.check_origin, check_requests(tg.check_path, N), conc, 200, pgid=tg.check_pgid)
+            row.store_floor = drive(tg.check_origin, check_requests("/noop", N), conc, 200, pgid=tg.check_pgid)
         rows.append(row)
     return rows
+
+
+def check_requests(path: str, n: int) -> t.List[t.Dict[str, t.Any]]:
+    """N GETs to the store check, each with a fresh state key shaped like the worker's
+    (`state:` + 32 base64url characters); the no-op gets the same URL shape."""
+    return [{"method": "GET", "path": f"{path}?k=state:{secrets.token_urlsafe(24)}", "headers": {}}
+            for _ in range(n)]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -320,6 +362,23 @@ def measure(tg: Target, jwks_base: str) -> t.List[Row]:
 
 
 SERVE_WORKERD = REPO / "scripts" / "serve-workerd.mjs"
+STORE_CHECK = BENCH / "store-check" / "worker.mjs"
+
+
+def start_store_check(tg: Target, store: str) -> t.Any:
+    """The store check (bench/store-check/worker.mjs) in workerd with the worker's Miniflare
+    options and bindings, on a port of its own; idle while the worker is measured."""
+    port = free_port()
+    proc = start(f"store-check-{store}", ["node", str(SERVE_WORKERD), "--port", str(port), "--direct",
+                                          "--script", str(STORE_CHECK)])
+    tg.check_origin = f"http://127.0.0.1:{port}"
+    tg.check_pgid = proc.pgid
+    tg.check_path = "/kv" if store == "kv" else "/durable"
+    proc.wait_ready(tg.check_origin + "/noop", deadline_s=START_DEADLINE)
+    # Warm-up, not measured: the check's code paths and the store's objects.
+    for path in (tg.check_path, "/noop"):
+        drive(tg.check_origin, check_requests(path, WARMUP), 8, 200)
+    return proc
 
 
 def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare") -> t.List[Row]:
@@ -354,6 +413,12 @@ def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare"
             cmd += ["--var", f"{k}:{v}"]
     tg = Target(key, name, store_name, base, "/lti/login", "/lti/launch", 303, base + MY_MEDIA, issuer,
                 floor_path="/version")
+    check = None
+    if runtime == "miniflare":
+        try:
+            check = start_store_check(tg, store)
+        except Exception as exc:  # report, don't fake numbers
+            return [Row(tg, c, failure=f"store check: {exc}") for c in CONCURRENCIES]
 
     def register() -> None:
         say(f"worker ({store}) ready: {http('GET', base + '/version').text.strip()[:200]}")
@@ -364,7 +429,11 @@ def run_edge(store: str, issuer: str, jwks_base: str, runtime: str = "miniflare"
                  headers={"Authorization": f"Bearer {admin}", "Accept": "application/json"})
         if r.status_code not in (200, 201):
             raise RuntimeError(f"registration failed: {r.status_code} {r.text[:500]}")
-    return serve_and_measure(tg, jwks_base, f"worker-{store}", cmd, "/version", env=env, setup=register)
+    try:
+        return serve_and_measure(tg, jwks_base, f"worker-{store}", cmd, "/version", env=env, setup=register)
+    finally:
+        if check is not None:
+            check.stop()
 
 
 def serve_and_measure(tg: Target, jwks_base: str, proc_name: str, cmd: t.List[str], ready_path: str,
@@ -424,6 +493,54 @@ def batch_cells(b: t.Optional[Batch], failure: str) -> t.List[str]:
             str(b.errors + max(0, N - len(b.results)))]
 
 
+def ms(v: t.Optional[float]) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def print_own(rows: t.List[Row]) -> None:
+    """The worker's own CPU per launch and per login beside each peer's net CPU, and the issue's
+    targets as ratios of this run (bench/README.md, "The worker's own CPU")."""
+    print("Own CPU per request (ms): server CPU each − its no-op floor; LTI Edge in workerd also − its store")
+    print("operations done alone (the store check: its requests − its no-op). Logins do no store operation.")
+    cells = []
+    for r in rows:
+        edge = bool(r.target.check_path)
+        floor = r.floor.cpu_ms_each() if r.floor else None
+        cells.append([r.target.name, r.target.store, str(r.concurrency),
+                      ms(r.launches.cpu_ms_each() if r.launches else None), ms(floor),
+                      ms(r.store_ms()) if edge else "-", ms(r.own_ms(r.launches, store=True)),
+                      ms(r.logins.cpu_ms_each() if r.logins else None), ms(r.own_ms(r.logins, store=False))])
+    print(table(["implementation", "store", "concurrency", "launch CPU", "floor", "store ops", "own per launch",
+                 "login CPU", "own per login"], cells))
+    print()
+    peers = [r for r in rows if r.target.key in ("pylti1p3", "ltijs")]
+    for r in rows:
+        if not r.target.check_path:
+            continue
+        same_c = [p for p in peers if p.concurrency == r.concurrency]
+        own = r.own_ms(r.launches, store=True)
+        nets = [(p.own_ms(p.launches, store=False), p.target.name) for p in same_c]
+        nets = [(v, n) for v, n in nets if v is not None]
+        label = f"  {r.target.name} [{r.target.store}] C={r.concurrency}:"
+        if own is None or not nets:
+            print(f"{label} no ratio (a figure is missing)")
+            continue
+        best, best_name = min(nets)
+        ratio = own / best if best > 0 else float("inf")
+        print(f"{label} own CPU per launch {own:.2f} ms = {ratio:.2f} × the best peer's net ({best_name} {best:.2f} ms); "
+              f"target ≤ 0.33: {'met' if ratio <= 1 / 3 else 'not met'}")
+        for what, batch in (("launch", lambda x: x.launches), ("login", lambda x: x.logins)):
+            mine = batch(r).cpu_ms_each() if batch(r) else None
+            theirs = [(batch(p).cpu_ms_each(), p.target.name) for p in same_c if batch(p)]
+            theirs = [(v, n) for v, n in theirs if v is not None]
+            if mine is None or not theirs:
+                continue
+            lowest = min(theirs)
+            print(f"{label} whole-server CPU per {what} {mine:.2f} ms, lowest peer {lowest[1]} {lowest[0]:.2f} ms: "
+                  f"{'below every peer' if mine < lowest[0] else 'not below every peer'}")
+    print()
+
+
 def main() -> int:
     load_before = loadavg()
     wasm = wasm_size(WASM)  # of the build being benchmarked (read before wrangler starts)
@@ -466,6 +583,7 @@ def main() -> int:
                     [[r.target.name, r.target.store, str(r.concurrency), *batch_cells(batch(r), r.failure)]
                      for r in rows]))
         print()
+    print_own(rows)
     print("Checks: JWKS fetches during the measured launches (cache behaviour); negative control")
     for r in rows:
         if r.launches is not None:

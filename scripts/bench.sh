@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: side-by-side LTI 1.3 launch benchmark, then the worker's cold start beside a
-# workers-rs hello world. Prints tables; asserts nothing about time. Runs LTI Edge (wrangler dev /
+# workers-rs hello world. Prints tables (the worker's own CPU per launch and login too, net of the
+# local store simulation: bench/store-check/); asserts nothing about time. Runs LTI Edge (wrangler dev /
 # workerd, KV and Durable Object nonce stores), pylti1p3 and ltijs on 127.0.0.1 only, drives them
 # from this machine, stops everything it started. See bench/README.md.
 #   bash scripts/bench.sh             everything (`npm run bench`)

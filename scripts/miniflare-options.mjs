@@ -1,6 +1,8 @@
 // The Miniflare options that run the release worker (worker/build) in workerd with local KV and
 // Durable Objects — one place for scripts/serve-workerd.mjs (the benchmark's server) and
 // bench/profile.mjs.
+//   script: a plain JavaScript module worker to run instead of the release build, under the same
+//   options and bindings (the benchmark's store check, bench/store-check/worker.mjs).
 //   direct: the worker itself listens on `port` (Miniflare's `unsafeDirectSockets`), so requests
 //   skip Miniflare's entry worker (a JavaScript hop of the dev tool, ~0.3 ms of CPU a request
 //   here, that the deployed runtime does not have); Miniflare's own entry then takes a free port.
@@ -10,14 +12,19 @@ import { fileURLToPath } from "node:url";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-export function workerOptions({ port, bindings, direct = false, persist, inspectorPort }) {
+export function workerOptions({ port, bindings, direct = false, persist, inspectorPort, script }) {
   const build = path.join(root, "worker", "build");
+  const modules = script
+    ? { modules: [{ type: "ESModule", path: path.resolve(script) }], modulesRoot: path.dirname(path.resolve(script)) }
+    : {
+        modules: [
+          { type: "ESModule", path: path.join(build, "index.js") },
+          { type: "CompiledWasm", path: path.join(build, "index_bg.wasm") },
+        ],
+        modulesRoot: build,
+      };
   return convertV4MiniflareOptions({
-    modules: [
-      { type: "ESModule", path: path.join(build, "index.js") },
-      { type: "CompiledWasm", path: path.join(build, "index_bg.wasm") },
-    ],
-    modulesRoot: build,
+    ...modules,
     compatibilityDate: "2026-11-01",
     kvNamespaces: ["LTI_KV"],
     durableObjects: { LTI_DO: { className: "LtiEdgeObject", useSQLite: true } },

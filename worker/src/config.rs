@@ -58,17 +58,24 @@ fn secret_eq(expected: Option<&str>, token: &str) -> bool {
     expected.is_some_and(|expected| Sha256::digest(token.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into())
 }
 
-impl Config {
-    /// Read the configuration. `request_origin` is the fallback base when `PUBLIC_BASE_URL`
-    /// is unset.
-    pub fn load(env: &Env, request_origin: &str) -> Self {
-        let base = env_string(env, "PUBLIC_BASE_URL")
-            .and_then(|s| HttpUrl::parse(&s).ok())
-            .or_else(|| HttpUrl::parse(request_origin).ok())
-            .unwrap_or_else(|| HttpUrl::parse("https://localhost").unwrap_or_else(|_| unreachable!()));
+/// What [`Config`] reads from the environment (everything but the request's origin).
+#[derive(Clone)]
+struct Vars {
+    base: Option<HttpUrl>,
+    encryption_key: Option<String>,
+    admin_token: Option<String>,
+    services_token: Option<String>,
+    allow_http_loopback: bool,
+    store: StoreKind,
+    session_ttl: i64,
+    jwks_max_age: i64,
+}
+
+impl Vars {
+    fn read(env: &Env) -> Self {
         let flag = |n: &str| env_string(env, n).is_some_and(|v| v == "true" || v == "1");
         Self {
-            tool: ToolConfig { base_url: base },
+            base: env_string(env, "PUBLIC_BASE_URL").and_then(|s| HttpUrl::parse(&s).ok()),
             encryption_key: env_string(env, "LTI_ENCRYPTION_KEY"),
             admin_token: env_string(env, "LTI_ADMIN_TOKEN"),
             services_token: env_string(env, "LTI_SERVICES_TOKEN"),
@@ -82,6 +89,52 @@ impl Config {
                 .unwrap_or(3600)
                 .clamp(60, lti_policy::session::MAX_SESSION_TTL_SECS),
             jwks_max_age: env_string(env, "JWKS_MAX_AGE").and_then(|s| s.parse().ok()).unwrap_or(300).clamp(60, 86_400),
+        }
+    }
+}
+
+thread_local! {
+    /// The variables read from each `env` object this isolate was handed (the runtime hands the
+    /// same object to every request of an isolate, and its bindings do not change while the
+    /// isolate lives): reading them once saves some forty calls into JavaScript a request.
+    static VARS: std::cell::RefCell<Vec<(wasm_bindgen::JsValue, Vars)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `env`'s variables, read once per `env` object.
+fn vars(env: &Env) -> Vars {
+    let js: &wasm_bindgen::JsValue = env;
+    if let Some(v) = VARS.with(|c| c.borrow().iter().find(|(e, _)| e == js).map(|(_, v)| v.clone())) {
+        return v;
+    }
+    let v = Vars::read(env);
+    VARS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 4 {
+            c.clear(); // not expected: one object for the worker, one for the Durable Object
+        }
+        c.push((js.clone(), v.clone()));
+    });
+    v
+}
+
+impl Config {
+    /// Read the configuration. `request_origin` is the fallback base when `PUBLIC_BASE_URL`
+    /// is unset.
+    pub fn load(env: &Env, request_origin: &str) -> Self {
+        let v = vars(env);
+        let base = v
+            .base
+            .or_else(|| HttpUrl::parse(request_origin).ok())
+            .unwrap_or_else(|| HttpUrl::parse("https://localhost").unwrap_or_else(|_| unreachable!()));
+        Self {
+            tool: ToolConfig { base_url: base },
+            encryption_key: v.encryption_key,
+            admin_token: v.admin_token,
+            services_token: v.services_token,
+            allow_http_loopback: v.allow_http_loopback,
+            store: v.store,
+            session_ttl: v.session_ttl,
+            jwks_max_age: v.jwks_max_age,
         }
     }
 

@@ -117,14 +117,15 @@ pub async fn migration(
     reg: &Registration,
     claims: &serde_json::Map<String, Value>,
     cid: &str,
-    now_iso: &str,
+    now_iso: fn() -> String,
 ) -> ApiResult<Option<lti_policy::LegacyIdentity>> {
     // Only registrations that carry a 1.1 consumer key are upgrades; others are plain 1.3
     // (their user-id rules may still read the claim, e.g. lti13UserIdClaim = …/lti1p1).
     if !claims.contains_key(lti_core::claims::LTI1P1) || reg.lti11_consumer_key.is_empty() {
         return Ok(None);
     }
-    // The claim must name this registration's consumer key to be checked with its secret.
+    let now_iso = &now_iso(); // the clock is read only for a launch that has the claim
+                              // The claim must name this registration's consumer key to be checked with its secret.
     let claim = migration::Lti1p1Claim::from_claims(claims);
     let ours = claim.as_ref().and_then(|c| c.oauth_consumer_key.as_deref()) == Some(reg.lti11_consumer_key.as_str())
         && !reg.lti11_consumer_key.is_empty();

@@ -10,7 +10,8 @@
 //! - [`auth`]: who is calling (admin token, services credential, session token);
 //! - [`store`]: state store, registry, key ring, platform key sets, and the Durable Object;
 //! - [`http`]: answers, bounded request bodies, the one outbound client;
-//! - [`config`], [`clock`], [`error`], [`log`], [`pages`], [`sealed`]: the ground floor.
+//! - [`config`], [`clock`], [`error`], [`log`], [`pages`], [`sealed`]: the ground floor;
+//! - [`js`]: the few direct JavaScript calls of the hot paths.
 
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ mod clock;
 mod config;
 mod error;
 mod http;
+mod js;
 mod legacy;
 mod log;
 mod pages;
@@ -29,6 +31,6 @@ mod store;
 pub use store::durable::LtiEdgeObject;
 
 #[worker::event(fetch)]
-async fn fetch(req: worker::Request, env: worker::Env, ctx: worker::Context) -> worker::Result<worker::Response> {
+async fn fetch(req: worker::Request, env: worker::Env, ctx: worker::Context) -> worker::Result<web_sys::Response> {
     routes::serve(req, env, ctx).await
 }

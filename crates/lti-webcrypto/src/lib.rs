@@ -4,7 +4,10 @@
 //! native BoringSSL inside workerd: tens of µs per RS256 verify, where the pure-Rust `rsa` crate
 //! compiled to wasm takes about a millisecond). ES256 (P-256) signing and verification for the
 //! tool's session tokens. Also RSA-2048 and P-256 key generation, AES-256-GCM for keys at rest,
-//! and random bytes. Imported `CryptoKey`s are cached per isolate.
+//! and random bytes. Imported `CryptoKey`s are cached per isolate, and so are `crypto`,
+//! `crypto.subtle` and the algorithm parameter objects (WebCrypto reads a parameter object on
+//! each call and keeps nothing of it, so one object serves every call): a launch's verify and
+//! sign then cross into JavaScript only for the operation itself.
 //!
 //! Works wherever `globalThis.crypto` exists (workerd, browsers, Node ≥ 19); the check worker
 //! in `crates/lti-webcrypto-check` runs the core's RS256 vectors through it inside workerd.
@@ -27,6 +30,36 @@ const MAX_CACHED_KEYS: usize = 256;
 
 thread_local! {
     static VERIFY_KEYS: RefCell<HashMap<Vec<u8>, CryptoKey>> = RefCell::new(HashMap::new());
+    /// `globalThis.crypto` and `crypto.subtle`, looked up on first use.
+    static CRYPTO: RefCell<Option<(Crypto, SubtleCrypto)>> = const { RefCell::new(None) };
+    /// The parameter objects of [`Alg`], built on first use.
+    static PARAMS: RefCell<HashMap<Alg, Object>> = RefCell::new(HashMap::new());
+}
+
+/// The algorithm parameter objects the hot paths pass.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Alg {
+    /// `{name: "RSASSA-PKCS1-v1_5", hash: "SHA-256"}`.
+    Rsa,
+    /// `{name: "ECDSA", namedCurve: "P-256"}`.
+    EcImport,
+    /// `{name: "ECDSA", hash: "SHA-256"}`.
+    EcSign,
+}
+
+impl Alg {
+    fn build(self) -> Object {
+        match self {
+            Alg::Rsa => obj(&[("name", RSA.into()), ("hash", "SHA-256".into())]),
+            Alg::EcImport => obj(&[("name", ECDSA.into()), ("namedCurve", "P-256".into())]),
+            Alg::EcSign => obj(&[("name", ECDSA.into()), ("hash", "SHA-256".into())]),
+        }
+    }
+
+    /// This isolate's parameter object.
+    fn params(self) -> Object {
+        PARAMS.with(|m| m.borrow_mut().entry(self).or_insert_with(|| self.build()).clone())
+    }
 }
 
 fn js_err(e: JsValue) -> CryptoError {
@@ -37,15 +70,25 @@ fn js_err(e: JsValue) -> CryptoError {
     )
 }
 
-fn crypto() -> Result<Crypto, CryptoError> {
-    Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+fn crypto_and_subtle() -> Result<(Crypto, SubtleCrypto), CryptoError> {
+    if let Some(pair) = CRYPTO.with(|c| c.borrow().clone()) {
+        return Ok(pair);
+    }
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
         .map_err(js_err)?
         .dyn_into::<Crypto>()
-        .map_err(|_| CryptoError("globalThis.crypto missing".into()))
+        .map_err(|_| CryptoError("globalThis.crypto missing".into()))?;
+    let pair = (crypto.clone(), crypto.subtle());
+    CRYPTO.with(|c| *c.borrow_mut() = Some(pair.clone()));
+    Ok(pair)
+}
+
+fn crypto() -> Result<Crypto, CryptoError> {
+    Ok(crypto_and_subtle()?.0)
 }
 
 fn subtle() -> Result<SubtleCrypto, CryptoError> {
-    Ok(crypto()?.subtle())
+    Ok(crypto_and_subtle()?.1)
 }
 
 /// Cryptographically secure random bytes.
@@ -68,15 +111,15 @@ fn obj(pairs: &[(&str, JsValue)]) -> Object {
 }
 
 fn rsa_params() -> Object {
-    obj(&[("name", RSA.into()), ("hash", "SHA-256".into())])
+    Alg::Rsa.params()
 }
 
 fn ec_import_params() -> Object {
-    obj(&[("name", ECDSA.into()), ("namedCurve", "P-256".into())])
+    Alg::EcImport.params()
 }
 
 fn ec_sign_params() -> Object {
-    obj(&[("name", ECDSA.into()), ("hash", "SHA-256".into())])
+    Alg::EcSign.params()
 }
 
 fn usages(u: &[&str]) -> JsValue {
@@ -95,12 +138,17 @@ fn json_object(v: &serde_json::Value) -> Result<Object, CryptoError> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct WebCryptoVerifier;
 
-/// A public key imported for verification, cached per isolate by its key material.
-async fn verify_key(cache_key: Vec<u8>, jwk: &serde_json::Value, params: &Object) -> Result<CryptoKey, CryptoError> {
+/// A public key imported for verification, cached per isolate by its key material (`jwk` is
+/// built only when the key is not cached yet).
+async fn verify_key(
+    cache_key: Vec<u8>,
+    jwk: impl FnOnce() -> serde_json::Value,
+    params: &Object,
+) -> Result<CryptoKey, CryptoError> {
     if let Some(k) = VERIFY_KEYS.with(|c| c.borrow().get(&cache_key).cloned()) {
         return Ok(k);
     }
-    let jwk = json_object(jwk)?;
+    let jwk = json_object(&jwk())?;
     let k: CryptoKey = call(subtle()?.import_key_with_object("jwk", &jwk, params, false, &usages(&["verify"])))
         .await?
         .dyn_into()
@@ -118,7 +166,7 @@ async fn verify_key(cache_key: Vec<u8>, jwk: &serde_json::Value, params: &Object
 impl Rs256Verifier for WebCryptoVerifier {
     async fn verify(&self, key: &RsaPublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
         let cache_key = [b"rsa:", key.n(), b":", key.e()].concat();
-        let k = verify_key(cache_key, &key.to_jwk(), &rsa_params()).await?;
+        let k = verify_key(cache_key, || key.to_jwk(), &rsa_params()).await?;
         let ok = call(subtle()?.verify_with_str_and_buffer_source_and_buffer_source(
             RSA,
             &k,
@@ -133,7 +181,7 @@ impl Rs256Verifier for WebCryptoVerifier {
 impl Es256Verifier for WebCryptoVerifier {
     async fn verify_es256(&self, key: &EcPublicJwk, message: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {
         let cache_key = [&b"ec:"[..], key.x(), key.y()].concat();
-        let k = verify_key(cache_key, &key.to_jwk(), &ec_import_params()).await?;
+        let k = verify_key(cache_key, || key.to_jwk(), &ec_import_params()).await?;
         let ok = call(subtle()?.verify_with_object_and_buffer_source_and_buffer_source(
             &ec_sign_params(),
             &k,

@@ -2,7 +2,6 @@
 //! [`super::outbound`]) is read as a stream that stops at its cap, a chunked body with no
 //! `Content-Length` included. Handlers read a body only after the route's credential passed.
 
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use lti_core::encoding::form_decode;
@@ -10,6 +9,7 @@ use lti_policy::ErrorCode;
 use worker::Request;
 
 use crate::error::{ApiError, ApiResult};
+use crate::js::Read;
 
 /// Largest form or launch body (bytes).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -50,42 +50,25 @@ pub async fn discard_unread(body: Option<web_sys::ReadableStream>) {
 }
 
 /// Read `stream` into memory, stopping as soon as more than `cap` bytes have arrived (nothing
-/// past the cap is buffered). `None` (no body) reads as empty.
+/// past the cap is buffered). `None` (no body) reads as empty. The chunks are gathered in
+/// JavaScript and copied into wasm once ([`crate::js::read_capped`]): one wait, however many
+/// chunks.
 pub async fn read_capped(
     stream: Option<web_sys::ReadableStream>,
     cap: usize,
     overflow: Overflow<'_>,
 ) -> Result<Vec<u8>, BodyError> {
     let Some(stream) = stream else { return Ok(Vec::new()) };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let stream_handle = stream.clone();
-    let mut out: Vec<u8> = Vec::new();
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| BodyError::Unreadable(format!("{e:?}")))?;
-        let done = js_sys::Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
-        if done {
-            return Ok(out);
-        }
-        let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|_| BodyError::Unreadable("chunk".into()))?;
-        let bytes: js_sys::Uint8Array =
-            value.dyn_into().map_err(|_| BodyError::Unreadable("chunk is not bytes".into()))?;
-        let len = bytes.length() as usize;
-        if out.len().saturating_add(len) > cap {
-            match overflow {
-                Overflow::Cancel => {
-                    let _ = reader.cancel();
-                }
-                Overflow::Park(slot) => {
-                    reader.release_lock();
-                    *slot.borrow_mut() = Some(stream_handle);
-                }
+    let cancel = matches!(overflow, Overflow::Cancel);
+    match crate::js::read_capped(&stream, cap, cancel).await.map_err(|e| BodyError::Unreadable(format!("{e:?}")))? {
+        Read::Bytes(bytes) => Ok(bytes),
+        Read::NotBytes => Err(BodyError::Unreadable("chunk is not bytes".into())),
+        Read::TooLarge(n) => {
+            if let Overflow::Park(slot) = overflow {
+                // The reader was released: the stream goes back for the handler to discard.
+                *slot.borrow_mut() = Some(stream);
             }
-            return Err(BodyError::TooLarge(out.len() + len));
-        }
-        let start = out.len();
-        out.resize(start + len, 0);
-        if let Some(slot) = out.get_mut(start..) {
-            bytes.copy_to(slot);
+            Err(BodyError::TooLarge(n))
         }
     }
 }

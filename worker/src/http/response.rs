@@ -8,13 +8,10 @@ use worker::{Headers, Response};
 use crate::error::{ApiError, ApiResult};
 use crate::pages;
 
-/// Headers from (name, value) pairs.
+/// Headers from (name, value) pairs (one call into JavaScript; a pair `Headers` refuses is
+/// skipped).
 pub fn headers(pairs: &[(&str, &str)]) -> Headers {
-    let h = Headers::new();
-    for (k, v) in pairs {
-        let _ = h.set(k, v);
-    }
-    h
+    Headers(crate::js::headers(pairs))
 }
 
 /// `{"success": true, "data": …}`.

@@ -263,8 +263,9 @@ fn wants_html(errors: Errors, req: &Request) -> bool {
 }
 
 /// Answer one request: route it, run its guard and handler, map every failure to one answer
-/// shape, discard an unread body, strip the body of a `HEAD`.
-pub async fn serve(mut req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
+/// shape, discard an unread body, strip the body of a `HEAD`; the answer is built as the
+/// runtime's `Response` in one call ([`crate::js::respond`]).
+pub async fn serve(mut req: Request, env: Env, wctx: Context) -> worker::Result<web_sys::Response> {
     let cid = random_bytes::<8>().map(|b| hex(&b)).unwrap_or_else(|_| "0000000000000000".into());
     let raw_url = req.inner().url();
     let (before_query, query) = raw_url.split_once('?').map_or((raw_url.as_str(), ""), |(a, b)| (a, b));
@@ -286,28 +287,31 @@ pub async fn serve(mut req: Request, env: Env, wctx: Context) -> worker::Result<
         path,
         params,
     };
-    let resp = match dispatch(&ctx, &rows, head, &mut req).await {
-        Ok(mut resp) => {
-            let _ = resp.headers_mut().set("x-correlation-id", &ctx.cid);
-            resp
-        }
+    // A handler's answer carries the correlation id header (an error answer has its own).
+    let (resp, cid_header) = match dispatch(&ctx, &rows, head, &mut req).await {
+        Ok(resp) => (resp, true),
         Err(mut e) => {
             log::rejected(&ctx.cid, &ctx.path, e.code.as_str(), e.code.status(), &e.detail);
             if let Some(rest) = e.leftover.take() {
                 crate::http::body::discard(rest).await;
             }
-            e.into_response(&ctx.cid, html)
+            (e.into_response(&ctx.cid, html), false)
         }
     };
     // A body the handler did not read (a refused credential, a route without one) is
     // discarded chunk by chunk (nothing of it is kept) before the answer goes: answering an
     // upload still in flight makes HTTP clients and the local runtime drop the connection.
-    body::discard_unread(req.inner().body()).await;
+    // A body that was read (or whose rest an error answer discarded) is used: nothing to do.
+    if !req.inner().body_used() {
+        body::discard_unread(req.inner().body()).await;
+    }
+    let cid = cid_header.then_some(ctx.cid.as_str());
     if head {
         // The GET answer's status and headers, no body.
-        return Ok(Response::empty()?.with_status(resp.status_code()).with_headers(resp.headers().clone()));
+        let empty = Response::empty()?.with_status(resp.status_code()).with_headers(resp.headers().clone());
+        return Ok(crate::js::respond(&empty, cid));
     }
-    Ok(resp)
+    Ok(crate::js::respond(&resp, cid))
 }
 
 async fn dispatch(ctx: &Ctx<'_>, rows: &[&'static Route], head: bool, req: &mut Request) -> ApiResult<Response> {

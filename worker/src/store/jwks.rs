@@ -138,10 +138,11 @@ pub async fn key_set(
     now: i64,
     cid: &str,
 ) -> ApiResult<JwkSet> {
-    let kv = env.kv(KV_BINDING)?;
+    // The KV binding only when KV is needed (a set in memory and still fresh needs none).
+    let kv = || env.kv(KV_BINDING);
     let mut entry = in_memory(url);
     if entry.is_none() {
-        if let Some(text) = kv.get(&kv_key(url)).text().await? {
+        if let Some(text) = kv()?.get(&kv_key(url)).text().await? {
             if let Ok(cached) = serde_json::from_str::<CachedKeySet>(&text) {
                 if let Some(set) = remember(url, &cached) {
                     entry = Some((cached, set));
@@ -157,8 +158,9 @@ pub async fn key_set(
                 // Serve now; one background refresh per URL (a hanging endpoint holds nobody).
                 let idle = INFLIGHT.with(|m| !m.borrow().contains_key(url));
                 if idle {
+                    let kv = kv()?;
                     INFLIGHT.with(|m| m.borrow_mut().insert(url.to_string(), js_sys::Date::now()));
-                    let (kv, url, cid) = (kv.clone(), url.to_string(), cid.to_string());
+                    let (url, cid) = (url.to_string(), cid.to_string());
                     wctx.wait_until(async move {
                         let _ = refresh(kv, None, &url, None, &cid).await;
                     });
@@ -179,7 +181,7 @@ pub async fn key_set(
                     }
                 }
                 let trigger = entry.is_some().then_some(kid);
-                entry = refresh(kv.clone(), Some(wctx), url, trigger, cid).await.or(entry);
+                entry = refresh(kv()?, Some(wctx), url, trigger, cid).await.or(entry);
             }
         }
         break;

@@ -331,11 +331,16 @@ fn configured_key(env: &Env) -> ApiResult<Option<(String, Value)>> {
     }
 }
 
+/// Whether this isolate's copy of the ring is recent enough to use as it is.
+fn ring_is_fresh(t: i64) -> bool {
+    RING.with(|r| r.borrow().as_ref().is_some_and(|(at, _)| t - at < RING_CACHE_SECS))
+}
+
 /// The ring: isolate memory, then KV, then the key-ring object (which creates it once).
 pub async fn ring(env: &Env) -> ApiResult<KeyRing> {
     let t = now();
-    if let Some((at, r)) = RING.with(|r| r.borrow().clone()) {
-        if t - at < RING_CACHE_SECS {
+    if ring_is_fresh(t) {
+        if let Some((_, r)) = RING.with(|r| r.borrow().clone()) {
             return Ok(r);
         }
     }
@@ -426,6 +431,12 @@ impl JwsSigner for SessionSigner {
 
 /// The current session signer, imported once per isolate.
 pub async fn session_signer(env: &Env, cfg: &Config) -> ApiResult<SessionSigner> {
+    // While the ring is fresh, the signer imported from it stands (no copy of the ring).
+    if ring_is_fresh(now()) {
+        if let Some(s) = SESSION_SIGNER.with(|s| s.borrow().clone()) {
+            return Ok(s);
+        }
+    }
     let ring = ring(env).await?; // refreshes the ring (and drops a stale signer) every 30 s
     if let Some(s) = SESSION_SIGNER.with(|s| s.borrow().clone()) {
         return Ok(s);

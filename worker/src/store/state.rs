@@ -16,6 +16,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use wasm_bindgen::JsValue;
+use worker::kv::KvError;
 use worker::Env;
 
 use super::durable::{self, PutBody, TakeBody, TakeReply};
@@ -73,6 +75,16 @@ fn local_take(key: &str, exp_if_unknown: i64) -> Local {
             }
         }
     })
+}
+
+/// The KV namespace binding itself (one property read; `Env::kv` reads five methods off it).
+fn kv_namespace(env: &Env) -> ApiResult<JsValue> {
+    let ns = js_sys::Reflect::get(env, &JsValue::from_str(KV_BINDING))
+        .map_err(|e| worker::Error::from(KvError::JavaScript(e)))?;
+    if ns.is_undefined() {
+        return Err(worker::Error::from(KvError::InvalidKvStore(KV_BINDING.into())).into());
+    }
+    Ok(ns)
 }
 
 /// Where state records go.
@@ -133,19 +145,12 @@ impl<'a> StateStore<'a> {
                     return Ok(false);
                 }
                 local_insert(key, None, exp, now);
-                let kv = self.env.kv(KV_BINDING)?;
-                if kv.get(key).text().await?.is_some() {
-                    return Ok(false);
-                }
+                let ns = kv_namespace(self.env)?;
                 // KV's shortest TTL is 60 s; the mark must outlive the state.
                 let ttl = u64::try_from((exp - now).max(60)).unwrap_or(600);
-                let key = key.to_string();
-                self.ctx.wait_until(async move {
-                    if let Ok(put) = kv.put(&key, "used") {
-                        let _ = put.expiration_ttl(ttl).execute().await;
-                    }
-                });
-                Ok(true)
+                // One promise: the read, then, when the mark is absent, its write handed to
+                // `waitUntil` as it is (no Rust task for it).
+                crate::js::kv_claim(&ns, self.ctx, key, ttl).await.map_err(|e| KvError::JavaScript(e).into())
             }
             StoreKind::Durable => {
                 let mut resp = durable::call(

@@ -11,6 +11,7 @@ use lti_core::url::HttpUrl;
 use lti_policy::session::SessionClaims;
 use lti_policy::{AccessError, Authorize, Coded, ErrorCode, Launch, Registration};
 use lti_webcrypto::{random_bytes, WebCryptoVerifier};
+use serde::Serialize;
 use worker::{Request, Response};
 
 use super::{session_redirect, storage, storage_target};
@@ -23,6 +24,19 @@ use crate::store::jwks;
 use crate::store::registry::Registry;
 use crate::store::state::StateStore;
 use crate::{legacy, log};
+
+/// The `launch` log line's fields, in name order (as the line has always listed them).
+#[derive(Serialize)]
+struct LaunchLine<'a> {
+    binding: &'a str,
+    clock_skew_s: i64,
+    message_type: &'a str,
+    module: &'a str,
+    registration: &'a str,
+    role: &'a str,
+    store: &'a str,
+    user_id_source: &'a str,
+}
 
 /// Accept a launch (1.3 id_token, or a 1.1 form).
 pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
@@ -74,15 +88,17 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
                 .await;
         }
     }
-    log::info(
-        &ctx.cid,
-        "launch",
-        serde_json::json!({
-            "registration": reg.id(), "message_type": launch.message_type.as_str(), "module": launch.module.code,
-            "role": launch.role.as_str(), "binding": bound.binding.as_str(), "store": bound.store.kind(),
-            "clock_skew_s": skew, "user_id_source": launch.user_id_source.as_str(),
-        }),
-    );
+    let line = LaunchLine {
+        binding: bound.binding.as_str(),
+        clock_skew_s: skew,
+        message_type: launch.message_type.as_str(),
+        module: launch.module.code,
+        registration: reg.id(),
+        role: launch.role.as_str(),
+        store: bound.store.kind(),
+        user_id_source: launch.user_id_source.as_str(),
+    };
+    log::info_fields(&ctx.cid, "launch", &line);
     session_redirect(ctx, &claims, Some(&bound.cookie_name)).await
 }
 
@@ -148,7 +164,7 @@ async fn authorize(
     consumed: &ConsumedState,
 ) -> ApiResult<Launch> {
     let legacy_identity =
-        legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, reg, validated.claims(), &ctx.cid, &iso_now()).await?;
+        legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, reg, validated.claims(), &ctx.cid, iso_now).await?;
     let target = &consumed.record().target_link_uri;
     let authorized = match &legacy_identity {
         Some(identity) => validated.authorize_migrated(reg, &ctx.cfg.tool, target, identity),

@@ -170,6 +170,10 @@ class Worker:
         # the contract says 200; test_admin_api.test_upsert_status checks that strictly
         return assert_ok(self.admin("POST", "/lti/platforms", json=body), (200, 201))
 
+    def registrations(self) -> t.List[t.Dict[str, t.Any]]:
+        """GET /lti/platforms: every registration."""
+        return assert_ok(self.admin("GET", "/lti/platforms"))
+
     def jwks(self) -> t.Dict[str, t.Any]:
         r = http("GET", self.url("/lti/jwks"))
         assert r.status_code == 200, describe(r)
@@ -703,6 +707,19 @@ def parse_launch(worker: Worker, resp: requests.Response,
     idc = jwt.decode(id_token, options={"verify_signature": False}) if id_token else {}
     return Launched(response=resp, location=location, module_path=path, token=token, claims=claims,
                     id_token_claims=idc)
+
+
+def launch_with(worker: Worker, platform: Platform, client_id: str, deployment_id: str,
+                auth_path: str = "/auth", **spec: t.Any) -> Launched:
+    """The whole flow for a registration whose OIDC authorization URL is ``auth_path`` on the
+    platform (an LMS's own path: /mod/lti/auth.php, …): login at the worker, the platform's
+    authorization there, the launch; must succeed."""
+    info = platform.create_launch(client_id=client_id, deployment_id=deployment_id, tool_url=worker.base, **spec)
+    login = parse_login(login_request(info))
+    assert login.location.startswith(platform.base + auth_path + "?"), login.location
+    auth = platform.authorize(login.location)
+    resp = post_launch(auth["action"], auth["id_token"], auth["state"], cookie=login.cookie_header())
+    return parse_launch(worker, resp, auth["id_token"])
 
 
 @dataclass

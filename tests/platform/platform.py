@@ -28,6 +28,10 @@ whose OAuth 1.0a signatures are checked by PyPI ``oauthlib`` (``SignatureOnlyEnd
 ``…/claim/lti1p1`` with ``oauth_consumer_key_sign`` computed from the id_token's own
 deployment_id, iss, aud, exp and nonce (launch spec ``lti1p1``).
 
+The OIDC, token and key set endpoints also answer under Moodle's, Canvas's, Sakai's and
+Brightspace's own paths, so registrations made from an LMS preset with ``siteUrl`` = this platform
+launch against it.
+
 HTTP is the standard library's ``ThreadingHTTPServer``. Test controls live under ``/__control/``:
 ``launch``, ``sign``, ``rotate``, ``jwks``, ``state``, ``deep-link-returns``, ``faults`` (token and
 service failures), ``access-token`` (mint a service token), ``token-requests`` (what tools sent to
@@ -1423,6 +1427,22 @@ def sign_custom(body: t.Dict[str, t.Any]) -> str:
     return signing_input + "." + b64url(sig)
 
 
+# Aliases of the platform's OIDC, token and key set endpoints under each LMS's own paths, so a
+# registration made from an LMS preset (siteUrl = this platform) launches against it.
+AUTH_ALIASES = ("/auth", "/mod/lti/auth.php", "/api/lti/authorize_redirect", "/imsoidc/lti13/oidc_auth",
+                "/d2l/lti/authenticate")
+JWKS_ALIASES = ("/jwks", "/mod/lti/certs.php", "/api/lti/security/jwks", "/d2l/.well-known/jwks")
+TOKEN_ALIASES = ("/token", "/mod/lti/token.php", "/login/oauth2/token")
+
+
+def is_jwks_path(path: str) -> bool:
+    return path in JWKS_ALIASES or (path.startswith("/imsblis/lti13/keyset/") and path.count("/") == 4)
+
+
+def is_token_path(path: str) -> bool:
+    return path in TOKEN_ALIASES or (path.startswith("/imsblis/lti13/token/") and path.count("/") == 4)
+
+
 # --------------------------------------------------------------------------------------------
 # HTML
 # --------------------------------------------------------------------------------------------
@@ -1689,7 +1709,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, home_page(query), "text/html; charset=utf-8")
             elif path == "/launch":
                 self.handle_launch_redirect(query if method == "GET" else {**query, **form})
-            elif path == "/auth":
+            elif path in AUTH_ALIASES:
                 params = query if method == "GET" else {**query, **form}
                 result = authorize(params, method)
                 if self.wants_json():
@@ -1698,10 +1718,10 @@ class Handler(BaseHTTPRequestHandler):
                     self.send(200, auto_post_form(result["action"], {"id_token": result["id_token"],
                                                                     "state": result["state"]}),
                               "text/html; charset=utf-8")
-            elif path == "/jwks" and method == "GET":
+            elif is_jwks_path(path) and method == "GET":
                 self.handle_jwks()
-            elif path == "/token" and method == "POST":
-                self.handle_token(form)
+            elif is_token_path(path) and method == "POST":
+                self.handle_token(form, path)
             elif path == "/deep-link-return" and method == "POST":
                 self.handle_deep_link_return(form)
             elif path == "/embed-host" and method == "GET":
@@ -1770,7 +1790,7 @@ class Handler(BaseHTTPRequestHandler):
         conf = LocalPlatformConf(state=STATE)
         self.send_json(200, conf.get_jwks(), {"Cache-Control": cache_control})
 
-    def handle_token(self, form: t.Dict[str, str]) -> None:
+    def handle_token(self, form: t.Dict[str, str], path: str = "/token") -> None:
         """Client credentials (the library validates the assertion and signs the token). Granted
         scopes = requested ∩ the platform's allowed set (faults ``granted_scopes``); ``expires_in``
         from faults (default 3600); faults ``token_statuses``/``token_status`` answer first."""
@@ -1801,7 +1821,7 @@ class Handler(BaseHTTPRequestHandler):
         record["status"] = 400  # until granted below
         aud = unverified.get("aud")
         auds = aud if isinstance(aud, list) else [aud]
-        token_url = STATE.issuer + "/token"
+        token_url = STATE.issuer + path  # the token URL as the tool reached it (LMS paths too)
         if token_url not in auds and STATE.issuer not in auds:
             # lti1p3platform does not check aud: check it here
             self.send_json(400, {"error": "invalid_client", "error_description": "aud must name the token endpoint"})

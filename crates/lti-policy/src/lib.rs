@@ -4,8 +4,9 @@
 //! makes of it, by the registration's rules: who the user is ([`user_id`]), in which role
 //! ([`roles`]), in which module ([`modules`], the KAF module table) and course category
 //! ([`authorize`]), and the signed session the tool app receives ([`session`]). It also holds
-//! registrations as the tool keeps them ([`registration`]) and the error vocabulary every
-//! answer uses ([`error`]: code, HTTP status and sentence for LTI 1.3, LTI 1.1 and the product).
+//! registrations as the tool keeps them ([`registration`], started from an LMS preset:
+//! [`presets`]) and the error vocabulary every answer uses ([`error`]: code, HTTP status and
+//! sentence for LTI 1.3, LTI 1.1 and the product).
 //!
 //! Like the core it does no I/O, reads no clock and draws no randomness.
 //!
@@ -35,6 +36,7 @@
 pub mod authorize;
 pub mod error;
 pub mod modules;
+pub mod presets;
 pub mod registration;
 pub mod roles;
 pub mod session;

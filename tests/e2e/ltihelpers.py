@@ -174,6 +174,14 @@ class Worker:
         """GET /lti/platforms: every registration."""
         return assert_ok(self.admin("GET", "/lti/platforms"))
 
+    def invite(self, **body: t.Any) -> t.Dict[str, t.Any]:
+        """POST /lti/invitations: {id, name, url, createdAt, expiresAt} of a new invitation."""
+        return assert_ok(self.admin("POST", "/lti/invitations", json=body), 201)
+
+    def invitation(self, inv_id: str) -> t.Optional[t.Dict[str, t.Any]]:
+        """One invitation as GET /lti/invitations lists it (state open/registering/used/expired)."""
+        return next((i for i in assert_ok(self.admin("GET", "/lti/invitations")) if i["id"] == inv_id), None)
+
     def jwks(self) -> t.Dict[str, t.Any]:
         r = http("GET", self.url("/lti/jwks"))
         assert r.status_code == 200, describe(r)
@@ -575,6 +583,21 @@ class Platform:
         r = http("GET", self.base + "/__control/streams")
         assert r.status_code == 200, describe(r)
         return r.json()["streams"]
+
+    # -- LTI Dynamic Registration (platform side) -------------------------------------------
+    def dr_start(self, dialect: str = "moodle") -> t.Dict[str, str]:
+        """A registration token and the configuration URL the LMS sends a tool:
+        {openid_configuration, registration_token, dialect}."""
+        r = http("POST", self.base + "/__control/dr/start", json={"dialect": dialect})
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def dr_registrations(self) -> t.List[t.Dict[str, t.Any]]:
+        """Tools registered by Dynamic Registration: client_id, deployment_id, dialect, tool_url,
+        request (the body the tool posted)."""
+        r = http("GET", self.base + "/__control/dr/registrations")
+        assert r.status_code == 200, describe(r)
+        return r.json()["registrations"]
 
     # -- LTI 1.1 (Basic Outcomes) -----------------------------------------------------------
     def add_lti11_consumer(self, key: str, secret: str) -> t.List[str]:

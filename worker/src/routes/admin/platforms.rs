@@ -55,3 +55,35 @@ pub async fn delete(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
     }
     Err(ApiError::new(ErrorCode::NotFound, "registration not found"))
 }
+
+/// `GET /lti/platforms/{id}/setup`: the paste sheet of the registration's LMS (its
+/// `platformFamily`, `other` when none), with the registration's own ids and the custom
+/// parameters its user-id rule needs the LMS to send.
+pub async fn setup(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
+    let reg = Registry::new(ctx.env)
+        .get(&ctx.params.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "registration not found"))?;
+    let family = if reg.platform_family.is_empty() { "other" } else { reg.platform_family.as_str() };
+    let lms = lti_policy::setup::lms(family).ok_or_else(|| ApiError::internal("no sheet for a known family"))?;
+    let mut sheet = lti_policy::setup::paste_sheet(&ctx.cfg.base(), lms);
+    let rule_params = lti_policy::setup::custom_parameters_for(
+        &reg.lti_user_id_attribute,
+        &reg.lti13_user_id_claim,
+        &reg.lti13_user_id_claim_property,
+    );
+    let lti = reg.lti();
+    if let Some(o) = sheet.as_object_mut() {
+        o.insert(
+            "registration".into(),
+            json!({
+                "id": reg.id(), "name": reg.name, "issuer": lti.issuer().as_str(), "clientId": lti.client_id().as_str(),
+                "deploymentIds": lti.deployment_ids().iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+                "userIdRule": {"ltiUserIdAttribute": reg.lti_user_id_attribute, "lti13UserIdClaim": reg.lti13_user_id_claim,
+                               "lti13UserIdClaimProperty": reg.lti13_user_id_claim_property},
+                "customParametersForUserIdRule": rule_params,
+            }),
+        );
+    }
+    ok_json(sheet, 200)
+}

@@ -162,6 +162,7 @@ pub static ROUTES: &[Route] = &[
     route!(Delete Id("/lti/platforms/", "") => platforms::delete, Admin, Json, "delete a registration"),
     route!(Get Id("/lti/platforms/", "/upgrade-report") => reports::upgrade, Admin, Json, "LTI 1.1 → 1.3 migration checks"),
     route!(Get Id("/lti/platforms/", "/setup") => platforms::setup, Admin, Json, "what to paste in this registration's LMS, with its ids and the custom parameters its user-id rule needs"),
+    route!(Get Id("/lti/platforms/", "/user-id-suggestions") => platforms::user_id_suggestions, Admin, Json, "from the registration's last launch (24 h): every attribute that could be the user id, its value, and the configuration that selects it"),
     route!(Get Exact("/lti/invitations") => invitations::list, Admin, Json, "Dynamic Registration invitations"),
     route!(Post Exact("/lti/invitations") => invitations::create, Admin, Json, "create a one-time Dynamic Registration URL"),
     route!(Delete Seg("/lti/invitations/", "{id}", "") => invitations::revoke, Admin, Json, "revoke an invitation"),

@@ -58,6 +58,16 @@ curl -fs -X POST "$TOOL/lti/platforms" -H "authorization: Bearer $LTI_ADMIN_TOKE
  "deploymentIds": ["$DEPLOYMENT_ID"]}
 JSON
 
+# A one-time invitation to LTI Dynamic Registration (24 h), for the second way in: the local LMS
+# registers the tool itself, in Moodle's or Canvas's dialect.
+INVITATION=$(curl -fs -X POST "$TOOL/lti/invitations" -H "authorization: Bearer $LTI_ADMIN_TOKEN" \
+  -H 'content-type: application/json' -d '{"name": "Local LMS (Dynamic Registration)"}' \
+  | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["data"]["url"])' || true)
+DR_LINK="(could not create an invitation: POST $TOOL/lti/invitations)"
+if [ -n "$INVITATION" ]; then
+  DR_LINK="$LMS/dr?url=$("$PY" -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$INVITATION")"
+fi
+
 cat <<EOF2
 
   LTI Edge is running.
@@ -65,11 +75,16 @@ cat <<EOF2
     Local LMS (launch from here):  $LMS/
     Embed kit demo (host page):    http://127.0.0.1:${LTI_EDGE_DEMO_PORT:-8788}/demo/
     Tool (edge worker):            $TOOL/
+    What to paste, per LMS:        $TOOL/lti/setup
     Tool config for LMS admins:    $TOOL/lti/config
     Tool public keys:              $TOOL/lti/jwks
     Admin API token:               .lti-edge/dev-secrets (LTI_ADMIN_TOKEN)
+    Register by Dynamic Registration: $DR_LINK
 
-  Open $LMS/, pick a course and Instructor or Learner, and press Launch.
+  Open $LMS/, pick a course and Instructor or Learner, and press Launch (the seeded registration).
+  Or register the LMS by LTI Dynamic Registration: open the link above, choose Moodle or Canvas,
+  press Register; the new registration then appears in the LMS's launch form. The link is
+  one-time; make another with: curl -X POST $TOOL/lti/invitations -H "authorization: Bearer \$LTI_ADMIN_TOKEN"
   Ctrl-C stops everything.
 
 EOF2

@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use lti_core::crypto::{CryptoError, Rs256Verifier};
 use lti_core::jwk::{JwkSet, RsaPublicJwk};
 use lti_core::launch::UnverifiedLaunch;
-use lti_core::registration::RegistrationInput;
+use lti_policy::{Authorize, RegistrationInput};
 use lti_core::state::{begin_login, LoginParams, StateHandle, StateKey, ToolConfig};
 use lti_core::url::HttpUrl;
 
@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(reg) = RegistrationInput::new(&reg_body).and_then(|i| i.validate("r", None, "now", false)) else { return };
     let Ok(tool_url) = HttpUrl::parse("https://tool.example") else { return };
     let tool = ToolConfig { base_url: tool_url };
-    let params = LoginParams { iss: reg.issuer.clone(), login_hint: "u".into(), target_link_uri: "https://tool.example/".into(), ..Default::default() };
+    let params = LoginParams { iss: reg.lti().issuer().to_string(), login_hint: "u".into(), target_link_uri: "https://tool.example/".into(), ..Default::default() };
     let Ok((redirect, _)) = begin_login(&params, std::slice::from_ref(&reg), &tool, "/lti/launch", &key, &[7; 64], "kv", NOW) else { return };
     let nonce = redirect.record.nonce.expose().to_string();
     let Ok(handle) = StateHandle::verify(&redirect.state, &key, NOW) else { return };

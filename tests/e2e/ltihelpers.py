@@ -170,6 +170,18 @@ class Worker:
         # the contract says 200; test_admin_api.test_upsert_status checks that strictly
         return assert_ok(self.admin("POST", "/lti/platforms", json=body), (200, 201))
 
+    def registrations(self) -> t.List[t.Dict[str, t.Any]]:
+        """GET /lti/platforms: every registration."""
+        return assert_ok(self.admin("GET", "/lti/platforms"))
+
+    def invite(self, **body: t.Any) -> t.Dict[str, t.Any]:
+        """POST /lti/invitations: {id, name, url, createdAt, expiresAt} of a new invitation."""
+        return assert_ok(self.admin("POST", "/lti/invitations", json=body), 201)
+
+    def invitation(self, inv_id: str) -> t.Optional[t.Dict[str, t.Any]]:
+        """One invitation as GET /lti/invitations lists it (state open/registering/used/expired)."""
+        return next((i for i in assert_ok(self.admin("GET", "/lti/invitations")) if i["id"] == inv_id), None)
+
     def jwks(self) -> t.Dict[str, t.Any]:
         r = http("GET", self.url("/lti/jwks"))
         assert r.status_code == 200, describe(r)
@@ -572,6 +584,21 @@ class Platform:
         assert r.status_code == 200, describe(r)
         return r.json()["streams"]
 
+    # -- LTI Dynamic Registration (platform side) -------------------------------------------
+    def dr_start(self, dialect: str = "moodle") -> t.Dict[str, str]:
+        """A registration token and the configuration URL the LMS sends a tool:
+        {openid_configuration, registration_token, dialect}."""
+        r = http("POST", self.base + "/__control/dr/start", json={"dialect": dialect})
+        assert r.status_code == 200, describe(r)
+        return r.json()
+
+    def dr_registrations(self) -> t.List[t.Dict[str, t.Any]]:
+        """Tools registered by Dynamic Registration: client_id, deployment_id, dialect, tool_url,
+        request (the body the tool posted)."""
+        r = http("GET", self.base + "/__control/dr/registrations")
+        assert r.status_code == 200, describe(r)
+        return r.json()["registrations"]
+
     # -- LTI 1.1 (Basic Outcomes) -----------------------------------------------------------
     def add_lti11_consumer(self, key: str, secret: str) -> t.List[str]:
         """Let the LMS's Basic Outcomes service accept requests signed with this key and secret."""
@@ -703,6 +730,19 @@ def parse_launch(worker: Worker, resp: requests.Response,
     idc = jwt.decode(id_token, options={"verify_signature": False}) if id_token else {}
     return Launched(response=resp, location=location, module_path=path, token=token, claims=claims,
                     id_token_claims=idc)
+
+
+def launch_with(worker: Worker, platform: Platform, client_id: str, deployment_id: str,
+                auth_path: str = "/auth", **spec: t.Any) -> Launched:
+    """The whole flow for a registration whose OIDC authorization URL is ``auth_path`` on the
+    platform (an LMS's own path: /mod/lti/auth.php, …): login at the worker, the platform's
+    authorization there, the launch; must succeed."""
+    info = platform.create_launch(client_id=client_id, deployment_id=deployment_id, tool_url=worker.base, **spec)
+    login = parse_login(login_request(info))
+    assert login.location.startswith(platform.base + auth_path + "?"), login.location
+    auth = platform.authorize(login.location)
+    resp = post_launch(auth["action"], auth["id_token"], auth["state"], cookie=login.cookie_header())
+    return parse_launch(worker, resp, auth["id_token"])
 
 
 @dataclass

@@ -28,12 +28,23 @@ whose OAuth 1.0a signatures are checked by PyPI ``oauthlib`` (``SignatureOnlyEnd
 ``…/claim/lti1p1`` with ``oauth_consumer_key_sign`` computed from the id_token's own
 deployment_id, iss, aud, exp and nonce (launch spec ``lti1p1``).
 
+LTI Dynamic Registration, the platform side, in Moodle's and Canvas's dialects (``/dr`` for a
+person; ``/__control/dr/start`` for tests): the OpenID configuration at Moodle's
+``/mod/lti/openid-configuration.php`` and Canvas's ``/api/lti/security/openid-configuration``
+(Canvas's needs the registration token), the registration endpoints
+``/mod/lti/openid-registration.php`` and ``/api/lti/registrations`` (single-use bearer token,
+each dialect's required fields), and test faults on the configuration URL. The OIDC, token and key
+set endpoints also answer under Moodle's, Canvas's, Sakai's and Brightspace's own paths, so
+registrations made from an LMS preset with ``siteUrl`` = this platform launch against it.
+
 HTTP is the standard library's ``ThreadingHTTPServer``. Test controls live under ``/__control/``:
 ``launch``, ``sign``, ``rotate``, ``jwks``, ``state``, ``deep-link-returns``, ``faults`` (token and
 service failures), ``access-token`` (mint a service token), ``token-requests`` (what tools sent to
 /token), ``scores`` (what the score service received), ``lineitems``, ``roster`` (membership
 changes, for NRPS differences), ``lti11-consumer`` (LTI 1.1 consumer key + secret the outcomes
-service accepts), ``outcomes`` (Basic Outcomes scores by sourcedid and the requests received).
+service accepts), ``outcomes`` (Basic Outcomes scores by sourcedid and the requests received),
+``dr/start`` (a registration token and configuration URL for a dialect), ``dr/registrations``
+(the tools registered by Dynamic Registration).
 
 Run:  python tests/platform/platform.py --port 9001 --tool-url http://127.0.0.1:8787 \
           --client-id lti-edge-local --deployment-id local-deployment-1 [--kaf-paths]
@@ -258,6 +269,11 @@ class PlatformState:
         self.jwks_oversized = 0
         # chunked answers streamed (oversized faults): how far each got
         self.streams: t.List[t.Dict[str, t.Any]] = []
+        # LTI Dynamic Registration (platform side): registration tokens handed to tools
+        # (token -> {dialect, expires, used}) and the tools registered through them
+        self.dr_tokens: t.Dict[str, t.Dict[str, t.Any]] = {}
+        self.dr_registrations: t.List[t.Dict[str, t.Any]] = []
+        self.dr_seq = 0
 
     # -- keys --------------------------------------------------------------------------------
     def signing_key(self) -> KeyPair:
@@ -1424,6 +1440,207 @@ def sign_custom(body: t.Dict[str, t.Any]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# LTI Dynamic Registration, the platform side (both dialects)
+# --------------------------------------------------------------------------------------------
+#
+# Moodle's dialect (mod/lti/openid-configuration.php, openid-registration.php,
+# classes/local/ltiopenid/registration_helper.php): the configuration is public, the registration
+# needs the registration token as bearer, requires response_types id_token, initiate_login_uri,
+# redirect_uris (a list), client_name, jwks_uri, token_endpoint_auth_method private_key_jwt and
+# the tool configuration's domain and target_link_uri, and answers with the client id and the
+# deployment id (the tool type's id) in the tool configuration.
+#
+# Canvas's dialect (doc/api/registration.md): the configuration needs the token as bearer too and
+# lists placements per message type; the registration must also carry grant_types, scope, claims
+# and messages whose placements Canvas offers; the answer has the client id and no deployment id
+# (the admin installs the app later, which makes the deployment).
+#
+# Test faults ride on the configuration URL the tool is given (``?fault=...``): bad_issuer,
+# no_platform_claim, no_rs256, http_500, not_json, redirect, http_endpoint (an http registration
+# endpoint off loopback), dead_endpoint (a registration endpoint nobody listens on), refuse /
+# no_client_id / repeat_client (the registration endpoint refuses / answers without a client id /
+# answers the client id of the previous registration in this dialect again).
+
+DR_DIALECTS = ("moodle", "canvas")
+DR_TOKEN_TTL = 3600
+DR_PATHS = {
+    "moodle": {"config": "/mod/lti/openid-configuration.php", "register": "/mod/lti/openid-registration.php",
+               "auth": "/mod/lti/auth.php", "token": "/mod/lti/token.php", "jwks": "/mod/lti/certs.php"},
+    "canvas": {"config": "/api/lti/security/openid-configuration", "register": "/api/lti/registrations",
+               "auth": "/api/lti/authorize_redirect", "token": "/login/oauth2/token", "jwks": "/api/lti/security/jwks"},
+}
+CANVAS_PLACEMENTS = {
+    "LtiResourceLinkRequest": ["course_navigation", "user_navigation", "account_navigation", "link_selection"],
+    "LtiDeepLinkingRequest": ["editor_button", "link_selection", "assignment_selection", "course_assignments_menu"],
+}
+DR_FAULTS = ("bad_issuer", "no_platform_claim", "no_rs256", "http_500", "not_json", "redirect",
+             "http_endpoint", "dead_endpoint", "refuse", "no_client_id", "repeat_client")
+# Aliases of the platform's OIDC, token and key set endpoints under each LMS's own paths, so a
+# registration made from an LMS preset (siteUrl = this platform) launches against it.
+AUTH_ALIASES = ("/auth", "/mod/lti/auth.php", "/api/lti/authorize_redirect", "/imsoidc/lti13/oidc_auth",
+                "/d2l/lti/authenticate")
+JWKS_ALIASES = ("/jwks", "/mod/lti/certs.php", "/api/lti/security/jwks", "/d2l/.well-known/jwks")
+TOKEN_ALIASES = ("/token", "/mod/lti/token.php", "/login/oauth2/token")
+
+
+def is_jwks_path(path: str) -> bool:
+    return path in JWKS_ALIASES or (path.startswith("/imsblis/lti13/keyset/") and path.count("/") == 4)
+
+
+def is_token_path(path: str) -> bool:
+    return path in TOKEN_ALIASES or (path.startswith("/imsblis/lti13/token/") and path.count("/") == 4)
+
+
+def dr_start(dialect: str, ttl: int = DR_TOKEN_TTL) -> t.Dict[str, str]:
+    """A registration token for a tool and the configuration URL the tool is sent."""
+    if dialect not in DR_DIALECTS:
+        raise BadRequest("invalid_request", f"dialect must be one of {', '.join(DR_DIALECTS)}")
+    token = "rt-" + secrets.token_urlsafe(24)
+    with STATE.lock:
+        STATE.dr_tokens[token] = {"dialect": dialect, "expires": time.time() + ttl, "used": False}
+    return {"openid_configuration": STATE.issuer + DR_PATHS[dialect]["config"], "registration_token": token,
+            "dialect": dialect}
+
+
+def dr_bearer(auth: t.Optional[str], dialect: str, consume: bool) -> t.Optional[str]:
+    """The registration token of an ``Authorization: Bearer`` header if it is one this platform
+    issued for ``dialect``, unexpired and unused (``consume``: now used). Else None."""
+    if not auth or not auth.startswith("Bearer "):
+        return None
+    token = auth[len("Bearer "):].strip()
+    with STATE.lock:
+        rec = STATE.dr_tokens.get(token)
+        if not rec or rec["dialect"] != dialect or rec["expires"] < time.time() or rec["used"]:
+            return None
+        if consume:
+            rec["used"] = True
+    return token
+
+
+def dr_configuration(dialect: str, fault: t.Optional[str]) -> t.Dict[str, t.Any]:
+    paths = DR_PATHS[dialect]
+    iss = STATE.issuer
+    register = iss + paths["register"] + (f"?fault={fault}" if fault in ("refuse", "no_client_id", "repeat_client") else "")
+    if fault == "http_endpoint":
+        register = "http://lms.example.test" + paths["register"]
+    if fault == "dead_endpoint":
+        register = "http://127.0.0.1:1" + paths["register"]
+    if dialect == "canvas":
+        messages: t.List[t.Any] = [{"type": k, "placements": v} for k, v in CANVAS_PLACEMENTS.items()]
+        platform: t.Dict[str, t.Any] = {"product_family_code": "canvas", "version": "vLocal",
+                                        "messages_supported": messages,
+                                        "https://canvas.instructure.com/lti/account_name": "Local University"}
+    else:
+        platform = {"product_family_code": "moodle", "version": "4.3+ (local)",
+                    "messages_supported": ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"],
+                    "placements": ["AddContentMenu"], "variables": ["User.username", "Person.sourcedId"]}
+    conf: t.Dict[str, t.Any] = {
+        "issuer": iss + "/elsewhere" if fault == "bad_issuer" else iss,
+        "authorization_endpoint": iss + paths["auth"],
+        "token_endpoint": iss + paths["token"],
+        "jwks_uri": iss + paths["jwks"],
+        "registration_endpoint": register,
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": list(LTI_1P3_ACCESS_TOKEN_SCOPES) + ["openid"],
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": ["HS256"] if fault == "no_rs256" else ["RS256"],
+        "claims_supported": ["sub", "iss", "name", "given_name", "family_name", "email"],
+        "https://purl.imsglobal.org/spec/lti-platform-configuration": platform,
+    }
+    if fault == "no_platform_claim":
+        del conf["https://purl.imsglobal.org/spec/lti-platform-configuration"]
+    return conf
+
+
+def dr_check_registration(dialect: str, body: t.Any) -> None:
+    """The registration request's rules of each dialect (BadRequest invalid_client_metadata)."""
+    def bad(why: str) -> BadRequest:
+        return BadRequest("invalid_client_metadata", why)
+    if not isinstance(body, dict):
+        raise bad("the registration must be a JSON object")
+    for name in ("response_types", "initiate_login_uri", "redirect_uris", "client_name", "jwks_uri",
+                 "token_endpoint_auth_method"):
+        if not body.get(name):
+            raise bad(f"missing required attribute {name}")
+    if "id_token" not in body["response_types"]:
+        raise bad("invalid_response_types")
+    if not isinstance(body["redirect_uris"], list):
+        raise bad("invalid_redirect_uris")
+    if body["token_endpoint_auth_method"] != "private_key_jwt":
+        raise bad("invalid_token_endpoint_auth_method")
+    if body.get("application_type", "web") != "web":
+        raise bad("invalid_application_type")
+    tool = body.get("https://purl.imsglobal.org/spec/lti-tool-configuration")
+    if not isinstance(tool, dict) or not tool.get("domain") or not tool.get("target_link_uri"):
+        raise bad("the tool configuration needs domain and target_link_uri")
+    origins = {origin_of(body["initiate_login_uri"]), origin_of(body["jwks_uri"])}
+    origins |= {origin_of(u) for u in body["redirect_uris"]}
+    if len(origins) != 1:
+        raise bad("login, redirect and key set URLs must share one origin")
+    if dialect == "canvas":
+        if set(body.get("grant_types") or []) != {"client_credentials", "implicit"}:
+            raise bad("grant_types must be client_credentials and implicit")
+        if not isinstance(body.get("scope"), str):
+            raise bad("scope is required")
+        if not isinstance(tool.get("claims"), list) or not isinstance(tool.get("messages"), list):
+            raise bad("claims and messages are required")
+        for m in tool["messages"]:
+            offered = CANVAS_PLACEMENTS.get(m.get("type"))
+            if offered is None:
+                raise bad(f"unknown message type {m.get('type')!r}")
+            for placement in m.get("placements") or []:
+                if placement not in offered:
+                    raise bad(f"placement {placement!r} is not offered for {m['type']}")
+        level = tool.get("https://canvas.instructure.com/lti/privacy_level", "anonymous")
+        if level not in ("public", "name_only", "email_only", "anonymous"):
+            raise bad("privacy_level")
+
+
+def dr_register(dialect: str, fault: t.Optional[str], auth: t.Optional[str], body: t.Any) -> t.Tuple[int, t.Any]:
+    token = dr_bearer(auth, dialect, consume=True)
+    if token is None:
+        return 401, {"error": "invalid_token", "error_description": "unknown, expired or used registration token"}
+    if fault == "refuse":
+        return 400, {"error": "invalid_client_metadata", "error_description": "refused by test control"}
+    dr_check_registration(dialect, body)
+    if fault == "no_client_id":
+        return 200, dict(body)  # a broken LMS: "registered", but no client id (and nothing kept)
+    client_id = "dr-" + secrets.token_hex(8)
+    if fault == "repeat_client":
+        with STATE.lock:
+            previous = [r for r in STATE.dr_registrations if r["dialect"] == dialect]
+        if not previous:
+            return 400, {"error": "invalid_request", "error_description": "no previous registration to repeat"}
+        return 200, dict(body, client_id=previous[-1]["client_id"])
+    with STATE.lock:
+        STATE.dr_seq += 1
+        deployment_id = f"{dialect}-deployment-{STATE.dr_seq}"
+        tool_url = origin_of(body["jwks_uri"])
+        STATE.client_tools[client_id] = tool_url
+        STATE.dr_registrations.append({
+            "client_id": client_id, "deployment_id": deployment_id, "dialect": dialect, "tool_url": tool_url,
+            "name": str(body["client_name"])[:100], "time": time.time(), "request": body})
+    answer = dict(body, client_id=client_id)
+    if dialect == "moodle":
+        # Moodle answers the deployment id (the tool type's id) in the tool configuration
+        answer["https://purl.imsglobal.org/spec/lti-tool-configuration"] = dict(
+            body["https://purl.imsglobal.org/spec/lti-tool-configuration"], deployment_id=deployment_id)
+    return 200, answer
+
+
+def dialect_for(path: str, what: str) -> t.Optional[str]:
+    """The dialect whose ``what`` path (config, register) this is."""
+    return next((d for d, p in DR_PATHS.items() if p[what] == path), None)
+
+
+def dr_registration(client_id: str) -> t.Optional[t.Dict[str, t.Any]]:
+    with STATE.lock:
+        return next((dict(r) for r in STATE.dr_registrations if r["client_id"] == client_id), None)
+
+
+# --------------------------------------------------------------------------------------------
 # HTML
 # --------------------------------------------------------------------------------------------
 
@@ -1436,7 +1653,7 @@ header .iss{margin-left:auto;font-size:12px;opacity:.75}main{max-width:1200px;ma
 h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:0 0 10px}
 form.launch{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-end}
 label{display:flex;flex-direction:column;font-size:12px;font-weight:600;color:#52606d;gap:4px}
-select{font:inherit;padding:6px 8px;border:1px solid #cbd2d9;border-radius:5px;min-width:150px;background:#fff}
+select,input{font:inherit;padding:6px 8px;border:1px solid #cbd2d9;border-radius:5px;min-width:150px;background:#fff}
 button{font:inherit;font-weight:600;background:#e63946;color:#fff;border:0;border-radius:5px;padding:8px 22px;cursor:pointer}
 .meta{font-size:13px;color:#52606d;margin:0 0 10px}.meta b{color:#1f2933}
 iframe.tool{width:100%;min-height:800px;height:800px;border:1px solid #cbd2d9;border-radius:6px;background:#fff}
@@ -1463,17 +1680,28 @@ def home_page(query: t.Dict[str, str]) -> bytes:
     user = query.get("user", "ada")
     role = query.get("role", "Instructor")
     placement = query.get("placement", "mymedia")
+    client = query.get("client", "")
+    with STATE.lock:
+        registered = [dict(r) for r in STATE.dr_registrations]
+    clients = {"": f"seeded registration (client {STATE.client_id})"}
+    clients.update({r["client_id"]: f"Dynamic Registration, {r['dialect']} (client {r['client_id']})" for r in registered})
     form = (
         "<div class=card><h1>Launch a tool</h1><form class=launch method=get action='/'>"
         f"<label>Course<select name=course>{options({k: c['label'] + ' ' + c['title'] for k, c in COURSES.items()}, course)}</select></label>"
         f"<label>User<select name=user>{options({k: u['name'] for k, u in USERS.items()}, user)}</select></label>"
         f"<label>Role<select name=role>{options({k: v[0] for k, v in ROLE_CHOICES.items()}, role)}</select></label>"
         f"<label>Placement<select name=placement>{options({k: v[0] for k, v in PLACEMENTS.items()}, placement)}</select></label>"
-        "<input type=hidden name=launch value=1><button type=submit>Launch</button></form></div>")
+        + (f"<label>Tool registration<select name=client>{options(clients, client)}</select></label>" if registered else "")
+        + "<input type=hidden name=launch value=1><button type=submit>Launch</button></form>"
+        "<p class=meta>New tool? <a href='/dr'>Register a tool with LTI Dynamic Registration</a>.</p></div>")
     frame = ("<div class=card><p class=meta>Pick a course, a user with a role and a tool placement, then "
              "<b>Launch</b>: the tool opens below, inside the course page.</p></div>")
     if query.get("launch"):
-        info = create_launch({"course": course, "user": user, "role": role, "placement": placement})
+        choice: t.Dict[str, t.Any] = {"course": course, "user": user, "role": role, "placement": placement}
+        reg = dr_registration(client) if client else None
+        if reg:
+            choice.update(client_id=reg["client_id"], deployment_id=reg["deployment_id"], tool_url=reg["tool_url"])
+        info = create_launch(choice)
         spec = info["spec"]
         name = "lti-tool-" + secrets.token_hex(6)
         c = spec["course"]
@@ -1487,6 +1715,60 @@ def home_page(query: t.Dict[str, str]) -> bytes:
             f"src='{html.escape(info['login_url'])}' "
             "allow='autoplay; fullscreen; encrypted-media; picture-in-picture'></iframe></div>")
     return page("Local LMS", form + frame)
+
+
+DR_PAGE_SCRIPT = """
+const cfg = JSON.parse(document.getElementById('dr-config').textContent);
+window.addEventListener('message', (event) => {
+  if (event.origin !== cfg.toolOrigin) return;
+  const data = typeof event.data === 'string' ? (() => { try { return JSON.parse(event.data); } catch (_) { return null; } })() : event.data;
+  if (!data || data.subject !== 'org.imsglobal.lti.close') return;
+  document.getElementById('dr-status').textContent = 'The tool finished registering. Closing…';
+  location.href = '/dr?done=1';
+});
+"""
+
+
+def dr_page(query: t.Dict[str, str]) -> bytes:
+    """GET /dr[?url=..][&dialect=..&go=1]: register a tool by LTI Dynamic Registration, as an LMS
+    admin does: paste the tool's registration URL (from its admin API, POST /lti/invitations;
+    ``url`` prefills it), pick the LMS dialect, press Register (``go=1``), and the tool's page
+    opens below with openid_configuration and registration_token; when it posts
+    org.imsglobal.lti.close the page lists the new registration, ready to launch."""
+    url = query.get("url", "").strip()
+    dialect = query.get("dialect", "moodle")
+    with STATE.lock:
+        registered = [dict(r) for r in STATE.dr_registrations]
+    rows = "".join(
+        f"<li><code>{html.escape(r['client_id'])}</code> ({html.escape(r['dialect'])}, deployment "
+        f"<code>{html.escape(r['deployment_id'])}</code>) &middot; <a href='/?client={html.escape(r['client_id'])}'>"
+        "launch with it</a></li>" for r in reversed(registered))
+    listing = (f"<div class=card><h2>Registered tools</h2><ul class=items>{rows}</ul></div>" if registered else "")
+    done = ("<div class=card><p class=meta role=status>The tool is registered.</p></div>"
+            if query.get("done") else "")
+    form = (
+        "<div class=card><h1>Register a tool (LTI Dynamic Registration)</h1>"
+        "<form class=launch method=get action='/dr'>"
+        f"<label>Tool registration URL<input name=url type=url required size=60 value='{html.escape(url)}'></label>"
+        f"<label>LMS dialect<select name=dialect>{options({'moodle': 'Moodle', 'canvas': 'Canvas'}, dialect)}</select></label>"
+        "<input type=hidden name=go value=1><button type=submit>Register</button></form>"
+        "<p class=meta>Get a registration URL from the tool's admin API: "
+        "<code>POST /lti/invitations</code>.</p></div>")
+    if not url or not query.get("go"):
+        return page("Local LMS · Dynamic Registration", done + form + listing)
+    p = urlparse(url)
+    if p.scheme not in ("http", "https") or not p.netloc:
+        raise BadRequest("invalid_request", "url must be an http(s) URL")
+    started = dr_start(dialect)
+    params = urlencode({"openid_configuration": started["openid_configuration"],
+                        "registration_token": started["registration_token"]})
+    src = url + ("&" if p.query else "?") + params
+    cfg = json.dumps({"toolOrigin": origin_of(url)}).replace("<", "\\u003c")
+    body = (form + "<div class=card><p class=meta id=dr-status role=status>The tool's registration page is below; "
+            "finish there.</p>"
+            f"<iframe class=tool title='Tool registration' src='{html.escape(src)}'></iframe></div>"
+            f"<script type=application/json id=dr-config>{cfg}</script><script>{DR_PAGE_SCRIPT}</script>" + listing)
+    return page("Local LMS · Dynamic Registration", body)
 
 
 def auto_post_form(action: str, fields: t.Dict[str, str]) -> bytes:
@@ -1689,7 +1971,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, home_page(query), "text/html; charset=utf-8")
             elif path == "/launch":
                 self.handle_launch_redirect(query if method == "GET" else {**query, **form})
-            elif path == "/auth":
+            elif path in AUTH_ALIASES:
                 params = query if method == "GET" else {**query, **form}
                 result = authorize(params, method)
                 if self.wants_json():
@@ -1698,10 +1980,18 @@ class Handler(BaseHTTPRequestHandler):
                     self.send(200, auto_post_form(result["action"], {"id_token": result["id_token"],
                                                                     "state": result["state"]}),
                               "text/html; charset=utf-8")
-            elif path == "/jwks" and method == "GET":
+            elif is_jwks_path(path) and method == "GET":
                 self.handle_jwks()
-            elif path == "/token" and method == "POST":
-                self.handle_token(form)
+            elif is_token_path(path) and method == "POST":
+                self.handle_token(form, path)
+            elif dialect_for(path, "config") and method == "GET":
+                self.handle_dr_configuration(dialect_for(path, "config"), query)
+            elif dialect_for(path, "register") and method == "POST":
+                status, answer = dr_register(dialect_for(path, "register"), query.get("fault"),
+                                             self.headers.get("Authorization"), body)
+                self.send_json(status, answer)
+            elif path == "/dr" and method == "GET":
+                self.send(200, dr_page(query), "text/html; charset=utf-8")
             elif path == "/deep-link-return" and method == "POST":
                 self.handle_deep_link_return(form)
             elif path == "/embed-host" and method == "GET":
@@ -1770,7 +2060,24 @@ class Handler(BaseHTTPRequestHandler):
         conf = LocalPlatformConf(state=STATE)
         self.send_json(200, conf.get_jwks(), {"Cache-Control": cache_control})
 
-    def handle_token(self, form: t.Dict[str, str]) -> None:
+    def handle_dr_configuration(self, dialect: str, query: t.Dict[str, str]) -> None:
+        """GET the OpenID configuration of a dialect (Canvas: only with a registration token as
+        bearer), with the test fault named in ``?fault=``."""
+        fault = query.get("fault")
+        if fault is not None and fault not in DR_FAULTS:
+            raise BadRequest("invalid_request", f"fault must be one of {', '.join(DR_FAULTS)}")
+        if dialect == "canvas" and dr_bearer(self.headers.get("Authorization"), dialect, consume=False) is None:
+            self.send_json(401, {"error": "invalid_token", "error_description": "registration token required"})
+        elif fault == "http_500":
+            self.send_json(500, {"error": "server_error", "error_description": "forced by test control"})
+        elif fault == "not_json":
+            self.send(200, b"<html><body>Moodle maintenance</body></html>", "text/html; charset=utf-8")
+        elif fault == "redirect":
+            self.send(302, b"", "text/plain", {"Location": "http://lms.example.test/openid-configuration"})
+        else:
+            self.send_json(200, dr_configuration(dialect, fault))
+
+    def handle_token(self, form: t.Dict[str, str], path: str = "/token") -> None:
         """Client credentials (the library validates the assertion and signs the token). Granted
         scopes = requested ∩ the platform's allowed set (faults ``granted_scopes``); ``expires_in``
         from faults (default 3600); faults ``token_statuses``/``token_status`` answer first."""
@@ -1801,7 +2108,7 @@ class Handler(BaseHTTPRequestHandler):
         record["status"] = 400  # until granted below
         aud = unverified.get("aud")
         auds = aud if isinstance(aud, list) else [aud]
-        token_url = STATE.issuer + "/token"
+        token_url = STATE.issuer + path  # the token URL as the tool reached it (LMS paths too)
         if token_url not in auds and STATE.issuer not in auds:
             # lti1p3platform does not check aud: check it here
             self.send_json(400, {"error": "invalid_client", "error_description": "aud must name the token endpoint"})
@@ -2178,6 +2485,12 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(body, dict):
                 raise BadRequest("invalid_request", "send a JSON object")
             self.send_json(200, {"jwt": sign_custom(body)})
+        elif name == "dr/start" and method == "POST":
+            spec = body if isinstance(body, dict) else {}
+            self.send_json(200, dr_start(str(spec.get("dialect", "moodle")), int(spec.get("ttl") or DR_TOKEN_TTL)))
+        elif name == "dr/registrations" and method == "GET":
+            with STATE.lock:
+                self.send_json(200, {"registrations": [dict(r) for r in STATE.dr_registrations]})
         elif name == "launch" and method == "POST":
             if not isinstance(body, dict):
                 raise BadRequest("invalid_request", "send a JSON object")

@@ -13,7 +13,14 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:16px 0
 .badge{display:inline-block;padding:2px 10px;border-radius:99px;background:#e4ecff;color:#1c3fa8;font-weight:600;font-size:13px}\
 .err{border-left:4px solid #c62828}.muted{color:#6b7385;font-size:13px}\
 h2{font-size:16px;margin:18px 0 6px}ul.entries{list-style:none;padding:0;margin:0}ul.entries li{display:flex;justify-content:space-between;align-items:center;padding:8px 0;border-top:1px solid #eef1f5}\
-button{font:inherit;font-weight:600;background:#1c3fa8;color:#fff;border:0;border-radius:5px;padding:5px 14px;cursor:pointer}";
+button{font:inherit;font-weight:600;background:#1c3fa8;color:#fff;border:0;border-radius:5px;padding:5px 14px;cursor:pointer}\
+a{color:#1c3fa8}a:focus-visible,button:focus-visible{outline:3px solid #1c3fa8;outline-offset:2px}\
+table{border-collapse:collapse;width:100%;margin:8px 0 16px}caption{text-align:left;font-weight:600;padding:4px 0}\
+th,td{text-align:left;vertical-align:top;padding:6px 8px;border-top:1px solid #dde1e7}th{color:#5b6475;font-weight:600}\
+td code,li code,dd code{overflow-wrap:anywhere}ol li{margin:6px 0}li,p{overflow-wrap:anywhere}nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:6px 14px}\
+.scroll{overflow-x:auto}\
+@media (max-width:520px){main{margin:0;border:0;border-radius:0;padding:16px}dl{grid-template-columns:1fr}dd{margin-bottom:8px}\
+th,td{padding:6px 4px}.scroll table{min-width:560px}}";
 
 fn shell(title: &str, class: &str, body: &str) -> String {
     format!(
@@ -307,5 +314,173 @@ pub fn auto_post_page(nonce: &str, action: &str, fields: &[(String, String)], it
             esc(action),
             esc(nonce)
         ),
+    )
+}
+
+/// Links to every LMS's page, `current` marked for assistive technology.
+fn lms_nav(list: &[(&str, &str)], current: Option<&str>) -> String {
+    let mut out = String::from("<nav aria-label=\"LMS\"><ul>");
+    for (code, name) in list {
+        let here = if current == Some(*code) { " aria-current=\"page\"" } else { "" };
+        out.push_str(&format!("<li><a href=\"/lti/setup/{}\"{here}>{}</a></li>", esc(code), esc(name)));
+    }
+    out.push_str("</ul></nav>");
+    out
+}
+
+/// `GET /lti/setup`: one link per LMS.
+pub fn setup_index(base: &str, list: &[(&str, &str)]) -> String {
+    shell(
+        "Connect your LMS",
+        "",
+        &format!(
+            "<h1>Connect your LMS</h1><p>Choose your LMS for exactly what to paste there, then register it with the tool \
+(<code>POST /lti/platforms</code> with a <code>preset</code>, or by LTI Dynamic Registration with an invitation from \
+<code>POST /lti/invitations</code>).</p>{}<p class=\"muted\">Tool: <code>{}</code> · machine-readable: \
+<code>GET /lti/setup/&lt;lms&gt;</code> with <code>Accept: application/json</code></p>",
+            lms_nav(list, None),
+            esc(base)
+        ),
+    )
+}
+
+fn str_of<'a>(v: &'a serde_json::Value, k: &str) -> &'a str {
+    v.get(k).and_then(serde_json::Value::as_str).unwrap_or_default()
+}
+
+/// `GET /lti/setup/{lms}`: the paste sheet of one LMS (see `lti_policy::setup::paste_sheet`).
+/// Semantic HTML only (headings, an ordered list, tables with header cells), no script.
+pub fn setup_page(sheet: &serde_json::Value, list: &[(&str, &str)]) -> String {
+    use serde_json::Value;
+    let name = str_of(sheet, "name");
+    let urls = &sheet["toolUrls"];
+    let mut body = format!(
+        "<h1>Connect {}</h1>{}<p>Start in: <strong>{}</strong></p><h2 id=\"steps\">Steps</h2><ol>",
+        esc(name),
+        lms_nav(list, sheet.get("lms").and_then(Value::as_str)),
+        esc(str_of(sheet, "start"))
+    );
+    for step in sheet["steps"].as_array().into_iter().flatten() {
+        body.push_str(&format!("<li>{}</li>", esc(step.as_str().unwrap_or_default())));
+    }
+    body.push_str("</ol><h2 id=\"urls\">Tool URLs</h2><dl>");
+    let redirects: Vec<String> = urls["redirectUris"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|u| format!("<code>{}</code>", esc(u)))
+        .collect();
+    let mut rows: Vec<(&str, String)> = vec![
+        ("Login (OIDC initiation) URL", format!("<code>{}</code>", esc(str_of(urls, "loginUrl")))),
+        ("Redirect (launch) URIs", redirects.join("<br>")),
+        ("Public key set (JWKS) URL", format!("<code>{}</code>", esc(str_of(urls, "jwksUrl")))),
+        ("Target link URI (default)", format!("<code>{}</code>", esc(str_of(urls, "targetLinkUri")))),
+        ("Deep linking URL", format!("<code>{}</code>", esc(str_of(urls, "deepLinkUrl")))),
+        ("Domain", format!("<code>{}</code>", esc(str_of(urls, "domain")))),
+    ];
+    if let Some(c) = sheet.get("canvasConfigUrl").and_then(Value::as_str) {
+        rows.insert(0, ("Canvas JSON configuration URL", format!("<code>{}</code>", esc(c))));
+    }
+    for (k, v) in rows {
+        body.push_str(&format!("<dt>{}</dt><dd>{v}</dd>", esc(k)));
+    }
+    body.push_str("</dl><h2 id=\"placements\">Placements</h2><div class=\"scroll\" role=\"region\" aria-labelledby=\"placements\" tabindex=\"0\"><table><caption>Where the LMS shows the tool, and the module each opens</caption>\
+<thead><tr><th scope=\"col\">Placement</th><th scope=\"col\">Module</th><th scope=\"col\">Message</th><th scope=\"col\">Target link URI</th></tr></thead><tbody>");
+    for p in sheet["placements"].as_array().into_iter().flatten() {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{} (<code>{}</code>)</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
+            esc(str_of(p, "placement")),
+            esc(str_of(p, "title")),
+            esc(str_of(p, "module")),
+            esc(str_of(p, "messageType")),
+            esc(str_of(p, "targetLinkUri"))
+        ));
+    }
+    body.push_str("</tbody></table></div><h2 id=\"custom\">Custom parameters</h2><p>Paste these so the user-id rules below can read them:</p><ul>");
+    for (k, v) in sheet["customParameters"].as_object().into_iter().flatten() {
+        body.push_str(&format!("<li><code>{}={}</code></li>", esc(k), esc(v.as_str().unwrap_or_default())));
+    }
+    body.push_str("</ul><h2 id=\"user-id\">Which user id</h2><div class=\"scroll\" role=\"region\" aria-labelledby=\"user-id\" tabindex=\"0\"><table><caption>Set on the registration (POST /lti/platforms) to choose the user id</caption>\
+<thead><tr><th scope=\"col\">User id</th><th scope=\"col\">Registration fields</th><th scope=\"col\">Custom parameter</th></tr></thead><tbody>");
+    for o in sheet["userIdOptions"].as_array().into_iter().flatten() {
+        let conf =
+            o["configuration"].as_object().filter(|c| !c.is_empty()).map_or("(none: the default)".to_string(), |c| {
+                c.iter()
+                    .map(|(k, v)| format!("<code>{}: {}</code>", esc(k), esc(&v.to_string())))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+        let custom = o["customParameters"].as_object().filter(|c| !c.is_empty()).map_or("—".to_string(), |c| {
+            c.iter()
+                .map(|(k, v)| format!("<code>{}={}</code>", esc(k), esc(v.as_str().unwrap_or_default())))
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+        body.push_str(&format!("<tr><td>{}</td><td>{conf}</td><td>{custom}</td></tr>", esc(str_of(o, "what"))));
+    }
+    body.push_str("</tbody></table></div><h2 id=\"scopes\">Services</h2><p>Grant these scopes for grades and rosters (launches work without them):</p><ul>");
+    for sc in sheet["scopes"].as_array().into_iter().flatten() {
+        body.push_str(&format!("<li><code>{}</code></li>", esc(sc.as_str().unwrap_or_default())));
+    }
+    let dr = if sheet["dynamicRegistration"].as_bool() == Some(true) {
+        "This LMS offers LTI Dynamic Registration: an invitation URL (POST /lti/invitations) replaces the pasting."
+    } else {
+        "This LMS is registered by hand (no LTI Dynamic Registration)."
+    };
+    body.push_str(&format!(
+        "</ul><p>{}</p><p class=\"muted\">KAF-compatible paths: <code>{}</code>, <code>{}</code>, <code>{}</code></p>",
+        esc(dr),
+        esc(str_of(&sheet["kaf"], "oidcInitUrl")),
+        esc(str_of(&sheet["kaf"], "launchUrl")),
+        esc(str_of(&sheet["kaf"], "jwksUrl"))
+    ));
+    shell(&format!("Connect {name}"), "", &body)
+}
+
+/// The answer to a `HEAD` of a registration URL: nothing happened.
+pub fn register_head() -> String {
+    shell(
+        "LTI Dynamic Registration",
+        "",
+        "<h1>LTI Dynamic Registration</h1><p>Open this link from your LMS's Dynamic Registration page.</p>",
+    )
+}
+
+/// Dynamic Registration done: what was registered, and the `org.imsglobal.lti.close` message to
+/// the window that opened this page (the LMS), at once and from the Done button. The message
+/// carries nothing but its subject, so it is sent to any origin: the LMS's page may be on
+/// another host than its issuer (Canvas: an account domain, issuer canvas.instructure.com).
+pub fn registered_page(nonce: &str, reg: &lti_policy::Registration, product: &str) -> String {
+    let lti = reg.lti();
+    let deployment = lti
+        .deployment_ids()
+        .first()
+        .map_or("recorded at the first launch".to_string(), |d| format!("<code>{}</code>", esc(d.as_str())));
+    let next = match reg.platform_family.as_str() {
+        "canvas" => {
+            "In Canvas: turn the new developer key ON, then install the app (Settings › Apps › + App › By Client ID)."
+        }
+        "moodle" => "In Moodle: activate the tool in Manage tools, then add it to a course.",
+        _ => "In your LMS: enable the tool and add it to a course.",
+    };
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta name=\"referrer\" content=\"no-referrer\"><title>Registered</title><style>{STYLE}</style></head><body><main>\
+<h1 id=\"done\">The tool is registered</h1><p role=\"status\">{} can now launch the tool.</p>\
+<dl><dt>LMS</dt><dd>{}</dd><dt>Registration</dt><dd><code id=\"registration-id\">{}</code></dd><dt>Issuer</dt><dd><code>{}</code></dd>\
+<dt>Client id</dt><dd><code id=\"client-id\">{}</code></dd><dt>Deployment</dt><dd>{deployment}</dd></dl>\
+<p>{}</p><p><button type=\"button\" id=\"close\">Done — return to the LMS</button></p>\
+<p class=\"muted\">Change its user-id rule or roles with <code>POST /lti/platforms</code> (same issuer and client id).</p></main>\
+<script nonce=\"{}\">function done(){{try{{(window.opener||window.parent).postMessage({{subject:'{}'}},'*')}}catch(_){{}}}}\
+document.getElementById('close').addEventListener('click',done);done();</script></body></html>",
+        esc(&reg.name),
+        esc(product),
+        esc(reg.id()),
+        esc(lti.issuer().as_str()),
+        esc(lti.client_id().as_str()),
+        esc(next),
+        esc(nonce),
+        lti_core::dynamic_registration::CLOSE_SUBJECT,
     )
 }

@@ -109,6 +109,22 @@ error_codes! {
     PlatformServiceFailed = "platform_service_failed",
     /// Unreadable platform response.
     PlatformResponseInvalid = "platform_response_invalid",
+    /// Dynamic Registration: the registration URL was opened without a usable
+    /// `openid_configuration`.
+    RegistrationUrlInvalid = "registration_url_invalid",
+    /// Dynamic Registration: the platform's OpenID configuration could not be fetched.
+    PlatformConfigUnreachable = "platform_config_unreachable",
+    /// Dynamic Registration: the platform's OpenID configuration is not what the specification
+    /// requires.
+    PlatformConfigInvalid = "platform_config_invalid",
+    /// Dynamic Registration: the configuration's issuer does not match the configuration URL.
+    PlatformIssuerMismatch = "platform_issuer_mismatch",
+    /// Dynamic Registration: the platform's registration endpoint could not be reached.
+    PlatformRegistrationFailed = "platform_registration_failed",
+    /// Dynamic Registration: the platform refused the tool's registration.
+    PlatformRegistrationRefused = "platform_registration_refused",
+    /// Dynamic Registration: the platform's answer to the registration is unusable.
+    PlatformRegistrationInvalid = "platform_registration_invalid",
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -452,6 +468,53 @@ impl Coded for ServiceError {
             Self::TokenFailed(_) => ErrorCode::PlatformTokenFailed,
             Self::ServiceFailed(_) => ErrorCode::PlatformServiceFailed,
             Self::ResponseInvalid(_) => ErrorCode::PlatformResponseInvalid,
+        }
+    }
+}
+
+/// LTI Dynamic Registration failures, by step (the tool side of the flow).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DynRegError {
+    /// The registration initiation request is unusable (`openid_configuration` missing, not a
+    /// URL, not https, or `registration_token` malformed).
+    #[error("registration initiation: {0}")]
+    RequestInvalid(String),
+    /// The configuration could not be fetched (network, timeout, status, size).
+    #[error("platform configuration unreachable: {0}")]
+    ConfigUnreachable(String),
+    /// The configuration lacks or misstates something the specification requires.
+    #[error("platform configuration invalid: {0}")]
+    ConfigInvalid(String),
+    /// The configuration's issuer is not the prefix of the URL it was fetched from.
+    #[error("issuer `{issuer}` does not match the configuration URL `{config_url}`")]
+    IssuerMismatch {
+        /// The issuer the configuration claims.
+        issuer: String,
+        /// Where it was fetched.
+        config_url: String,
+    },
+    /// The registration endpoint could not be reached.
+    #[error("registration endpoint unreachable: {0}")]
+    RegistrationFailed(String),
+    /// The registration endpoint answered an error status.
+    #[error("registration refused with status {0}: {1}")]
+    RegistrationRefused(u16, String),
+    /// The registration endpoint's answer is unusable (not JSON, no client id, too large).
+    #[error("registration answer invalid: {0}")]
+    RegistrationInvalid(String),
+}
+
+impl Coded for DynRegError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::RequestInvalid(_) => ErrorCode::RegistrationUrlInvalid,
+            Self::ConfigUnreachable(_) => ErrorCode::PlatformConfigUnreachable,
+            Self::ConfigInvalid(_) => ErrorCode::PlatformConfigInvalid,
+            Self::IssuerMismatch { .. } => ErrorCode::PlatformIssuerMismatch,
+            Self::RegistrationFailed(_) => ErrorCode::PlatformRegistrationFailed,
+            Self::RegistrationRefused(..) => ErrorCode::PlatformRegistrationRefused,
+            Self::RegistrationInvalid(_) => ErrorCode::PlatformRegistrationInvalid,
         }
     }
 }

@@ -14,6 +14,8 @@
 //! - [`registration`]: a platform registration, every field a validated newtype.
 //! - [`deep_linking`], [`services`]: Deep Linking responses, AGS and NRPS formats, scope checks
 //!   of service URLs, service tokens.
+//! - [`dynamic_registration`]: LTI Dynamic Registration, the tool side: the initiation
+//!   request, the platform's OpenID configuration, the answer to the tool's registration.
 //! - [`jws`], [`jwk`], [`jwks_cache`], [`encoding`], [`url`], [`claims`]: the formats underneath.
 //! - [`error`]: errors by cause, each with a stable [`error::ErrorCode`].
 //!
@@ -47,6 +49,7 @@
 pub mod claims;
 pub mod crypto;
 pub mod deep_linking;
+pub mod dynamic_registration;
 pub mod encoding;
 pub mod error;
 pub mod jwk;

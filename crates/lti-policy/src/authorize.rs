@@ -47,67 +47,90 @@ impl Authorize for ValidatedLaunch {
         fallback_target: &str,
         legacy: &LegacyIdentity,
     ) -> Result<Launch, AccessError> {
-        let default_rule = reg.lti_user_id_attribute.trim().is_empty() && reg.lti13_user_id_claim.trim().is_empty();
         let context = legacy.context_id.clone().or_else(|| self.typed().context_id.clone());
         let category = category_id(reg.id(), self.deployment_id(), context.as_deref().unwrap_or(""));
-        let mut launch = self.authorize(reg, tool, fallback_target)?;
-        if default_rule && !legacy.user_id.is_empty() {
-            launch.user_id = legacy.user_id.chars().take(255).collect();
-            launch.user_id_source = UserIdSource::Lti1p1;
-        }
+        let mut launch = decide(self, reg, tool, fallback_target, Some(legacy))?;
         launch.category = category;
         Ok(launch)
     }
 
     fn authorize(self, reg: &Registration, tool: &ToolConfig, fallback_target: &str) -> Result<Launch, AccessError> {
-        let (c, claims) = self.into_parts();
-        // 13. No `sub` is an anonymous user (LTI 1.3 Core §5.3.6): the registration decides.
-        let anonymous = c.subject.as_deref().is_none_or(|s| s.trim().is_empty());
-        let (user_id, user_id_source) = if anonymous {
-            match reg.anonymous_launches {
-                AnonymousPolicy::Refuse => return Err(AccessError::AnonymousRefused),
-                AnonymousPolicy::Guest => (String::new(), UserIdSource::Anonymous),
-            }
-        } else {
-            resolve_user_id(&claims, reg)?
-        };
-        // 14. An anonymous guest is a guest whatever roles came with it.
-        let role =
-            if anonymous { ToolRole::Guest } else { resolve_role_or(&c.roles, &reg.role_map, reg.default_role)? };
-        // 15.
-        let module = match c.message_type {
-            MessageType::DeepLinking => modules::by_code(modules::PICKER_MODULE).ok_or(AccessError::ModuleUnknown)?,
-            _ => {
-                let target = c.target_link_uri.as_deref().unwrap_or(fallback_target);
-                let url = tool.owns(target).ok_or(AccessError::TargetLinkUriInvalid)?;
-                modules::for_path(url.path()).ok_or(AccessError::ModuleUnknown)?
-            }
-        };
-        if reg.disabled_modules.iter().any(|m| m == module.code) {
-            return Err(AccessError::ModuleDisabled(module.code));
-        }
-        // 16.
-        let category = category_id(reg.id(), &c.deployment_id, c.context_id.as_deref().unwrap_or(""));
-        Ok(Launch {
-            lti_version: "1.3.0",
-            platform_user_id: c.subject.unwrap_or_default(),
-            services: c.services,
-            deep_linking: c.deep_linking,
-            user_id,
-            user_id_source,
-            role,
-            lti_roles: c.roles,
-            category,
-            context_id: c.context_id,
-            context_title: c.context_title,
-            resource_link_id: c.resource_link_id,
-            module,
-            registration_id: reg.id().to_string(),
-            deployment_id: c.deployment_id,
-            message_type: c.message_type,
-            name: c.name,
-        })
+        decide(self, reg, tool, fallback_target, None)
     }
+}
+
+/// The user id a (non-anonymous) launch gets: the registration's rules
+/// ([`resolve_user_id`]), then, under the default rule, an upgraded link's LTI 1.1 `user_id`.
+/// Launches and the user-id suggestions ([`crate::user_id::suggestions`]) both decide here.
+pub fn decide_user_id(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    reg: &Registration,
+    legacy: Option<&LegacyIdentity>,
+) -> Result<(String, UserIdSource), AccessError> {
+    let decided = resolve_user_id(claims, reg)?;
+    let default_rule = reg.lti_user_id_attribute.trim().is_empty() && reg.lti13_user_id_claim.trim().is_empty();
+    match legacy {
+        Some(l) if default_rule && !l.user_id.is_empty() => {
+            Ok((l.user_id.chars().take(255).collect(), UserIdSource::Lti1p1))
+        }
+        _ => Ok(decided),
+    }
+}
+
+/// Steps 13–16 (`legacy`: an upgraded 1.1 link's identity).
+fn decide(
+    launch: ValidatedLaunch,
+    reg: &Registration,
+    tool: &ToolConfig,
+    fallback_target: &str,
+    legacy: Option<&LegacyIdentity>,
+) -> Result<Launch, AccessError> {
+    let (c, claims) = launch.into_parts();
+    // 13. No `sub` is an anonymous user (LTI 1.3 Core §5.3.6): the registration decides.
+    let anonymous = c.subject.as_deref().is_none_or(|s| s.trim().is_empty());
+    let (user_id, user_id_source) = if anonymous {
+        match reg.anonymous_launches {
+            AnonymousPolicy::Refuse => return Err(AccessError::AnonymousRefused),
+            AnonymousPolicy::Guest => (String::new(), UserIdSource::Anonymous),
+        }
+    } else {
+        decide_user_id(&claims, reg, legacy)?
+    };
+    // 14. An anonymous guest is a guest whatever roles came with it.
+    let role = if anonymous { ToolRole::Guest } else { resolve_role_or(&c.roles, &reg.role_map, reg.default_role)? };
+    // 15.
+    let module = match c.message_type {
+        MessageType::DeepLinking => modules::by_code(modules::PICKER_MODULE).ok_or(AccessError::ModuleUnknown)?,
+        _ => {
+            let target = c.target_link_uri.as_deref().unwrap_or(fallback_target);
+            let url = tool.owns(target).ok_or(AccessError::TargetLinkUriInvalid)?;
+            modules::for_path(url.path()).ok_or(AccessError::ModuleUnknown)?
+        }
+    };
+    if reg.disabled_modules.iter().any(|m| m == module.code) {
+        return Err(AccessError::ModuleDisabled(module.code));
+    }
+    // 16.
+    let category = category_id(reg.id(), &c.deployment_id, c.context_id.as_deref().unwrap_or(""));
+    Ok(Launch {
+        lti_version: "1.3.0",
+        platform_user_id: c.subject.unwrap_or_default(),
+        services: c.services,
+        deep_linking: c.deep_linking,
+        user_id,
+        user_id_source,
+        role,
+        lti_roles: c.roles,
+        category,
+        context_id: c.context_id,
+        context_title: c.context_title,
+        resource_link_id: c.resource_link_id,
+        module,
+        registration_id: reg.id().to_string(),
+        deployment_id: c.deployment_id,
+        message_type: c.message_type,
+        name: c.name,
+    })
 }
 
 /// The LTI 1.1 identity of an upgraded link (from a verified `lti1p1` claim).

@@ -143,6 +143,20 @@ vocabulary! {
         PlatformServiceFailed = ("platform_service_failed", 502, "The LMS's service answered with an error. Try again later; if it persists, give the correlation id to your LMS administrator."),
         /// Unreadable platform response.
         PlatformResponseInvalid = ("platform_response_invalid", 502, "The LMS answered with something the tool cannot read (malformed or too large). Give the correlation id to your LMS administrator."),
+        /// Dynamic Registration: no usable `openid_configuration` in the registration URL.
+        RegistrationUrlInvalid = ("registration_url_invalid", 400, "The LMS opened the registration link without a usable openid_configuration address. Start the registration from the LMS's Dynamic Registration page (it adds this parameter), not by opening the link directly."),
+        /// Dynamic Registration: the platform's OpenID configuration could not be fetched.
+        PlatformConfigUnreachable = ("platform_config_unreachable", 502, "The tool could not fetch the LMS's configuration (openid_configuration): it did not answer in time, answered an error or too much. Check that the LMS is reachable from the internet, then start the registration again."),
+        /// Dynamic Registration: the configuration lacks what the specification requires.
+        PlatformConfigInvalid = ("platform_config_invalid", 502, "The LMS's configuration is missing something LTI Dynamic Registration requires (its endpoints, RS256 and private_key_jwt support, or the LTI platform configuration). Check the LMS's LTI settings or register the LMS with the admin API instead."),
+        /// Dynamic Registration: issuer and configuration URL disagree.
+        PlatformIssuerMismatch = ("platform_issuer_mismatch", 502, "The LMS's configuration names an issuer that does not match the address it was fetched from, so the tool cannot trust it. Check the LMS's issuer (platform id) setting, then start the registration again."),
+        /// Dynamic Registration: the registration endpoint could not be reached.
+        PlatformRegistrationFailed = ("platform_registration_failed", 502, "The tool could not reach the LMS's registration endpoint (no answer in time). Try again; if it persists, check that the LMS is reachable from the internet."),
+        /// Dynamic Registration: the platform refused the tool's registration.
+        PlatformRegistrationRefused = ("platform_registration_refused", 502, "The LMS refused the tool's registration (its registration token may have expired or been used). Start the registration again from the LMS; the log line with the correlation id has the LMS's reason."),
+        /// Dynamic Registration: the platform's answer is unusable.
+        PlatformRegistrationInvalid = ("platform_registration_invalid", 502, "The LMS accepted the registration but answered without a usable client id, so nothing was saved. Check the tool in the LMS, or register the LMS with the admin API instead."),
     }
     own {
         /// The platform's key set could not be fetched and nothing is cached.
@@ -205,6 +219,14 @@ vocabulary! {
         AnonymousLaunchRefused = ("anonymous_launch_refused", 403, "The LMS launched the tool without saying who you are (an anonymous launch), and this tool is not set up to admit anonymous users. Sign in to the LMS and launch again, or ask your administrator to set anonymousLaunches to \"guest\" on the registration."),
         /// A learner's browser session tried to post a score and the registration does not allow it.
         LearnerScoresDisabled = ("learner_scores_disabled", 403, "A learner's browser session may not post scores for this registration. Post scores from the tool's server with the services credential (LTI_SERVICES_TOKEN), or ask your administrator to set learnerScores: true on the registration."),
+        /// Dynamic Registration: the invitation in the registration URL is missing or unknown.
+        InvitationInvalid = ("invitation_invalid", 403, "This registration link is not valid: it has no invitation, or one this tool never issued (or revoked). Ask the tool's administrator for a new registration link (POST /lti/invitations)."),
+        /// Dynamic Registration: the invitation's time ran out.
+        InvitationExpired = ("invitation_expired", 403, "This registration link has expired. Ask the tool's administrator for a new one (POST /lti/invitations); nothing was registered."),
+        /// Dynamic Registration: the invitation was already used (or is in use right now).
+        InvitationUsed = ("invitation_used", 409, "This registration link was already used (or a registration with it is running in another window). Each link registers one LMS; ask the tool's administrator for a new one."),
+        /// Dynamic Registration: the platform returned an issuer and client id already registered.
+        PlatformAlreadyRegistered = ("platform_already_registered", 409, "The LMS answered with a client id that is already registered with this tool, so nothing was changed. Update that registration with POST /lti/platforms, or delete it and register again."),
         /// Anything we did not anticipate; details only in the log.
         Internal = ("internal_error", 500, "Something went wrong on our side. Try again; if it persists, give the correlation id to support."),
     }

@@ -4,7 +4,9 @@
 //! makes of it, by the registration's rules: who the user is ([`user_id`]), in which role
 //! ([`roles`]), in which module ([`modules`], the KAF module table) and course category
 //! ([`authorize`]), and the signed session the tool app receives ([`session`]). It also holds
-//! registrations as the tool keeps them ([`registration`]) and the error vocabulary every
+//! registrations as the tool keeps them ([`registration`], started from an LMS preset:
+//! [`presets`]), what an LMS admin pastes and what Dynamic Registration sends ([`setup`]), the
+//! invitations that open Dynamic Registration ([`invitations`]), and the error vocabulary every
 //! answer uses ([`error`]: code, HTTP status and sentence for LTI 1.3, LTI 1.1 and the product).
 //!
 //! Like the core it does no I/O, reads no clock and draws no randomness.
@@ -34,10 +36,13 @@
 
 pub mod authorize;
 pub mod error;
+pub mod invitations;
 pub mod modules;
+pub mod presets;
 pub mod registration;
 pub mod roles;
 pub mod session;
+pub mod setup;
 pub mod user_id;
 
 pub use authorize::{category_id, Authorize, Launch, LegacyIdentity};

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::modules::MODULES;
+use crate::presets;
 use crate::roles::ToolRole;
 
 /// A stored registration.
@@ -368,6 +369,23 @@ fn user_id_rule(body: &Map<String, Value>, errs: &mut Errors) -> (String, String
     (attribute, claim, property)
 }
 
+/// A preset's own errors join the others. A field the preset could not fill (an input is
+/// missing) is not reported again as "is required"; an error on a field the preset filled is
+/// reported on the input it came from (`siteUrl: must use https://`).
+fn merge_preset_errors(expansion: &presets::Expansion, errs: &mut Errors) {
+    for field in &expansion.unfilled {
+        errs.remove(*field);
+    }
+    for (field, source) in &expansion.derived {
+        if let Some(why) = errs.remove(*field) {
+            errs.entry((*source).to_string()).or_insert_with(|| format!("{why} (it gives {field})"));
+        }
+    }
+    for (k, v) in &expansion.errors {
+        errs.insert(k.clone(), v.clone());
+    }
+}
+
 impl<'a> RegistrationInput<'a> {
     /// Wrap a JSON body (must be an object).
     pub fn new(body: &'a Value) -> Result<Self, RegistrationError> {
@@ -379,9 +397,11 @@ impl<'a> RegistrationInput<'a> {
         }
     }
 
-    /// Issuer and client id, for the upsert lookup (unvalidated).
-    pub fn key(&self) -> (Option<&str>, Option<&str>) {
-        let s = |names: &[&str]| first(self.body, names).and_then(Value::as_str);
+    /// Issuer and client id, for the upsert lookup (unvalidated; after the body's preset, so a
+    /// preset registration finds the one it updates).
+    pub fn key(&self) -> (Option<String>, Option<String>) {
+        let body = presets::expand(self.body).body;
+        let s = |names: &[&str]| first(&body, names).and_then(Value::as_str).map(str::to_string);
         (s(&["issuer"]), s(&["lti13ClientId", "clientId"]))
     }
 
@@ -394,7 +414,8 @@ impl<'a> RegistrationInput<'a> {
         now_iso: &str,
         allow_http_loopback: bool,
     ) -> Result<Registration, RegistrationError> {
-        let b = self.body;
+        let expansion = presets::expand(self.body);
+        let b = &expansion.body;
         let mut errs = Errors::new();
         let id = existing.map_or(new_id, Registration::id);
         let lti = LtiRegistration::from_json(id, b, allow_http_loopback, &mut errs);
@@ -412,6 +433,7 @@ impl<'a> RegistrationInput<'a> {
         let anonymous_why = "must be \"refuse\" or \"guest\"";
         let anonymous_launches = choice(b, "anonymousLaunches", AnonymousPolicy::default(), anonymous_why, &mut errs);
         let default_role = default_role(b, &mut errs);
+        merge_preset_errors(&expansion, &mut errs);
         let lti = match lti {
             Some(lti) if errs.is_empty() => lti,
             _ => return Err(RegistrationError { fields: errs }),

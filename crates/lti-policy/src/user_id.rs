@@ -10,10 +10,14 @@
 //! 3. else `sub` — but only when neither rule is configured. A configured rule whose claim is
 //!    absent is refused (`user_id_missing`) rather than silently falling back to `sub`, which
 //!    would create a second user for the same person.
+//!
+//! [`suggestions`] reads one real launch and lists every attribute that could be the user id,
+//! with the exact configuration that selects it, decided by the same code as launches.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::authorize::{decide_user_id, LegacyIdentity};
 use crate::error::AccessError;
 use crate::registration::Registration;
 use lti_core::claims as claim;
@@ -117,3 +121,171 @@ pub fn resolve_user_id(claims: &Map<String, Value>, reg: &Registration) -> Resul
         .map(|s| (s, UserIdSource::Sub))
         .ok_or_else(|| AccessError::UserIdMissing("sub".into()))
 }
+
+/// The three user-id fields of a registration (`ltiUserIdAttribute`, `lti13UserIdClaim`,
+/// `lti13UserIdClaimProperty`); all empty is the default rule (`sub`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdRule {
+    /// `ltiUserIdAttribute`.
+    pub lti_user_id_attribute: String,
+    /// `lti13UserIdClaim`.
+    pub lti13_user_id_claim: String,
+    /// `lti13UserIdClaimProperty`.
+    pub lti13_user_id_claim_property: String,
+}
+
+impl UserIdRule {
+    fn attribute(a: &str) -> Self {
+        Self { lti_user_id_attribute: a.to_string(), ..Self::default() }
+    }
+
+    fn claim(c: &str, p: &str) -> Self {
+        Self { lti13_user_id_claim: c.to_string(), lti13_user_id_claim_property: p.to_string(), ..Self::default() }
+    }
+
+    /// The rule a registration has.
+    pub fn of(reg: &Registration) -> Self {
+        Self {
+            lti_user_id_attribute: reg.lti_user_id_attribute.trim().to_string(),
+            lti13_user_id_claim: reg.lti13_user_id_claim.trim().to_string(),
+            lti13_user_id_claim_property: reg.lti13_user_id_claim_property.trim().to_string(),
+        }
+    }
+
+    /// `reg` with this rule instead of its own.
+    fn applied(&self, reg: &Registration) -> Registration {
+        let mut r = reg.clone();
+        r.lti_user_id_attribute = self.lti_user_id_attribute.clone();
+        r.lti13_user_id_claim = self.lti13_user_id_claim.clone();
+        r.lti13_user_id_claim_property = self.lti13_user_id_claim_property.clone();
+        r
+    }
+}
+
+/// One way to choose the user id, read off a real launch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestion {
+    /// Where the value is in the launch (`sub`, `custom: username`, a claim and property, …).
+    pub attribute: String,
+    /// The user id this rule gives for that launch — decided by the launch's own code.
+    pub value: String,
+    /// The registration fields that select it (set all three: empty ones clear a rule).
+    pub configuration: UserIdRule,
+    /// Which rule produced it.
+    pub source: UserIdSource,
+    /// The value equals the LTI 1.1 `user_id` the launch's `lti1p1` claim (or its verified
+    /// upgrade) names: the choice that keeps upgraded users the same people.
+    pub matches_lti11_user_id: bool,
+    /// The registration's own rule.
+    pub current: bool,
+}
+
+/// Claims that are the protocol's own, never a user id (the LTI ones this crate reads are
+/// offered through their own rules: custom, ext, lis, lti1p1).
+const NOT_USER_IDS: &[&str] = &[
+    "iss",
+    "aud",
+    "azp",
+    "exp",
+    "iat",
+    "nbf",
+    "nonce",
+    "sub",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "picture",
+    "locale",
+    "email",
+    claim::MESSAGE_TYPE,
+    claim::VERSION,
+    claim::DEPLOYMENT_ID,
+    claim::TARGET_LINK_URI,
+    claim::RESOURCE_LINK,
+    claim::ROLES,
+    claim::CONTEXT,
+    claim::CUSTOM,
+    claim::LTI1P1,
+    claim::FOR_USER,
+    claim::DEEP_LINKING_SETTINGS,
+    claim::LAUNCH_PRESENTATION,
+    claim::TOOL_PLATFORM,
+    "https://purl.imsglobal.org/spec/lti/claim/lis",
+    "https://purl.imsglobal.org/spec/lti/claim/ext",
+    "https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor",
+    "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint",
+    "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice",
+    "https://purl.imsglobal.org/spec/lti-dl/claim/data",
+];
+
+/// Most suggestions listed.
+const MAX_SUGGESTIONS: usize = 60;
+
+/// Every attribute of a launch that could be the user id, each with the exact configuration
+/// that selects it. Candidates come from the claims (`sub`; the `lis` sourced id; the email;
+/// each custom and `ext` property; the `lti1p1` claim's `user_id`; any other string claim or
+/// property of an object claim, such as an LMS's extensions); each is then run through
+/// [`decide_user_id`] — the function launches use — with `legacy` (an upgraded link's verified
+/// 1.1 identity), and kept only if that gives a user id, so a suggestion cannot disagree with
+/// what the next launch does.
+pub fn suggestions(
+    claims: &Map<String, Value>,
+    reg: &Registration,
+    legacy: Option<&LegacyIdentity>,
+) -> Vec<Suggestion> {
+    let mut candidates: Vec<(String, UserIdRule)> = vec![
+        ("sub".into(), UserIdRule::default()),
+        ("lis: person_sourcedid".into(), UserIdRule::attribute("lis_person_sourcedid")),
+        ("email".into(), UserIdRule::attribute("lis_person_contact_email_primary")),
+    ];
+    let props = |c: &str| -> Vec<String> {
+        claims.get(c).and_then(Value::as_object).map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    };
+    for k in props(claim::CUSTOM) {
+        let attr = if k.starts_with("custom_") { k.clone() } else { format!("custom_{k}") };
+        candidates.push((format!("custom: {k}"), UserIdRule::attribute(&attr)));
+    }
+    for k in props("https://purl.imsglobal.org/spec/lti/claim/ext") {
+        let attr = if k.starts_with("ext_") { k.clone() } else { format!("ext_{k}") };
+        candidates.push((format!("ext: {k}"), UserIdRule::attribute(&attr)));
+    }
+    candidates.push(("lti1p1: user_id".into(), UserIdRule::claim(claim::LTI1P1, "user_id")));
+    for (name, v) in claims.iter().filter(|(k, _)| !NOT_USER_IDS.contains(&k.as_str())) {
+        match v {
+            Value::Object(o) => {
+                for p in o.keys() {
+                    candidates.push((format!("{name} → {p}"), UserIdRule::claim(name, p)));
+                }
+            }
+            _ => candidates.push((name.clone(), UserIdRule::claim(name, ""))),
+        }
+    }
+    let lti11_user_id = legacy
+        .map(|l| l.user_id.clone())
+        .or_else(|| claims.get(claim::LTI1P1).and_then(|c| c.get("user_id")).and_then(scalar));
+    let current = UserIdRule::of(reg);
+    let mut out: Vec<Suggestion> = Vec::new();
+    for (attribute, rule) in candidates {
+        if out.len() >= MAX_SUGGESTIONS || out.iter().any(|s| s.configuration == rule) {
+            continue;
+        }
+        // The launch's own decision, under this rule.
+        if let Ok((value, source)) = decide_user_id(claims, &rule.applied(reg), legacy) {
+            out.push(Suggestion {
+                attribute: attribute.chars().take(300).collect(),
+                matches_lti11_user_id: lti11_user_id.as_deref() == Some(value.as_str()),
+                current: rule == current,
+                value,
+                configuration: rule,
+                source,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

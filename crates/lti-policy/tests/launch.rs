@@ -1106,3 +1106,19 @@ fn readme_troubleshooting_lists_every_error_code() {
         assert!(readme.contains(&format!("`{}`", c.as_str())), "README troubleshooting lacks `{c}`");
     }
 }
+
+/// docs/troubleshooting.md has every code in a table row with its status, and its sentence
+/// word for word under "The sentences users see".
+#[test]
+fn troubleshooting_guide_lists_every_code_with_status_and_sentence() {
+    let guide = include_str!("../../../docs/troubleshooting.md");
+    let (tables, sentences) = guide.split_once("## The sentences users see").expect("sentences section");
+    for c in ErrorCode::ALL {
+        let code = c.as_str();
+        let row = tables.lines().find(|l| l.starts_with('|') && l.contains(&format!("`{code}`")));
+        let row = row.unwrap_or_else(|| panic!("docs/troubleshooting.md has no table row for `{code}`"));
+        assert!(row.contains(&format!("| {} |", c.status())), "row of `{code}` lacks status {}: {row}", c.status());
+        let line = format!("- `{code}` ({}): {}", c.status(), c.message());
+        assert!(sentences.contains(&line), "docs/troubleshooting.md lacks the sentence of `{code}`: {line}");
+    }
+}

@@ -67,6 +67,8 @@ pub enum Path {
     Exact(&'static str),
     /// `prefix{id}suffix`, `{id}` one non-empty segment.
     Id(&'static str, &'static str),
+    /// `prefix{name}suffix`: like [`Path::Id`] (captured in `params.id`), documented as `{name}`.
+    Seg(&'static str, &'static str, &'static str),
     /// A KAF module's own URL (an LTI 1.1 launch posts there).
     Module,
     /// `<module path>/ks/{token}`.
@@ -129,10 +131,10 @@ macro_rules! route {
     };
 }
 
-use self::admin::{backup, keys, platforms, reports};
-use self::launch::{accept, login, public, storage};
+use self::admin::{backup, invitations, keys, platforms, reports};
+use self::launch::{accept, login, public, register, setup, storage};
 use self::services::{ags, deep_link, nrps};
-use Path::{Exact, Id, Module as ModulePath, ModulePage};
+use Path::{Exact, Id, Module as ModulePath, ModulePage, Seg};
 
 /// Every endpoint. Rows of one path are listed together; a path answers the methods of its
 /// rows (and `HEAD` where it answers `GET`), anything else `405` with that `Allow`.
@@ -149,12 +151,21 @@ pub static ROUTES: &[Route] = &[
     route!(Get Exact("/lti/jwks") => public::jwks, Open, Json, "the tool's public keys"),
     route!(Get Exact("/hosted/index/lti-advantage-key-set") => public::jwks, Open, Json, "the tool's public keys (KAF path)"),
     route!(Get Exact("/lti/config") => public::config, Open, Json, "the URLs an LMS admin pastes, KAF variants, module target URLs"),
+    route!(Get Exact("/lti/config/canvas.json") => setup::canvas_json, Open, Json, "Canvas developer-key JSON configuration (\"Enter URL\")"),
+    route!(Get Exact("/lti/setup") => setup::index, Open, Page, "what to paste in each LMS: the list (JSON with `Accept: application/json`)"),
+    route!(Get Seg("/lti/setup/", "{lms}", "") => setup::page, Open, Page, "what to paste in one LMS (`moodle`, `canvas`, `blackboard`, `brightspace`, `sakai`, `schoology`, `other`): URLs, placements and their modules, custom parameters, user-id options (JSON with `Accept: application/json`)"),
+    route!(Get Seg("/lti/register/", "{invitation}", "") => register::register, Open, Page, "LTI Dynamic Registration: the one-time URL an LMS opens (`openid_configuration`, `registration_token`)"),
     route!(Get Exact("/lti/session") => public::session, Open, Json, "verify a session token (`Authorization: Bearer`)"),
     route!(Get Exact("/lti/platforms") => platforms::list, Admin, Json, "list registrations"),
     route!(Post Exact("/lti/platforms") => platforms::upsert, Admin, Json, "create or update a registration"),
     route!(Get Id("/lti/platforms/", "") => platforms::get, Admin, Json, "one registration"),
     route!(Delete Id("/lti/platforms/", "") => platforms::delete, Admin, Json, "delete a registration"),
     route!(Get Id("/lti/platforms/", "/upgrade-report") => reports::upgrade, Admin, Json, "LTI 1.1 → 1.3 migration checks"),
+    route!(Get Id("/lti/platforms/", "/setup") => platforms::setup, Admin, Json, "what to paste in this registration's LMS, with its ids and the custom parameters its user-id rule needs"),
+    route!(Get Id("/lti/platforms/", "/user-id-suggestions") => platforms::user_id_suggestions, Admin, Json, "from the registration's last launch (24 h): every attribute that could be the user id, its value, and the configuration that selects it"),
+    route!(Get Exact("/lti/invitations") => invitations::list, Admin, Json, "Dynamic Registration invitations"),
+    route!(Post Exact("/lti/invitations") => invitations::create, Admin, Json, "create a one-time Dynamic Registration URL"),
+    route!(Delete Seg("/lti/invitations/", "{id}", "") => invitations::revoke, Admin, Json, "revoke an invitation"),
     route!(Get Exact("/lti/keys") => keys::list, Admin, Json, "tool keys"),
     route!(Post Exact("/lti/keys/next") => keys::next, Admin, Json, "key rotation: publish a next key"),
     route!(Post Exact("/lti/keys/promote") => keys::promote, Admin, Json, "key rotation: next key signs"),
@@ -181,7 +192,7 @@ impl Path {
     fn matches(self, path: &str) -> Option<Params> {
         match self {
             Path::Exact(p) => (p == path).then(Params::default),
-            Path::Id(prefix, suffix) => {
+            Path::Id(prefix, suffix) | Path::Seg(prefix, _, suffix) => {
                 let id = path.strip_prefix(prefix)?.strip_suffix(suffix)?;
                 (!id.is_empty() && !id.contains('/')).then(|| Params { id: id.to_string(), ..Params::default() })
             }
@@ -203,6 +214,7 @@ impl Path {
         match self {
             Path::Exact(p) => p.to_string(),
             Path::Id(prefix, suffix) => format!("{prefix}{{id}}{suffix}"),
+            Path::Seg(prefix, name, suffix) => format!("{prefix}{name}{suffix}"),
             Path::Module => "<module path>".to_string(),
             Path::ModulePage => "<module path>/ks/{token}".to_string(),
         }
@@ -240,7 +252,9 @@ fn lti_path(p: &str) -> bool {
 fn unmatched_errors(p: &str) -> Errors {
     let family = |s: &str| s.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
     let json = ROUTES.iter().any(|r| match r.path {
-        Path::Exact(e) | Path::Id(e, _) => r.errors == Errors::Json && e.len() > 1 && family(e) == family(p),
+        Path::Exact(e) | Path::Id(e, _) | Path::Seg(e, _, _) => {
+            r.errors == Errors::Json && e.len() > 1 && family(e) == family(p)
+        }
         _ => false,
     });
     if json {

@@ -96,10 +96,12 @@ impl<'a> Registry<'a> {
         let mut resp = durable::call(self.env, OBJECT, path, body).await?;
         let reply: Reply = resp.json().await.map_err(|e| ApiError::internal(format!("registry reply: {e}")))?;
         if let Some(code) = &reply.error {
-            let mut e = ApiError::new(
-                if code == "registration_invalid" { ErrorCode::RegistrationInvalid } else { ErrorCode::Internal },
-                format!("registry: {code}"),
-            );
+            let code_of = match code.as_str() {
+                "registration_invalid" => ErrorCode::RegistrationInvalid,
+                "platform_already_registered" => ErrorCode::PlatformAlreadyRegistered,
+                _ => ErrorCode::Internal,
+            };
+            let mut e = ApiError::new(code_of, format!("registry: {code}"));
             e.fields = reply.fields.clone();
             return Err(e);
         }
@@ -178,6 +180,27 @@ impl<'a> Registry<'a> {
             reply.registration.ok_or_else(|| ApiError::internal("registry upsert without registration"))?;
         forget(registration.id(), registration.lti().issuer().as_str());
         Ok(Upserted { registration, created: reply.created })
+    }
+
+    /// Validate `body` and create a new registration; an issuer + client id already registered
+    /// is refused (`platform_already_registered`), never updated (Dynamic Registration).
+    pub async fn create(
+        &self,
+        body: &Value,
+        new_id: &str,
+        now_iso: &str,
+        allow_http_loopback: bool,
+    ) -> ApiResult<Registration> {
+        let reply = self
+            .ask(
+                "/reg/create",
+                &json!({"input": body, "newId": new_id, "now": now_iso, "allowHttpLoopback": allow_http_loopback}),
+            )
+            .await?;
+        let registration =
+            reply.registration.ok_or_else(|| ApiError::internal("registry create without registration"))?;
+        forget(registration.id(), registration.lti().issuer().as_str());
+        Ok(registration)
     }
 
     /// Record a deployment id on an accept-and-record registration (atomic; no lost update

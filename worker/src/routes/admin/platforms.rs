@@ -55,3 +55,67 @@ pub async fn delete(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
     }
     Err(ApiError::new(ErrorCode::NotFound, "registration not found"))
 }
+
+/// `GET /lti/platforms/{id}/setup`: the paste sheet of the registration's LMS (its
+/// `platformFamily`, `other` when none), with the registration's own ids and the custom
+/// parameters its user-id rule needs the LMS to send.
+pub async fn setup(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
+    let reg = Registry::new(ctx.env)
+        .get(&ctx.params.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "registration not found"))?;
+    let family = if reg.platform_family.is_empty() { "other" } else { reg.platform_family.as_str() };
+    let lms = lti_policy::setup::lms(family).ok_or_else(|| ApiError::internal("no sheet for a known family"))?;
+    let mut sheet = lti_policy::setup::paste_sheet(&ctx.cfg.base(), lms);
+    let rule_params = lti_policy::setup::custom_parameters_for(
+        &reg.lti_user_id_attribute,
+        &reg.lti13_user_id_claim,
+        &reg.lti13_user_id_claim_property,
+    );
+    let lti = reg.lti();
+    if let Some(o) = sheet.as_object_mut() {
+        o.insert(
+            "registration".into(),
+            json!({
+                "id": reg.id(), "name": reg.name, "issuer": lti.issuer().as_str(), "clientId": lti.client_id().as_str(),
+                "deploymentIds": lti.deployment_ids().iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+                "userIdRule": {"ltiUserIdAttribute": reg.lti_user_id_attribute, "lti13UserIdClaim": reg.lti13_user_id_claim,
+                               "lti13UserIdClaimProperty": reg.lti13_user_id_claim_property},
+                "customParametersForUserIdRule": rule_params,
+            }),
+        );
+    }
+    ok_json(sheet, 200)
+}
+
+/// `GET /lti/platforms/{id}/user-id-suggestions`: from the registration's last launch (24 h),
+/// every attribute that could be the user id, its value and the exact configuration that
+/// selects it — decided by the code launches use — and what the registration's own rule gives.
+pub async fn user_id_suggestions(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
+    use lti_policy::user_id::{suggestions, UserIdRule};
+    let reg = Registry::new(ctx.env)
+        .get(&ctx.params.id)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "registration not found"))?;
+    let Some(last) = crate::store::last_launch::read(ctx.env, &ctx.cfg, reg.id()).await? else {
+        return ok_json(
+            json!({"launch": null, "current": {"configuration": UserIdRule::of(&reg)}, "suggestions": [],
+                   "hint": "No launch from this LMS in the last 24 hours: launch the tool once, then ask again."}),
+            200,
+        );
+    };
+    let legacy = last.legacy();
+    let current = match lti_policy::authorize::decide_user_id(&last.claims, &reg, legacy.as_ref()) {
+        Ok((user_id, source)) => json!({"configuration": UserIdRule::of(&reg), "userId": user_id, "source": source}),
+        Err(e) => json!({"configuration": UserIdRule::of(&reg), "error": lti_policy::Coded::code(&e).as_str()}),
+    };
+    ok_json(
+        json!({
+            "launch": {"at": last.at, "deploymentId": last.deployment_id, "messageType": last.message_type,
+                       "lti11UserIdAccepted": last.lti11_user_id.is_some()},
+            "current": current,
+            "suggestions": suggestions(&last.claims, &reg, legacy.as_ref()),
+        }),
+        200,
+    )
+}

@@ -21,6 +21,7 @@ use crate::http::body::read_text;
 use crate::routes::services::caller::remember_context;
 use crate::routes::Ctx;
 use crate::store::jwks;
+use crate::store::last_launch::{self, LastLaunch};
 use crate::store::registry::Registry;
 use crate::store::state::StateStore;
 use crate::{legacy, log};
@@ -165,6 +166,15 @@ async fn authorize(
 ) -> ApiResult<Launch> {
     let legacy_identity =
         legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, reg, validated.claims(), &ctx.cid, iso_now).await?;
+    // The launch the user-id suggestions read, kept whether or not it is admitted below.
+    let kept = LastLaunch {
+        at: now(),
+        deployment_id: validated.deployment_id().to_string(),
+        message_type: validated.typed().message_type.as_str().to_string(),
+        claims: validated.claims().clone(),
+        lti11_user_id: legacy_identity.as_ref().map(|l| l.user_id.clone()),
+    };
+    last_launch::remember(ctx.env, ctx.wctx, &ctx.cfg, reg.id(), &kept);
     let target = &consumed.record().target_link_uri;
     let authorized = match &legacy_identity {
         Some(identity) => validated.authorize_migrated(reg, &ctx.cfg.tool, target, identity),

@@ -1,11 +1,14 @@
 //! Browser and LMS routes: OIDC login ([`login`]), the launch itself, 1.3 and 1.1
-//! ([`accept`]), a launch bound through LTI Platform Storage ([`storage`]), and the public
+//! ([`accept`]), a launch bound through LTI Platform Storage ([`storage`]), the public
 //! pieces: the module page, the tool's key set and configuration, session introspection
-//! ([`public`]).
+//! ([`public`]), what an LMS admin pastes ([`setup`]), and LTI Dynamic Registration
+//! ([`register`]).
 
 pub mod accept;
 pub mod login;
 pub mod public;
+pub mod register;
+pub mod setup;
 pub mod storage;
 
 /// `lti_storage_target` is `_parent` or a frame name; anything else is ignored (no storage).

@@ -3,9 +3,11 @@
 //! that data (key rotation, registration validation) is made above it, in [`crate::store`].
 //!
 //! Objects by name: one per launch state or LTI 1.1 nonce (single-use marks, [`marks`]), the
-//! `registry` (registrations, [`registry_sql`]), and documents replaced by compare-and-swap
-//! (the tool's key ring, object `tool-key-ring`).
+//! `registry` (registrations, [`registry_sql`]), `invitations` (Dynamic Registration
+//! invitations, [`invitations_sql`]), and documents replaced by compare-and-swap (the tool's key
+//! ring, object `tool-key-ring`).
 
+pub mod invitations_sql;
 pub mod marks;
 pub mod registry_sql;
 
@@ -107,6 +109,11 @@ impl DurableObject for LtiEdgeObject {
             registry_sql::import_from_kv(&sql, &self.env).await?;
             let b: serde_json::Value = req.json().await?;
             return Response::from_json(&registry_sql::handle(&sql, &path, &b)?);
+        }
+        if path.starts_with("/inv/") {
+            invitations_sql::init(&sql)?;
+            let b: serde_json::Value = req.json().await?;
+            return Response::from_json(&invitations_sql::handle(&sql, &path, &b)?);
         }
         if let Some(op) = path.strip_prefix("/state/") {
             return match op {

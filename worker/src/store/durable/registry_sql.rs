@@ -132,7 +132,8 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
         "/reg/list" => {
             json!({"registrations": rows(sql, "SELECT body FROM registrations ORDER BY created, id", Vec::new())?})
         }
-        "/reg/upsert" => upsert(sql, body)?,
+        "/reg/upsert" => upsert(sql, body, false)?,
+        "/reg/create" => upsert(sql, body, true)?,
         "/reg/record-deployment" => {
             let Some(mut reg) = one("SELECT body FROM registrations WHERE id = ?", s("id"))? else {
                 return Ok(json!({"changed": false}));
@@ -154,7 +155,9 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
 }
 
 /// Create or update (same issuer and client id) a registration from an admin API body.
-fn upsert(sql: &SqlStorage, body: &Value) -> worker::Result<Value> {
+/// `create_only` (Dynamic Registration): an existing issuer + client id is left alone and
+/// answered `platform_already_registered`.
+fn upsert(sql: &SqlStorage, body: &Value, create_only: bool) -> worker::Result<Value> {
     let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let input_body = body.get("input").cloned().unwrap_or(Value::Null);
     let input = match RegistrationInput::new(&input_body) {
@@ -171,6 +174,9 @@ fn upsert(sql: &SqlStorage, body: &Value) -> worker::Result<Value> {
         .next(),
         _ => None,
     };
+    if create_only && existing.is_some() {
+        return Ok(json!({"error": "platform_already_registered"}));
+    }
     let loopback = body.get("allowHttpLoopback").and_then(Value::as_bool).unwrap_or(false);
     let mut reg = match input.validate(&s("newId"), existing.as_ref(), &s("now"), loopback) {
         Ok(r) => r,

@@ -316,12 +316,33 @@ def test_head_answers_like_get(worker: Worker, path: str) -> None:
     ("GET", "/lti/launch", "POST"),
     ("PATCH", "/lti/platforms", "GET, HEAD, POST"),
     ("PUT", "/version", "GET, HEAD"),
+    # A KAF module URL takes only the LTI 1.1 launch posted to it.
+    ("GET", "/hosted/index/my-media", "POST"),
+    ("PATCH", "/lti/platforms/some-id", "GET, HEAD, DELETE"),
 ])
 def test_405_allow_header(worker: Worker, method: str, path: str, allow: str) -> None:
     r = http(method, worker.url(path), headers=JSON)
     assert_error(r, 405, "method_not_allowed")
     got = sorted(x.strip() for x in r.headers.get("Allow", "").split(",") if x.strip())
     assert got == sorted(allow.split(", ")), f"Allow: {r.headers.get('Allow')!r}, expected {allow!r}"
+
+
+def test_module_urls_outside_the_lti_prefixes_take_no_launch(worker: Worker) -> None:
+    """Only module URLs under /hosted/ (KAF's) accept a posted LTI 1.1 launch; the others are
+    no route at all, whatever is posted."""
+    r = http("POST", worker.url("/contentlab"), data={"lti_message_type": "basic-lti-launch-request"}, headers=JSON)
+    assert_error(r, 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/lti/ags/nope", "/lti/platforms/a/b", "/hosted/index/lti-advantage-key-set"])
+def test_api_paths_answer_errors_as_json_even_to_a_browser(worker: Worker, path: str) -> None:
+    """Errors of API routes (and unknown paths in an API family) are JSON whatever `Accept`
+    says: a script calling them never has to parse a page. The KAF key-set path is an API route
+    like /lti/jwks."""
+    method = "POST" if path.endswith("key-set") else "GET"
+    r = http(method, worker.url(path), headers={"Accept": "text/html"})
+    assert r.status_code in (404, 405), describe(r)
+    assert r.headers.get("Content-Type", "").startswith("application/json"), describe(r)
 
 
 def test_rejected_launch_is_in_the_worker_log(tenant: Tenant) -> None:

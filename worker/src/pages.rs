@@ -20,7 +20,7 @@ th,td{text-align:left;vertical-align:top;padding:6px 8px;border-top:1px solid #d
 td code,li code,dd code{overflow-wrap:anywhere}ol li{margin:6px 0}li,p{overflow-wrap:anywhere}nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:6px 14px}\
 .scroll{overflow-x:auto}\
 @media (max-width:520px){main{margin:0;border:0;border-radius:0;padding:16px}dl{grid-template-columns:1fr}dd{margin-bottom:8px}\
-th,td{padding:6px 4px}.scroll table{min-width:560px}}";
+th,td{padding:6px 4px;overflow-wrap:anywhere;font-size:14px}.scroll table{table-layout:fixed}}";
 
 fn shell(title: &str, class: &str, body: &str) -> String {
     format!(

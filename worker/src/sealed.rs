@@ -26,7 +26,13 @@ pub fn key(cfg: &Config, label: &[u8]) -> ApiResult<[u8; 32]> {
 
 /// Encrypt `plain` into `iv.ciphertext`.
 pub async fn seal(cfg: &Config, label: &[u8], plain: &[u8]) -> ApiResult<String> {
-    let (iv, ct) = aes_gcm_encrypt(&key(cfg, label)?, plain).await.map_err(|e| ApiError::internal(e.0))?;
+    seal_with(&key(cfg, label)?, plain).await
+}
+
+/// [`seal`] with a key already derived (work that outlives the request holds the key, not the
+/// configuration).
+pub async fn seal_with(key: &[u8; 32], plain: &[u8]) -> ApiResult<String> {
+    let (iv, ct) = aes_gcm_encrypt(key, plain).await.map_err(|e| ApiError::internal(e.0))?;
     Ok(format!("{}.{}", b64url_encode(&iv), b64url_encode(&ct)))
 }
 

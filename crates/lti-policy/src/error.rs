@@ -298,3 +298,27 @@ impl Coded for SessionError {
         ErrorCode::SessionInvalid
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every protocol code of `lti-core` is a code of the vocabulary, the same string: a code
+    /// added to the core without its row here would otherwise answer as `internal_error`.
+    #[test]
+    fn every_core_code_is_in_the_vocabulary() {
+        for c in lti_core::error::ErrorCode::ALL {
+            assert_eq!(ErrorCode::from(*c).as_str(), c.as_str());
+        }
+    }
+
+    #[test]
+    fn codes_are_unique_with_a_status_and_a_sentence() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.as_str()), "{c} twice");
+            assert!((400..=503).contains(&c.status()), "{c}");
+            assert!(c.message().ends_with('.') && c.message().len() > 20, "{c}");
+        }
+    }
+}

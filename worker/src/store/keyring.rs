@@ -86,6 +86,13 @@ pub struct KeyRing {
     pub keys: Vec<StoredKey>,
 }
 
+impl KeyRing {
+    /// The key that signs now.
+    pub fn current(&self) -> Option<&StoredKey> {
+        self.keys.iter().find(|k| k.status == "current")
+    }
+}
+
 thread_local! {
     static RING: RefCell<Option<(i64, KeyRing)>> = const { RefCell::new(None) };
     static SIGNER: RefCell<Option<WebCryptoSigner>> = const { RefCell::new(None) };
@@ -303,7 +310,7 @@ pub async fn replace_ring(env: &Env, ring: &KeyRing) -> ApiResult<()> {
 }
 
 fn set_ring(ring: KeyRing) {
-    let current = ring.keys.iter().find(|k| k.status == "current").map(|k| k.kid.clone());
+    let current = ring.current().map(|k| k.kid.clone());
     RING.with(|r| *r.borrow_mut() = Some((now(), ring)));
     // Drop the imported signers when the current key changed.
     SIGNER.with(|s| {
@@ -441,8 +448,7 @@ pub async fn session_signer(env: &Env, cfg: &Config) -> ApiResult<SessionSigner>
     if let Some(s) = SESSION_SIGNER.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
-    let current =
-        ring.keys.iter().find(|k| k.status == "current").ok_or_else(|| ApiError::internal("no current key"))?;
+    let current = ring.current().ok_or_else(|| ApiError::internal("no current key"))?;
     let key = match &current.session {
         Some(session) => {
             let jwk = decrypt_jwk(cfg, &session.iv, &session.private_enc).await?;
@@ -482,8 +488,7 @@ pub async fn signer(env: &Env, cfg: &Config) -> ApiResult<WebCryptoSigner> {
     if let Some(s) = SIGNER.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
-    let current =
-        ring.keys.iter().find(|k| k.status == "current").ok_or_else(|| ApiError::internal("no current key"))?;
+    let current = ring.current().ok_or_else(|| ApiError::internal("no current key"))?;
     let jwk = decrypt_jwk(cfg, &current.iv, &current.private_enc).await?;
     let signer = WebCryptoSigner::import(&current.kid, &jwk).await.map_err(|e| ApiError::internal(e.0))?;
     SIGNER.with(|s| *s.borrow_mut() = Some(signer.clone()));

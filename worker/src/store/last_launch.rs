@@ -3,7 +3,6 @@
 //! sealed (AES-256-GCM under `LTI_ENCRYPTION_KEY`: the claims name people), never the id_token or
 //! its signature. The user-id suggestions read it ([`lti_policy::user_id::suggestions`]).
 
-use lti_core::encoding::b64url_encode;
 use lti_policy::LegacyIdentity;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -46,8 +45,7 @@ pub fn remember(env: &Env, wctx: &worker::Context, cfg: &Config, registration_id
     };
     let name = kv_key(registration_id);
     wctx.wait_until(async move {
-        if let Ok((iv, ct)) = lti_webcrypto::aes_gcm_encrypt(&key, &plain).await {
-            let text = format!("{}.{}", b64url_encode(&iv), b64url_encode(&ct));
+        if let Ok(text) = sealed::seal_with(&key, &plain).await {
             if let Ok(put) = kv.put(&name, text) {
                 let _ = put.expiration_ttl(KEEP_SECS).execute().await;
             }

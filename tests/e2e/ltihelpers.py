@@ -29,7 +29,7 @@ from oauthlib.oauth1 import (SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_BODY, Client, R
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 # the one process supervisor, shared with bench/ (conftest.py takes exit_on_signals and stop_all from here)
-from supervisor import Proc, child_env, exit_on_signals, free_port, stop_all  # noqa: E402,F401
+from supervisor import Proc, child_env, exit_on_signals, free_port, start_on_free_ports, stop_all  # noqa: E402,F401
 
 PLATFORM_SCRIPT = REPO / "tests" / "platform" / "platform.py"
 WORKER_BUILD = REPO / "worker" / "build" / "index.js"
@@ -228,7 +228,13 @@ def start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured:
     LTI_ENCRYPTION_KEY / LTI_SERVICES_TOKEN). ``port``: listen there (a restart on the same
     ``tmp`` and port finds the same stored state at the same URL)."""
     check_worker_build()
-    port = port or free_port()
+    if port is None:
+        return start_on_free_ports(lambda: _start_worker(kind, tmp, nonce_store, configured, log_level, vars, free_port()))
+    return _start_worker(kind, tmp, nonce_store, configured, log_level, vars, port)
+
+
+def _start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured: bool, log_level: str,
+                  vars: t.Optional[t.Dict[str, str]], port: int) -> Worker:
     inspector = free_port()
     base = f"http://127.0.0.1:{port}"
     admin_token = "adm_" + secrets.token_urlsafe(24)
@@ -622,14 +628,17 @@ class Platform:
 
 def start_platform(tmp: Path, tool_url: str, client_id: str = "lti-edge-local",
                    deployment_id: str = "local-deployment-1", name: str = "platform") -> Platform:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp / f"{name}-{port}.log"
-    cmd = [sys.executable, str(PLATFORM_SCRIPT), "--port", str(port), "--tool-url", tool_url,
-           "--client-id", client_id, "--deployment-id", deployment_id]
-    proc = Proc(name, cmd, log, env=child_env())
-    proc.wait_ready(base + "/__control/state", deadline_s=30)
-    return Platform(base=base, client_id=client_id, deployment_id=deployment_id, log=log, proc=proc)
+    def start() -> Platform:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = tmp / f"{name}-{port}.log"
+        cmd = [sys.executable, str(PLATFORM_SCRIPT), "--port", str(port), "--tool-url", tool_url,
+               "--client-id", client_id, "--deployment-id", deployment_id]
+        proc = Proc(name, cmd, log, env=child_env())
+        proc.wait_ready(base + "/__control/state", deadline_s=30)
+        return Platform(base=base, client_id=client_id, deployment_id=deployment_id, log=log, proc=proc)
+
+    return start_on_free_ports(start)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -31,6 +31,8 @@ from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parents[2]
 
+T = t.TypeVar("T")
+
 _LIVE: t.List["Proc"] = []
 _LIVE_LOCK = threading.Lock()
 
@@ -40,6 +42,23 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+#: What a server's log says when another process took its port first.
+PORT_CLASH = ("Address already in use", "EADDRINUSE")
+
+
+def start_on_free_ports(start: t.Callable[[], T], attempts: int = 4) -> T:
+    """Call ``start`` (which picks its ports with ``free_port`` and starts a server) again when
+    the server died because another process bound one of its ports between the pick and its
+    own bind: ``free_port`` can only say a port is free now. Any other failure is raised."""
+    for attempt in range(attempts):
+        try:
+            return start()
+        except RuntimeError as exc:
+            if attempt + 1 == attempts or not any(m in str(exc) for m in PORT_CLASH):
+                raise
+    raise AssertionError("unreachable")
 
 
 def wait_port_free(port: int, deadline_s: float = 30.0, hint: str = "") -> None:

@@ -4,8 +4,11 @@
 //! category were decided; and the failed logins of platforms nobody registered. Sealed
 //! (AES-256-GCM under `LTI_ENCRYPTION_KEY`: claims name people) before they leave the worker,
 //! kept in one Durable Object per registration ([`super::durable::inspector_sql`]), written in
-//! the background of the launch. The user-id suggestions read an attempt's claims
+//! the background, a moment after the launch, together with the isolate's other attempts of that
+//! moment (an isolate that dies in that moment loses them: this is a diagnostic record). The user-id suggestions read an attempt's claims
 //! ([`lti_policy::user_id::suggestions`]).
+
+use std::cell::{Cell, RefCell};
 
 use lti_policy::{Launch, LegacyIdentity};
 use serde::{Deserialize, Serialize};
@@ -137,25 +140,76 @@ fn object(registration: &str) -> String {
     format!("inspector:{registration}")
 }
 
-/// Keep `attempt` among `registration`'s newest (`""`: unknown platforms), in the background of
-/// the request; a failure to keep it is logged, never the launch's.
-pub fn record(env: &Env, wctx: &worker::Context, cfg: &Config, registration: &str, attempt: &Attempt) {
-    let (Ok(key), Ok(plain)) = (sealed::key(cfg, sealed::INSPECTOR), serde_json::to_vec(attempt)) else { return };
+/// How long an isolate gathers attempts before it writes them (one Durable Object call per
+/// registration for all of them, instead of one per launch).
+const FLUSH_DELAY_MS: i32 = 300;
+/// Most attempts an isolate holds unwritten (more are dropped: the newest few are what count).
+const MAX_PENDING: usize = 400;
+
+thread_local! {
+    /// Attempts waiting for this isolate's next write, with the registration each belongs to.
+    static PENDING: RefCell<Vec<(String, Attempt)>> = const { RefCell::new(Vec::new()) };
+    /// A write is scheduled.
+    static FLUSHING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keep `attempt` among `registration`'s newest (`""`: unknown platforms), in the background:
+/// the isolate gathers attempts for a moment and writes each registration's in one call; a
+/// failure to keep them is logged, never the launch's.
+pub fn record(env: &Env, wctx: &worker::Context, cfg: &Config, registration: &str, attempt: Attempt) {
+    PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() >= MAX_PENDING {
+            p.remove(0);
+        }
+        p.push((registration.to_string(), attempt));
+    });
+    if FLUSHING.with(|f| f.replace(true)) {
+        return;
+    }
+    let Ok(key) = sealed::key(cfg, sealed::INSPECTOR) else {
+        FLUSHING.with(|f| f.set(false));
+        return;
+    };
     let env = env.clone();
-    let obj = object(registration);
-    let (id, at, cid) = (attempt.id.clone(), attempt.at, attempt.id.clone());
-    let (max, keep_after) = (cfg.inspector.max_attempts, at - cfg.inspector.retention_secs);
+    let (max, retention) = (cfg.inspector.max_attempts, cfg.inspector.retention_secs);
     wctx.wait_until(async move {
-        let done = async {
-            let body = sealed::seal_with(&key, &plain).await?;
-            let req =
-                json!({"registration": "", "id": id, "at": at, "body": body, "max": max, "keepAfter": keep_after});
-            durable::call(&env, &obj, "/ins/add", &req).await.map(|_| ())
-        };
-        if let Err(e) = done.await {
-            crate::log::info(&cid, "inspector_not_kept", json!({"detail": e.detail}));
+        crate::clock::sleep_ms(FLUSH_DELAY_MS).await;
+        let batch = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        FLUSHING.with(|f| f.set(false));
+        let mut by_registration: Vec<(String, Vec<Attempt>)> = Vec::new();
+        for (reg, a) in batch {
+            match by_registration.iter_mut().find(|(r, _)| *r == reg) {
+                Some((_, list)) => list.push(a),
+                None => by_registration.push((reg, vec![a])),
+            }
+        }
+        for (reg, attempts) in by_registration {
+            if let Err(e) = write(&env, &key, &reg, &attempts, max, retention).await {
+                crate::log::info("-", "inspector_not_kept", json!({"registration": reg, "detail": e.detail}));
+            }
         }
     });
+}
+
+/// Seal `attempts` and add them to `registration`'s object in one call.
+async fn write(
+    env: &Env,
+    key: &[u8; 32],
+    registration: &str,
+    attempts: &[Attempt],
+    max: i64,
+    retention: i64,
+) -> ApiResult<()> {
+    let mut rows = Vec::with_capacity(attempts.len());
+    let mut newest = 0;
+    for a in attempts {
+        let plain = serde_json::to_vec(a).map_err(|e| ApiError::internal(e.to_string()))?;
+        rows.push(json!({"id": a.id, "at": a.at, "body": sealed::seal_with(key, &plain).await?}));
+        newest = newest.max(a.at);
+    }
+    let req = json!({"rows": rows, "max": max, "keepAfter": newest - retention});
+    durable::call(env, &object(registration), "/ins/add", &req).await.map(|_| ())
 }
 
 #[derive(Deserialize)]

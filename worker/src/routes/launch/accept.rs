@@ -65,7 +65,7 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             attempt.code = Some(e.code.as_str().to_string());
         }
     }
-    inspector::record(ctx.env, ctx.wctx, &ctx.cfg, &registration_id, &attempt);
+    inspector::record(ctx.env, ctx.wctx, &ctx.cfg, &registration_id, attempt);
     answer
 }
 
@@ -78,6 +78,7 @@ async fn accept(ctx: &Ctx<'_>, bound: Bound<'_>, id_token: &str, t: i64, attempt
     })?;
     // 2–4. Header (RS256, kid), platform key, signature.
     let verified = verify_token(ctx, &reg, id_token, t).await?;
+    // The claims as signed (validation does not change them): shown whatever it decides.
     attempt.claims = Some(verified.unvalidated_claims().clone());
     // 5–12. Every claim.
     let validated = verified.validate(&bound.consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;
@@ -141,7 +142,7 @@ async fn lti11(ctx: &Ctx<'_>, req: &Request, body: &str) -> ApiResult<Response> 
     // An unknown consumer key is kept with the unknown platforms; a form without one, nowhere.
     if attempt.registration.is_some() || attempt.presented.is_some() {
         let registration = attempt.registration.clone().unwrap_or_default();
-        inspector::record(ctx.env, ctx.wctx, &ctx.cfg, &registration, &attempt);
+        inspector::record(ctx.env, ctx.wctx, &ctx.cfg, &registration, attempt);
     }
     let claims = answer?;
     let fields = serde_json::json!({
@@ -205,8 +206,8 @@ async fn authorize(
 ) -> ApiResult<Launch> {
     let legacy_identity =
         legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, reg, validated.claims(), &ctx.cid, iso_now).await?;
-    // What the user-id suggestions read, kept whether or not the launch is admitted below.
-    attempt.claims = Some(validated.claims().clone());
+    // With the claims (kept since the signature verified), what the user-id suggestions read,
+    // whether or not the launch is admitted below.
     attempt.lti11_user_id = legacy_identity.as_ref().map(|l| l.user_id.clone());
     attempt.legacy_identity = legacy_identity.is_some();
     let target = &consumed.record().target_link_uri;

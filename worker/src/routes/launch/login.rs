@@ -49,7 +49,7 @@ pub async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
             attempt.outcome = "refused".into();
             attempt.code = Some(err.code.as_str().to_string());
             attempt.presented = Some(presented);
-            inspector::record(ctx.env, ctx.wctx, &ctx.cfg, "", &attempt);
+            inspector::record(ctx.env, ctx.wctx, &ctx.cfg, "", attempt);
         }
         err
     })?;

@@ -1,5 +1,5 @@
 //! The launch inspector's table, inside the Durable Object (`inspector`): per registration the
-//! newest attempts (sealed text; this file never sees what they say), trimmed on every insert to
+//! newest attempts (sealed text; this file never sees what they say), trimmed on every write to
 //! the count and age the deployment keeps, so the table stays bounded however many launches
 //! come (the unknown-platform failures are the registration `""`). The worker side is
 //! [`crate::store::inspector`].
@@ -37,17 +37,20 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
     let reg = SqlStorageValue::from(s("registration"));
     Ok(match path {
         "/ins/add" => {
-            sql.exec(
-                "INSERT INTO attempts (id, registration, at, body) VALUES (?, ?, ?, ?)",
-                vec![
-                    SqlStorageValue::from(s("id")),
-                    reg.clone(),
-                    SqlStorageValue::from(n("at")),
-                    SqlStorageValue::from(s("body")),
-                ],
-            )?;
-            // Keep the newest `max`, none older than `keepAfter` (of every registration: the
-            // old rows of a registration nobody launches any more go too).
+            let rows: Vec<Row> = serde_json::from_value(body.get("rows").cloned().unwrap_or(Value::Null))
+                .map_err(|e| worker::Error::RustError(format!("inspector rows: {e}")))?;
+            for r in rows {
+                sql.exec(
+                    "INSERT INTO attempts (id, registration, at, body) VALUES (?, ?, ?, ?)",
+                    vec![
+                        SqlStorageValue::from(r.id),
+                        reg.clone(),
+                        SqlStorageValue::from(r.at),
+                        SqlStorageValue::from(r.body),
+                    ],
+                )?;
+            }
+            // Keep the newest `max`, none older than `keepAfter`.
             sql.exec("DELETE FROM attempts WHERE at < ?", vec![SqlStorageValue::from(n("keepAfter"))])?;
             sql.exec(
                 "DELETE FROM attempts WHERE registration = ? AND seq NOT IN \

@@ -75,6 +75,7 @@ cat <<EOF2
     Local LMS (launch from here):  $LMS/
     Embed kit demo (host page):    http://127.0.0.1:${LTI_EDGE_DEMO_PORT:-8788}/demo/
     Tool (edge worker):            $TOOL/
+    Admin console:                 $TOOL/admin/  (sign in with LTI_ADMIN_TOKEN from .lti-edge/dev-secrets)
     What to paste, per LMS:        $TOOL/lti/setup
     Tool config for LMS admins:    $TOOL/lti/config
     Tool public keys:              $TOOL/lti/jwks
@@ -82,6 +83,7 @@ cat <<EOF2
     Register by Dynamic Registration: $DR_LINK
 
   Open $LMS/, pick a course and Instructor or Learner, and press Launch (the seeded registration).
+  The admin console shows each launch in its inspector, with the user-id rules you could choose.
   Or register the LMS by LTI Dynamic Registration: open the link above, choose Moodle or Canvas,
   press Register; the new registration then appears in the LMS's launch form. The link is
   one-time; make another with: curl -X POST $TOOL/lti/invitations -H "authorization: Bearer \$LTI_ADMIN_TOKEN"

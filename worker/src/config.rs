@@ -38,6 +38,32 @@ pub struct Config {
     /// `Cache-Control: max-age` of the tool JWKS (`JWKS_MAX_AGE`, 60–86400, default 300); a next
     /// key must be published this long before it is promoted.
     pub jwks_max_age: i64,
+    /// The admin console's sessions.
+    pub console: ConsoleConfig,
+    /// The launch inspector: attempts kept per registration, and for how long.
+    pub inspector: InspectorConfig,
+}
+
+/// The admin console's sessions (`CONSOLE_IDLE_SECONDS`, `CONSOLE_SESSION_HOURS`) and, when both
+/// `CF_ACCESS_TEAM_DOMAIN` and `CF_ACCESS_AUD` are set, Cloudflare Access in front of it.
+#[derive(Clone)]
+pub struct ConsoleConfig {
+    /// A session unused this long ends (default 30 minutes; 2 s–24 h).
+    pub idle_secs: i64,
+    /// A session ends this long after sign-in, however busy (default 8 h; 1–24 h).
+    pub lifetime_secs: i64,
+    /// `https://<team>.cloudflareaccess.com` and the application's audience tag.
+    pub access: Option<(HttpUrl, String)>,
+}
+
+/// `INSPECTOR_MAX_ATTEMPTS` (default 50, 1–200) and `INSPECTOR_RETENTION_HOURS` (default 24,
+/// 1–168).
+#[derive(Clone, Copy)]
+pub struct InspectorConfig {
+    /// Attempts kept per registration (the newest).
+    pub max_attempts: i64,
+    /// How long an attempt is kept.
+    pub retention_secs: i64,
 }
 
 /// A string var or secret, trimmed; empty counts as unset.
@@ -69,11 +95,16 @@ struct Vars {
     store: StoreKind,
     session_ttl: i64,
     jwks_max_age: i64,
+    console: ConsoleConfig,
+    inspector: InspectorConfig,
 }
 
 impl Vars {
     fn read(env: &Env) -> Self {
         let flag = |n: &str| env_string(env, n).is_some_and(|v| v == "true" || v == "1");
+        let number = |n: &str, default: i64, min: i64, max: i64| {
+            env_string(env, n).and_then(|s| s.parse::<i64>().ok()).unwrap_or(default).clamp(min, max)
+        };
         Self {
             base: env_string(env, "PUBLIC_BASE_URL").and_then(|s| HttpUrl::parse(&s).ok()),
             encryption_key: env_string(env, "LTI_ENCRYPTION_KEY"),
@@ -89,6 +120,17 @@ impl Vars {
                 .unwrap_or(3600)
                 .clamp(60, lti_policy::session::MAX_SESSION_TTL_SECS),
             jwks_max_age: env_string(env, "JWKS_MAX_AGE").and_then(|s| s.parse().ok()).unwrap_or(300).clamp(60, 86_400),
+            console: ConsoleConfig {
+                idle_secs: number("CONSOLE_IDLE_SECONDS", 1800, 2, 86_400),
+                lifetime_secs: number("CONSOLE_SESSION_HOURS", 8, 1, 24) * 3600,
+                access: env_string(env, "CF_ACCESS_TEAM_DOMAIN")
+                    .and_then(|d| HttpUrl::parse(d.trim_end_matches('/')).ok())
+                    .zip(env_string(env, "CF_ACCESS_AUD")),
+            },
+            inspector: InspectorConfig {
+                max_attempts: number("INSPECTOR_MAX_ATTEMPTS", 50, 1, 200),
+                retention_secs: number("INSPECTOR_RETENTION_HOURS", 24, 1, 168) * 3600,
+            },
         }
     }
 }
@@ -135,6 +177,8 @@ impl Config {
             store: v.store,
             session_ttl: v.session_ttl,
             jwks_max_age: v.jwks_max_age,
+            console: v.console,
+            inspector: v.inspector,
         }
     }
 

@@ -18,6 +18,7 @@ use crate::config::{Config, KV_BINDING};
 use crate::error::{ApiError, ApiResult};
 use crate::http::outbound as http;
 use crate::http::response::ok_json;
+use crate::store::inspector::{Attempt, Decided};
 use crate::store::registry::Registry;
 use crate::store::state::StateStore;
 use crate::{log, sealed};
@@ -49,20 +50,25 @@ pub fn is_lti11(form: &[(String, String)]) -> bool {
 // ------------------------------------------------------------------ launch
 
 /// An OAuth 1.0a launch: verified over the configured public URL, nonce used once, then the
-/// same session as 1.3. Returns the session claims for the caller to sign and redirect.
+/// same session as 1.3. Returns the session claims for the caller to sign and redirect;
+/// `attempt` gathers what the launch inspector shows.
 pub async fn launch(
-    env: &Env,
-    wctx: &worker::Context,
-    cfg: &Config,
+    ctx: &crate::routes::Ctx<'_>,
     raw_url: &str,
-    path: &str,
     body: &str,
     now: i64,
+    attempt: &mut Attempt,
 ) -> ApiResult<SessionClaims> {
+    let (env, wctx, cfg, path) = (ctx.env, ctx.wctx, &ctx.cfg, ctx.path.as_str());
     let url = RequestUrl::public(&cfg.base(), raw_url).map_err(|e| ApiError::coded(&e))?;
     let unverified = UnverifiedRequest::from_form("POST", &url, body).map_err(|e| ApiError::coded(&e))?;
     let registry = Registry::new(env);
     let reg = registry.by_consumer_key(unverified.consumer_key()).await?;
+    attempt.registration = reg.as_ref().map(|r| r.id().to_string());
+    if reg.is_none() {
+        let key: String = unverified.consumer_key().chars().take(300).collect();
+        attempt.presented = Some(serde_json::Map::from_iter([("consumerKey".to_string(), Value::String(key))]));
+    }
     let secret = match &reg {
         Some(r) => secret(cfg, r).await?,
         None => None,
@@ -76,6 +82,12 @@ pub async fn launch(
         .map_err(|e| ApiError::coded(&e))?;
     let opts = ParseOptions { blackboard_base64: reg.platform_family == "blackboard" };
     let params = Lti11Launch::from_request(request, opts).map_err(|e| ApiError::coded(&e))?;
+    // What the inspector shows and the user-id suggestions read: the parameters as the 1.3
+    // claims the user-id rules run over.
+    attempt.claims = Some(params.to_lti13_claims());
+    attempt.lti11_user_id = params.user_id.clone().filter(|u| !u.is_empty());
+    attempt.message_type = params.message_type.as_str().to_string();
+    attempt.deployment_id = reg.lti11_deployment().to_string();
     let launch = params.authorize(&reg, path).map_err(|e| {
         let mut a = ApiError::coded(&e);
         if let lti_policy::AccessError::RoleUnmapped(roles) = &e {
@@ -83,6 +95,7 @@ pub async fn launch(
         }
         a
     })?;
+    attempt.decided = Some(Decided::of(&launch));
     let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
     let mut claims = SessionClaims::for_launch(&launch, &cfg.base(), "oauth1", now, cfg.session_ttl, jti);
     let mut extra = serde_json::Map::new();

@@ -18,6 +18,7 @@
 mod auth;
 mod clock;
 mod config;
+mod console;
 mod error;
 mod http;
 mod js;

@@ -1,5 +1,5 @@
 //! Secrets at rest: AES-256-GCM under a key derived from `LTI_ENCRYPTION_KEY`, one label per
-//! purpose (tool keys, service tokens, LTI 1.1 secrets, the last launch of a registration).
+//! purpose (tool keys, service tokens, LTI 1.1 secrets, launch-inspector attempts, console sessions).
 //! Sealed text is `iv.ciphertext` (base64url).
 
 use lti_core::encoding::{b64url_decode, b64url_encode};
@@ -15,8 +15,10 @@ pub const TOOL_KEYS: &[u8] = b"lti-edge/key-encryption/v1";
 pub const SERVICE_TOKENS: &[u8] = b"lti-edge/service-token/v1";
 /// Label of LTI 1.1 shared secrets.
 pub const LTI11_SECRETS: &[u8] = b"lti-edge/lti11-secret/v1";
-/// Label of the last launch kept per registration (its claims, for the user-id suggestions).
-pub const LAST_LAUNCH: &[u8] = b"lti-edge/last-launch/v1";
+/// Label of the launch inspector's attempts (their claims name people).
+pub const INSPECTOR: &[u8] = b"lti-edge/launch-inspector/v1";
+/// Label of the admin console's session cookie.
+pub const CONSOLE_SESSION: &[u8] = b"lti-edge/console-session/v1";
 
 /// The key for one purpose.
 pub fn key(cfg: &Config, label: &[u8]) -> ApiResult<[u8; 32]> {

@@ -172,7 +172,13 @@ vocabulary! {
         /// `LTI_ENCRYPTION_KEY` is not set: LTI is disabled.
         NotConfigured = ("not_configured", 503, "LTI is disabled because LTI_ENCRYPTION_KEY is not set. Set it with `wrangler secret put LTI_ENCRYPTION_KEY` (32 or more random characters) and redeploy."),
         /// Admin API called without the right bearer secret.
-        AdminUnauthorized = ("admin_unauthorized", 401, "This admin API needs the header Authorization: Bearer <LTI_ADMIN_TOKEN>."),
+        AdminUnauthorized = ("admin_unauthorized", 401, "This admin API needs the header Authorization: Bearer <LTI_ADMIN_TOKEN>, or a signed-in admin console (open /admin/ and sign in)."),
+        /// The admin console's session cookie is missing, forged, signed out, idle too long or past its lifetime.
+        ConsoleSessionExpired = ("console_session_expired", 401, "Your admin console session has ended (signed out, idle too long, or past its lifetime). Sign in again at /admin/."),
+        /// A console call that changes something came without the tool's own `Origin`.
+        ConsoleOriginRefused = ("console_origin_refused", 403, "This change did not come from the tool's own admin console (the request's Origin is missing or another site's), so nothing was changed. Make the change from /admin/ on the tool's own address."),
+        /// Cloudflare Access is configured and the request's Access token is missing or does not verify.
+        AccessTokenInvalid = ("access_token_invalid", 401, "Cloudflare Access did not vouch for this request (its Cf-Access-Jwt-Assertion is missing, expired, or for another application). Open the console through its Access-protected address and sign in again."),
         /// No such route or object.
         NotFound = ("not_found", 404, "Nothing here. See GET /lti/config for the tool's URLs."),
         /// Route exists, method does not.

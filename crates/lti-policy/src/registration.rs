@@ -156,6 +156,33 @@ impl Registration {
     pub fn record_deployment(&mut self, deployment_id: &str) -> bool {
         self.lti.record_deployment(deployment_id)
     }
+
+    /// This registration with the user-id rule of `body` (`ltiUserIdAttribute`,
+    /// `lti13UserIdClaim`, `lti13UserIdClaimProperty`; absent ones are cleared), validated as
+    /// a whole registration's are: the inspector's "apply" changes nothing else.
+    pub fn with_user_id_rule(&self, body: &Value, now_iso: &str) -> Result<Registration, RegistrationError> {
+        let Some(b) = body.as_object() else {
+            return Err(RegistrationError {
+                fields: BTreeMap::from([("body".to_string(), "must be a JSON object".to_string())]),
+            });
+        };
+        let mut errs = Errors::new();
+        for k in b.keys() {
+            if !["ltiUserIdAttribute", "lti13UserIdClaim", "lti13UserIdClaimProperty"].contains(&k.as_str()) {
+                errs.insert(k.clone(), "not part of the user-id rule".into());
+            }
+        }
+        let (attribute, claim, property) = user_id_rule(b, &mut errs);
+        if !errs.is_empty() {
+            return Err(RegistrationError { fields: errs });
+        }
+        let mut r = self.clone();
+        r.lti_user_id_attribute = attribute;
+        r.lti13_user_id_claim = claim;
+        r.lti13_user_id_claim_property = property;
+        r.updated_at = now_iso.to_string();
+        Ok(r)
+    }
 }
 
 /// A registration request body, validated into a [`Registration`].

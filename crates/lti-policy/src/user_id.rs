@@ -236,6 +236,18 @@ pub fn suggestions(
     reg: &Registration,
     legacy: Option<&LegacyIdentity>,
 ) -> Vec<Suggestion> {
+    suggestions_knowing(claims, reg, legacy, None)
+}
+
+/// [`suggestions`] when the person's LTI 1.1 `user_id` is known from elsewhere (an LTI 1.1
+/// launch, whose claims are its parameters read as 1.3 claims): the suggestion giving that value
+/// is marked `matchesLti11UserId`.
+pub fn suggestions_knowing(
+    claims: &Map<String, Value>,
+    reg: &Registration,
+    legacy: Option<&LegacyIdentity>,
+    lti11_user_id: Option<&str>,
+) -> Vec<Suggestion> {
     let mut candidates: Vec<(String, UserIdRule)> = vec![
         ("sub".into(), UserIdRule::default()),
         ("lis: person_sourcedid".into(), UserIdRule::attribute("lis_person_sourcedid")),
@@ -263,8 +275,9 @@ pub fn suggestions(
             _ => candidates.push((name.clone(), UserIdRule::claim(name, ""))),
         }
     }
-    let lti11_user_id = legacy
-        .map(|l| l.user_id.clone())
+    let lti11_user_id = lti11_user_id
+        .map(str::to_string)
+        .or_else(|| legacy.map(|l| l.user_id.clone()))
         .or_else(|| claims.get(claim::LTI1P1).and_then(|c| c.get("user_id")).and_then(scalar));
     let current = UserIdRule::of(reg);
     let mut out: Vec<Suggestion> = Vec::new();

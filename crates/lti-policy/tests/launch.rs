@@ -1122,3 +1122,37 @@ fn troubleshooting_guide_lists_every_code_with_status_and_sentence() {
         assert!(sentences.contains(&line), "docs/troubleshooting.md lacks the sentence of `{code}`: {line}");
     }
 }
+
+/// The inspector's "apply": the user-id rule changes, validated like a registration's, and
+/// nothing else does.
+#[test]
+fn applying_a_user_id_rule_changes_only_the_rule() {
+    let before = reg();
+    let after = before
+        .with_user_id_rule(
+            &json!({"lti13UserIdClaim": "https://lms.example.edu/sis", "lti13UserIdClaimProperty": "login"}),
+            "2026-12-02T00:00:00Z",
+        )
+        .unwrap();
+    assert_eq!(after.lti13_user_id_claim, "https://lms.example.edu/sis");
+    assert_eq!(after.lti13_user_id_claim_property, "login");
+    assert_eq!(after.lti_user_id_attribute, "");
+    assert_eq!(after.updated_at, "2026-12-02T00:00:00Z");
+    let mut same = after.clone();
+    same.lti13_user_id_claim = before.lti13_user_id_claim.clone();
+    same.lti13_user_id_claim_property = before.lti13_user_id_claim_property.clone();
+    same.updated_at = before.updated_at.clone();
+    assert_eq!(serde_json::to_value(&same).unwrap(), serde_json::to_value(&before).unwrap());
+    // A property without its claim, a field that is not part of the rule, a non-object: refused,
+    // each naming the field.
+    let e = before.with_user_id_rule(&json!({"lti13UserIdClaimProperty": "login"}), "t").unwrap_err();
+    assert!(e.fields.contains_key("lti13UserIdClaimProperty"), "{:?}", e.fields);
+    let e = before.with_user_id_rule(&json!({"name": "x"}), "t").unwrap_err();
+    assert!(e.fields.contains_key("name"), "{:?}", e.fields);
+    assert!(before.with_user_id_rule(&json!([1]), "t").is_err());
+    let long = "x".repeat(300);
+    assert!(before.with_user_id_rule(&json!({"ltiUserIdAttribute": long}), "t").is_err());
+    // Empty clears back to the default rule (sub).
+    let cleared = after.with_user_id_rule(&json!({}), "t").unwrap();
+    assert_eq!((cleared.lti13_user_id_claim.as_str(), cleared.lti_user_id_attribute.as_str()), ("", ""));
+}

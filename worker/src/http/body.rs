@@ -107,6 +107,9 @@ pub const JSON_OPTIONAL: JsonBody = JsonBody { empty_is_object: true, ..JSON_API
 /// Backups: up to 4 MB.
 pub const JSON_BACKUP: JsonBody =
     JsonBody { limit: 4 * 1024 * 1024, hint: "must be a JSON object (a snapshot from GET /lti/backup)", ..JSON_API };
+/// The console's sign-in (`{"token": …}`, or nothing): 1 KB.
+pub const JSON_SIGN_IN: JsonBody =
+    JsonBody { limit: 1024, empty_is_object: true, hint: "must be {\"token\": \"…\"} or empty", ..JSON_API };
 /// Registrations: any JSON (the registration validator names what is wrong).
 pub const JSON_REGISTRATION: JsonBody =
     JsonBody { code: ErrorCode::RegistrationInvalid, object: false, hint: "must be valid JSON", ..JSON_API };

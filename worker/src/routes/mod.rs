@@ -22,7 +22,7 @@ use worker::{Context, Env, Method, Request, Response};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::http::body;
-use crate::{auth, log};
+use crate::log;
 
 /// The request as a handler sees it.
 pub struct Ctx<'a> {
@@ -131,7 +131,7 @@ macro_rules! route {
     };
 }
 
-use self::admin::{backup, invitations, keys, platforms, reports};
+use self::admin::{backup, console, inspector, invitations, keys, platforms, reports};
 use self::launch::{accept, login, public, register, setup, storage};
 use self::services::{ags, deep_link, nrps};
 use Path::{Exact, Id, Module as ModulePath, ModulePage, Seg};
@@ -162,7 +162,13 @@ pub static ROUTES: &[Route] = &[
     route!(Delete Id("/lti/platforms/", "") => platforms::delete, Admin, Json, "delete a registration"),
     route!(Get Id("/lti/platforms/", "/upgrade-report") => reports::upgrade, Admin, Json, "LTI 1.1 → 1.3 migration checks"),
     route!(Get Id("/lti/platforms/", "/setup") => platforms::setup, Admin, Json, "what to paste in this registration's LMS, with its ids and the custom parameters its user-id rule needs"),
-    route!(Get Id("/lti/platforms/", "/user-id-suggestions") => platforms::user_id_suggestions, Admin, Json, "from the registration's last launch (24 h): every attribute that could be the user id, its value, and the configuration that selects it"),
+    route!(Get Id("/lti/platforms/", "/user-id-suggestions") => inspector::user_id_suggestions, Admin, Json, "from one kept launch (`?attempt=`; default the newest): every attribute that could be the user id, its value, and the configuration that selects it"),
+    route!(Put Id("/lti/platforms/", "/user-id-rule") => inspector::set_user_id_rule, Admin, Json, "set the user-id rule (`ltiUserIdAttribute`, `lti13UserIdClaim`, `lti13UserIdClaimProperty`): a suggestion's \"apply\""),
+    route!(Get Id("/lti/platforms/", "/launches") => inspector::launches, Admin, Json, "launch inspector: the newest attempts (50, 24 h by default), admitted or refused, with claims received and decisions"),
+    route!(Get Exact("/lti/launches/unknown") => inspector::unknown, Admin, Json, "launch inspector: failed logins and 1.1 launches of platforms no registration names, with what to create"),
+    route!(Get Exact("/lti/admin/session") => console::current, Open, Json, "admin console: who is signed in (renews the session cookie)"),
+    route!(Post Exact("/lti/admin/session") => console::sign_in, Open, Json, "admin console: sign in with the admin token (or Cloudflare Access); sets an HttpOnly SameSite=Strict cookie"),
+    route!(Delete Exact("/lti/admin/session") => console::sign_out, Open, Json, "admin console: sign out"),
     route!(Get Exact("/lti/invitations") => invitations::list, Admin, Json, "Dynamic Registration invitations"),
     route!(Post Exact("/lti/invitations") => invitations::create, Admin, Json, "create a one-time Dynamic Registration URL"),
     route!(Delete Seg("/lti/invitations/", "{id}", "") => invitations::revoke, Admin, Json, "revoke an invitation"),
@@ -350,10 +356,17 @@ async fn dispatch(ctx: &Ctx<'_>, rows: &[&'static Route], head: bool, req: &mut 
         e.allow = Some(allow(rows));
         return Err(e);
     };
-    if route.guard == Guard::Admin {
-        auth::admin(&ctx.cfg, req)?;
+    let console = match route.guard {
+        Guard::Admin => crate::console::admin_or_console(ctx, req).await?,
+        Guard::Open => None,
+    };
+    let mut resp = (route.handler)(ctx, req).await?;
+    if let Some(s) = console {
+        // A console call renews its session (the idle timeout counts from here).
+        let cookie = crate::console::cookie(&ctx.cfg, &s, crate::clock::now()).await?;
+        resp.headers_mut().append("set-cookie", &cookie)?;
     }
-    (route.handler)(ctx, req).await
+    Ok(resp)
 }
 
 /// The README's endpoint table, from [`ROUTES`]: one row a path, in table order.

@@ -3,12 +3,13 @@
 //! [`state`] (single-use launch states, 1.1 nonces, parked launches; KV or the object),
 //! [`registry`] (platform registrations), [`invitations`] (Dynamic Registration invitations),
 //! [`keyring`] (the tool's keys and signers), [`jwks`] (platforms' key sets, cached),
-//! [`last_launch`] (each registration's last launch, sealed, for the user-id suggestions).
+//! [`inspector`] (each registration's recent launch attempts, sealed, for the launch inspector
+//! and the user-id suggestions).
 
 pub mod durable;
+pub mod inspector;
 pub mod invitations;
 pub mod jwks;
 pub mod keyring;
-pub mod last_launch;
 pub mod registry;
 pub mod state;

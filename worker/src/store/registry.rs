@@ -213,6 +213,16 @@ impl<'a> Registry<'a> {
         Ok(reply.changed)
     }
 
+    /// Replace the user-id rule of registration `id` (validated; nothing else changes), atomically
+    /// in the object. `None` when there is no such registration.
+    pub async fn set_user_id_rule(&self, id: &str, rule: &Value, now_iso: &str) -> ApiResult<Option<Registration>> {
+        let reply = self.ask("/reg/user-id-rule", &json!({"id": id, "rule": rule, "now": now_iso})).await?;
+        if let Some(r) = &reply.registration {
+            forget(r.id(), r.lti().issuer().as_str());
+        }
+        Ok(reply.registration)
+    }
+
     /// Store registrations as they are (restore): all or nothing, ids kept.
     pub async fn save_all(&self, regs: &[Registration]) -> ApiResult<()> {
         self.ask("/reg/save-all", &json!({"registrations": regs})).await?;

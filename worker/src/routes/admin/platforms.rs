@@ -51,6 +51,7 @@ pub async fn get(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
 /// `DELETE /lti/platforms/{id}`.
 pub async fn delete(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
     if Registry::new(ctx.env).delete(&ctx.params.id).await? {
+        crate::store::inspector::forget(ctx.env, &ctx.params.id).await?;
         return ok_json(json!({"id": ctx.params.id, "deleted": true}), 200);
     }
     Err(ApiError::new(ErrorCode::NotFound, "registration not found"))
@@ -86,36 +87,4 @@ pub async fn setup(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
         );
     }
     ok_json(sheet, 200)
-}
-
-/// `GET /lti/platforms/{id}/user-id-suggestions`: from the registration's last launch (24 h),
-/// every attribute that could be the user id, its value and the exact configuration that
-/// selects it — decided by the code launches use — and what the registration's own rule gives.
-pub async fn user_id_suggestions(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
-    use lti_policy::user_id::{suggestions, UserIdRule};
-    let reg = Registry::new(ctx.env)
-        .get(&ctx.params.id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "registration not found"))?;
-    let Some(last) = crate::store::last_launch::read(ctx.env, &ctx.cfg, reg.id()).await? else {
-        return ok_json(
-            json!({"launch": null, "current": {"configuration": UserIdRule::of(&reg)}, "suggestions": [],
-                   "hint": "No launch from this LMS in the last 24 hours: launch the tool once, then ask again."}),
-            200,
-        );
-    };
-    let legacy = last.legacy();
-    let current = match lti_policy::authorize::decide_user_id(&last.claims, &reg, legacy.as_ref()) {
-        Ok((user_id, source)) => json!({"configuration": UserIdRule::of(&reg), "userId": user_id, "source": source}),
-        Err(e) => json!({"configuration": UserIdRule::of(&reg), "error": lti_policy::Coded::code(&e).as_str()}),
-    };
-    ok_json(
-        json!({
-            "launch": {"at": last.at, "deploymentId": last.deployment_id, "messageType": last.message_type,
-                       "lti11UserIdAccepted": last.lti11_user_id.is_some()},
-            "current": current,
-            "suggestions": suggestions(&last.claims, &reg, legacy.as_ref()),
-        }),
-        200,
-    )
 }

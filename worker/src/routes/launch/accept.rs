@@ -20,8 +20,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::body::read_text;
 use crate::routes::services::caller::remember_context;
 use crate::routes::Ctx;
+use crate::store::inspector::{self, Attempt, Decided};
 use crate::store::jwks;
-use crate::store::last_launch::{self, LastLaunch};
 use crate::store::registry::Registry;
 use crate::store::state::StateStore;
 use crate::{legacy, log};
@@ -53,14 +53,37 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let t = now();
     // 1. The state: signed, alive, used once, bound to this browser.
     let bound = claim_state(ctx, req, state, t).await?;
+    // From here the registration is known: the attempt is kept for its inspector, admitted or
+    // refused.
+    let registration_id = bound.consumed.record().registration_id.clone();
+    let mut attempt = Attempt::new(&ctx.cid, "1.3", t);
+    let answer = accept(ctx, bound, id_token, t, &mut attempt).await;
+    match &answer {
+        Ok(_) => attempt.outcome = "admitted".into(),
+        Err(e) => {
+            attempt.outcome = "refused".into();
+            attempt.code = Some(e.code.as_str().to_string());
+        }
+    }
+    inspector::record(ctx.env, ctx.wctx, &ctx.cfg, &registration_id, attempt);
+    answer
+}
+
+/// Steps 2–16 of a 1.3 launch whose state checked out; `attempt` gathers what the inspector
+/// shows.
+async fn accept(ctx: &Ctx<'_>, bound: Bound<'_>, id_token: &str, t: i64, attempt: &mut Attempt) -> ApiResult<Response> {
     let registry = Registry::new(ctx.env);
     let mut reg = registry.get(&bound.consumed.record().registration_id).await?.ok_or_else(|| {
         ApiError::new(ErrorCode::PlatformUnregistered, "registration deleted between login and launch")
     })?;
     // 2–4. Header (RS256, kid), platform key, signature.
     let verified = verify_token(ctx, &reg, id_token, t).await?;
+    // The claims as signed (validation does not change them): shown whatever it decides.
+    attempt.claims = Some(verified.unvalidated_claims().clone());
     // 5–12. Every claim.
     let validated = verified.validate(&bound.consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;
+    attempt.message_type = validated.typed().message_type.as_str().to_string();
+    attempt.deployment_id = validated.deployment_id().to_string();
     if validated.is_new_deployment()
         && reg.lti().deployment_policy() == DeploymentPolicy::AcceptAndRecord
         && registry.record_deployment(&reg, validated.deployment_id(), &iso_now()).await?
@@ -72,7 +95,8 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     // 13–16. Who, role, module, category; then the tool session.
     let skew = validated.observed_skew();
     let origin = presentation_origin(validated.typed());
-    let launch = authorize(ctx, &reg, validated, &bound.consumed).await?;
+    let launch = authorize(ctx, &reg, validated, &bound.consumed, attempt).await?;
+    attempt.decided = Some(Decided::of(&launch));
     let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
     let mut claims =
         SessionClaims::for_launch(&launch, &ctx.cfg.base(), bound.binding.as_str(), t, ctx.cfg.session_ttl, jti);
@@ -105,7 +129,22 @@ pub async fn launch(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
 
 /// An LTI 1.1 launch: OAuth 1.0a, then the same session as 1.3.
 async fn lti11(ctx: &Ctx<'_>, req: &Request, body: &str) -> ApiResult<Response> {
-    let claims = legacy::launch(ctx.env, ctx.wctx, &ctx.cfg, &req.inner().url(), &ctx.path, body, now()).await?;
+    let t = now();
+    let mut attempt = Attempt::new(&ctx.cid, "1.1", t);
+    let answer = legacy::launch(ctx, &req.inner().url(), body, t, &mut attempt).await;
+    match &answer {
+        Ok(_) => attempt.outcome = "admitted".into(),
+        Err(e) => {
+            attempt.outcome = "refused".into();
+            attempt.code = Some(e.code.as_str().to_string());
+        }
+    }
+    // An unknown consumer key is kept with the unknown platforms; a form without one, nowhere.
+    if attempt.registration.is_some() || attempt.presented.is_some() {
+        let registration = attempt.registration.clone().unwrap_or_default();
+        inspector::record(ctx.env, ctx.wctx, &ctx.cfg, &registration, attempt);
+    }
+    let claims = answer?;
     let fields = serde_json::json!({
         "registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role,
         "user_id_source": claims.user_id_source,
@@ -163,18 +202,14 @@ async fn authorize(
     reg: &Registration,
     validated: ValidatedLaunch,
     consumed: &ConsumedState,
+    attempt: &mut Attempt,
 ) -> ApiResult<Launch> {
     let legacy_identity =
         legacy::migration(ctx.env, ctx.wctx, &ctx.cfg, reg, validated.claims(), &ctx.cid, iso_now).await?;
-    // The launch the user-id suggestions read, kept whether or not it is admitted below.
-    let kept = LastLaunch {
-        at: now(),
-        deployment_id: validated.deployment_id().to_string(),
-        message_type: validated.typed().message_type.as_str().to_string(),
-        claims: validated.claims().clone(),
-        lti11_user_id: legacy_identity.as_ref().map(|l| l.user_id.clone()),
-    };
-    last_launch::remember(ctx.env, ctx.wctx, &ctx.cfg, reg.id(), &kept);
+    // With the claims (kept since the signature verified), what the user-id suggestions read,
+    // whether or not the launch is admitted below.
+    attempt.lti11_user_id = legacy_identity.as_ref().map(|l| l.user_id.clone());
+    attempt.legacy_identity = legacy_identity.is_some();
     let target = &consumed.record().target_link_uri;
     let authorized = match &legacy_identity {
         Some(identity) => validated.authorize_migrated(reg, &ctx.cfg.tool, target, identity),

@@ -1,5 +1,6 @@
 //! `GET|POST /lti/login`: OIDC login initiation. Nothing is stored: the signed state carries
-//! the login (and names the store its launch will mark it used in).
+//! the login (and names the store its launch will mark it used in). Only a login from a
+//! platform nobody registered is kept, among the inspector's newest few, for admins.
 
 use lti_core::encoding::form_decode;
 use lti_core::state::{begin_login, LoginParams, LOGIN_RANDOM_BYTES};
@@ -13,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::body::read_form;
 use crate::http::response::{html_response_csp, redirect, script_csp};
 use crate::routes::Ctx;
+use crate::store::inspector::{self, Attempt};
 use crate::store::registry::Registry;
 use crate::{log, pages};
 
@@ -28,9 +30,29 @@ pub async fn login(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let redirect_path = if ctx.path.starts_with("/hosted/") { "/hosted/index/oauth2-launch" } else { "/lti/launch" };
     let key = ctx.cfg.state_key().ok_or_else(|| ApiError::new(ErrorCode::NotConfigured, "no key"))?;
     let random = random_bytes::<LOGIN_RANDOM_BYTES>().map_err(|e| ApiError::internal(e.0))?;
-    let (next, reg_id) =
-        begin_login(&params, &candidates, &ctx.cfg.tool, redirect_path, &key, &random, ctx.cfg.store_name(), now())
-            .map_err(|e| ApiError::coded(&e))?;
+    let begun =
+        begin_login(&params, &candidates, &ctx.cfg.tool, redirect_path, &key, &random, ctx.cfg.store_name(), now());
+    let (next, reg_id) = begun.map_err(|e| {
+        let err = ApiError::coded(&e);
+        if err.code == ErrorCode::PlatformUnregistered {
+            // Shown to admins in the inspector, with what to create.
+            let cut = |s: &str| serde_json::Value::String(s.chars().take(300).collect());
+            let mut presented = serde_json::Map::new();
+            presented.insert("issuer".into(), cut(&params.iss));
+            if let Some(c) = params.client_id.as_deref() {
+                presented.insert("clientId".into(), cut(c));
+            }
+            if let Some(d) = params.deployment_id.as_deref() {
+                presented.insert("deploymentId".into(), cut(d));
+            }
+            let mut attempt = Attempt::new(&ctx.cid, "1.3", now());
+            attempt.outcome = "refused".into();
+            attempt.code = Some(err.code.as_str().to_string());
+            attempt.presented = Some(presented);
+            inspector::record(ctx.env, ctx.wctx, &ctx.cfg, "", attempt);
+        }
+        err
+    })?;
     let target = storage_target(params.lti_storage_target.as_deref());
     log::info(
         &ctx.cid,

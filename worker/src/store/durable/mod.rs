@@ -4,9 +4,10 @@
 //!
 //! Objects by name: one per launch state or LTI 1.1 nonce (single-use marks, [`marks`]), the
 //! `registry` (registrations, [`registry_sql`]), `invitations` (Dynamic Registration
-//! invitations, [`invitations_sql`]), and documents replaced by compare-and-swap (the tool's key
+//! invitations, [`invitations_sql`]), `inspector` (recent launch attempts, [`inspector_sql`]), and documents replaced by compare-and-swap (the tool's key
 //! ring, object `tool-key-ring`).
 
+pub mod inspector_sql;
 pub mod invitations_sql;
 pub mod marks;
 pub mod registry_sql;
@@ -114,6 +115,11 @@ impl DurableObject for LtiEdgeObject {
             invitations_sql::init(&sql)?;
             let b: serde_json::Value = req.json().await?;
             return Response::from_json(&invitations_sql::handle(&sql, &path, &b)?);
+        }
+        if path.starts_with("/ins/") {
+            inspector_sql::init(&sql)?;
+            let b: serde_json::Value = req.json().await?;
+            return Response::from_json(&inspector_sql::handle(&sql, &path, &b)?);
         }
         if let Some(op) = path.strip_prefix("/state/") {
             return match op {

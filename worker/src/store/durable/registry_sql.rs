@@ -146,6 +146,19 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
             }
             json!({"changed": changed})
         }
+        "/reg/user-id-rule" => {
+            let Some(reg) = one("SELECT body FROM registrations WHERE id = ?", s("id"))? else {
+                return Ok(json!({"registration": null}));
+            };
+            let now = body.get("now").and_then(Value::as_str).unwrap_or_default();
+            match reg.with_user_id_rule(body.get("rule").unwrap_or(&Value::Null), now) {
+                Ok(updated) => {
+                    put(sql, &updated)?;
+                    json!({"registration": updated, "changed": true})
+                }
+                Err(RegistrationError { fields }) => invalid(fields),
+            }
+        }
         "/reg/save-all" => save_all(sql, body)?,
         "/reg/delete" => {
             json!({"registration": one("DELETE FROM registrations WHERE id = ? RETURNING body", s("id"))?})

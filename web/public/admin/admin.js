@@ -769,7 +769,7 @@ function attemptDetail(a) {
   const d = a.decided;
   return h('div', { class: 'attempt-detail' },
     h('dl', { class: 'pairs' },
-      h('dt', { text: 'Correlation id' }), h('dd', { class: 'mono', text: a.correlationId || '' }),
+      h('dt', { text: 'Correlation id' }), h('dd', { class: 'mono', text: a.correlationId || a.id || '' }),
       h('dt', { text: 'LTI version' }), h('dd', { text: a.ltiVersion || '' }),
       h('dt', { text: 'Message type' }), h('dd', { class: 'mono', text: a.messageType || '' }),
       d ? [
@@ -850,25 +850,34 @@ async function viewUnknownLaunches(ticket) {
   if (stale(ticket)) return;
   const attempts = data?.attempts || [];
   mount('Failed launches from unknown LMSs',
-    h('p', { class: 'lead', text: 'Launches refused because no registration matches their issuer or client ID (admins only see these). Each says what to create.' }),
+    h('p', { class: 'lead', text: `Launches refused because no registration matches their issuer or client ID (admins only see these), kept ${data?.retentionHours ?? 24} hours. Each says what to create.` }),
+    h('div', { class: 'toolbar' }, h('button', { type: 'button', id: 'unknown-refresh', text: 'Refresh', onclick: () => route() })),
     attempts.length
       ? h('table', { id: 'unknown', class: 'cards' }, h('caption', { class: 'sr-only', text: 'Unknown-platform launches' }),
         h('thead', {}, h('tr', {}, ['Time', 'Code', 'Issuer', 'Client ID', 'What to create'].map((t) => h('th', { scope: 'col', text: t })))),
         h('tbody', {}, attempts.map((a) => h('tr', {},
           h('td', { 'data-label': 'Time' }, timeEl(a.at)),
-          h('td', { 'data-label': 'Code' }, h('code', { text: a.code || '' }), a.correlationId ? h('div', { class: 'meta mono wrap', text: a.correlationId }) : null),
-          h('td', { 'data-label': 'Issuer', class: 'mono wrap', text: a.issuer || '' }),
-          h('td', { 'data-label': 'Client ID', class: 'mono wrap', text: a.clientId || '' }),
+          h('td', { 'data-label': 'Code' }, h('code', { text: a.code || '' }), h('div', { class: 'meta mono wrap', text: a.correlationId || a.id || '' })),
+          h('td', { 'data-label': 'Issuer', class: 'mono wrap', text: presented(a, 'issuer') || presented(a, 'consumerKey') }),
+          h('td', { 'data-label': 'Client ID', class: 'mono wrap', text: presented(a, 'clientId') }),
           h('td', { 'data-label': 'What to create' }, whatToCreate(a))))))
       : h('p', { class: 'empty', text: 'No refused launches from unknown LMSs.' }));
+}
+
+/** What an unknown platform presented (`presented`; top-level fields in older answers). */
+function presented(a, k) {
+  const v = a.presented?.[k] ?? a[k];
+  return typeof v === 'string' ? v : '';
 }
 
 function whatToCreate(a) {
   const w = a.whatToCreate;
   const text = typeof w === 'string' ? w : w ? JSON.stringify(w) : '';
+  if (presented(a, 'consumerKey') && !presented(a, 'issuer')) return h('span', { class: 'wrap', text });
   const q = new URLSearchParams({ preset: 'other' });
-  if (a.issuer) q.set('issuer', a.issuer);
-  if (a.clientId) q.set('lti13ClientId', a.clientId);
+  if (presented(a, 'issuer')) q.set('issuer', presented(a, 'issuer'));
+  if (presented(a, 'clientId')) q.set('lti13ClientId', presented(a, 'clientId'));
+  if (presented(a, 'deploymentId')) q.set('deploymentIds', presented(a, 'deploymentId'));
   return [h('span', { class: 'wrap', text }), ' ', h('a', { href: `#/registrations/new?${q}`, text: 'Create this registration' })];
 }
 

@@ -384,3 +384,45 @@ describe('admin console in Chromium', { timeout: 150_000 }, () => {
     }
   });
 });
+
+describe('admin console: idle timeout', { timeout: 60_000 }, () => {
+  it('a session left idle past CONSOLE_IDLE_SECONDS goes back to sign-in saying so, and the API refuses it', async () => {
+    // A worker of its own with a 3 s idle timeout. startWorker passes fixed vars; wrangler adds the
+    // process's environment to them when CLOUDFLARE_INCLUDE_PROCESS_ENV is true (its local-dev
+    // switch), set here only while this worker starts.
+    const saved = { inc: process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV, idle: process.env.CONSOLE_IDLE_SECONDS };
+    process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV = 'true';
+    process.env.CONSOLE_IDLE_SECONDS = '3';
+    let idleWorker;
+    try {
+      idleWorker = await startWorker();
+    } finally {
+      for (const [k, v] of [['CLOUDFLARE_INCLUDE_PROCESS_ENV', saved.inc], ['CONSOLE_IDLE_SECONDS', saved.idle]]) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    const { page, errors, close } = await newPage(browser, { viewport: { width: 1440, height: 900 } });
+    try {
+      await page.goto(`${idleWorker.url}/admin/`);
+      await page.waitForSelector('#token');
+      await signInByKeyboard(page, idleWorker.admin);
+      await page.waitForSelector('#reg-count');
+      const info = await page.evaluate(() => fetch('/lti/admin/session').then((r) => r.json()));
+      assert.equal(info.data.idleTimeoutSecs, 3, 'the worker took CONSOLE_IDLE_SECONDS');
+      // Left alone, the page asks the server once its idle time has passed and, refused, signs out.
+      await page.waitForSelector('#signed-out-notice', { timeout: 15_000 });
+      assert.equal(await h1(page), 'Sign in');
+      assert.match(await page.textContent('#signed-out-notice'), /Signed out after 3 seconds idle/);
+      const status = await page.evaluate(() => fetch('/lti/keys').then((r) => r.status));
+      assert.equal(status, 401);
+      // Signing in again returns to the page the admin was on.
+      await signInByKeyboard(page, idleWorker.admin);
+      await page.waitForSelector('#reg-count');
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await idleWorker.close();
+    }
+  });
+});

@@ -79,7 +79,9 @@ function timeEl(v) {
 }
 
 /** Say something to screen readers (and show it) in the status line. */
+let saidAt = 0;
 function say(text) {
+  saidAt = Date.now();
   const s = $('#status');
   s.textContent = '';
   // A fresh text node after a tick, so the same sentence twice is announced twice.
@@ -244,6 +246,9 @@ const main = () => $('#main');
 /** Render a view: replace main's content, mark the nav, move focus to the new heading. */
 function mount(title, ...nodes) {
   const m = main();
+  // A message from the action that led here ("Created …") stays; older ones go.
+  if (Date.now() - saidAt > 1500) $('#status').textContent = '';
+  saidAt = 0; // survives one view change at most
   put(m, h('h1', { tabindex: '-1', text: title }), ...nodes.flat(Infinity).filter((n) => n instanceof Node));
   document.title = `${title} · LTI Edge admin`;
   const section = (location.hash.split('/')[1] || '').split('?')[0];
@@ -995,6 +1000,9 @@ async function viewKeys(ticket, result) {
     result?.ok ? h('p', { class: 'notice', role: 'status', text: result.ok }) : null,
     result?.error ? errorBox(result.error, `The ${result.step} step was refused.`) : null,
     result?.error?.error?.code === 'key_next_too_new' ? h('p', {}, h('button', { type: 'button', class: 'danger', text: 'Promote anyway…', onclick: () => promote(true) })) : null,
+    h('p', { id: 'key-state' }, 'Now: ', h('strong', { text: has('next')
+      ? 'a next key is published and waits to be promoted.'
+      : has('retired') ? 'one current key; retired keys are still published for their overlap.' : 'one current key, nothing in rotation.' })),
     h('div', { class: 'toolbar' },
       h('button', { type: 'button', id: 'key-next', disabled: has('next'), onclick: () => step('next', {}, 'A next key is published. Promote it once LMSs have fetched it.'), text: 'Publish a next key' }),
       h('button', { type: 'button', id: 'key-promote', disabled: !has('next'), onclick: () => promote(false), text: 'Promote the next key…' }),

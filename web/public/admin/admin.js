@@ -165,7 +165,8 @@ async function api(method, path, body) {
   const error = (json && json.error && typeof json.error === 'object') ? json.error
     : { code: `http_${r.status}`, message: `The tool answered ${r.status} ${r.statusText}.` };
   const failure = new ApiFailure(r.status, error);
-  if (r.status === 401 && SIGNED_OUT_CODES.has(error.code) && !(path === SESSION && method === 'POST')) {
+  // The session endpoint's own 401s are answered where it is called (sign-in form, start-up).
+  if (r.status === 401 && SIGNED_OUT_CODES.has(error.code) && path !== SESSION) {
     signedOut(error);
     failure.handled = true;
   }
@@ -225,7 +226,9 @@ function showChrome(signedIn) {
   $('#who').hidden = !signedIn;
   const i = session.info;
   $('#who-text').textContent = !i ? '' : i.via === 'access' ? `Signed in through Cloudflare Access${i.email ? ` as ${i.email}` : ''}` : 'Signed in with the admin token';
+  // Under Cloudflare Access the console session follows Access: sign out there.
   $('#sign-out').hidden = !signedIn || i?.via === 'access';
+  $('#access-sign-out').hidden = !signedIn || i?.via !== 'access';
 }
 
 async function loadSession() {

@@ -127,13 +127,6 @@ fn member_str<'a>(o: &'a Map<String, Value>, key: &str, claim_name: &'static str
 }
 
 impl VerifiedLaunch {
-    /// The claims as signed by the platform, not yet validated: for diagnostics only (the
-    /// launch inspector shows what a refused launch carried); decisions read
-    /// [`ValidatedLaunch`].
-    pub fn unvalidated_claims(&self) -> &Map<String, Value> {
-        &self.claims
-    }
-
     /// Validate every claim (LTI 1.3 core §5, security framework §5.1.3):
     ///
     /// 5. `iss` equals the registration's issuer;

@@ -73,6 +73,11 @@ pub struct Attempt {
     /// The claims (an LTI 1.1 launch: its parameters read as 1.3 claims), once verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Map<String, Value>>,
+    /// An LTI 1.3 launch's claims as they came: the id_token's payload segment (base64url JSON;
+    /// never the header or the signature), read into [`Attempt::claims`] when attempts are read,
+    /// so a launch copies one string instead of building a second claims tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_payload: Option<String>,
     /// The LTI 1.1 `user_id` known for this person (an accepted `lti1p1` claim, or the 1.1
     /// launch's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,7 +233,11 @@ pub async fn list(env: &Env, cfg: &Config, registration: &str, now: i64) -> ApiR
     let mut out = Vec::with_capacity(rows.rows.len());
     for r in rows.rows {
         if let Ok(plain) = sealed::open(cfg, sealed::INSPECTOR, &r.body).await {
-            if let Ok(a) = serde_json::from_slice::<Attempt>(&plain) {
+            if let Ok(mut a) = serde_json::from_slice::<Attempt>(&plain) {
+                if let Some(payload) = a.claims_payload.take() {
+                    a.claims =
+                        lti_core::encoding::b64url_decode(&payload).and_then(|b| lti_core::jws::strict_object(&b));
+                }
                 out.push(a);
             }
         }

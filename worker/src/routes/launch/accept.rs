@@ -78,8 +78,9 @@ async fn accept(ctx: &Ctx<'_>, bound: Bound<'_>, id_token: &str, t: i64, attempt
     })?;
     // 2–4. Header (RS256, kid), platform key, signature.
     let verified = verify_token(ctx, &reg, id_token, t).await?;
-    // The claims as signed (validation does not change them): shown whatever it decides.
-    attempt.claims = Some(verified.unvalidated_claims().clone());
+    // The claims as signed (the token's payload segment, which the signature covers; validation
+    // does not change them): shown whatever it decides. Read when the inspector is opened.
+    attempt.claims_payload = id_token.split('.').nth(1).map(str::to_string);
     // 5–12. Every claim.
     let validated = verified.validate(&bound.consumed, &reg, t).map_err(|e| ApiError::coded(&e))?;
     attempt.message_type = validated.typed().message_type.as_str().to_string();

@@ -139,7 +139,8 @@ describe('admin console in Chromium', { timeout: 150_000 }, () => {
       // Wrong token first: a clear error beside the field, the field marked invalid and focused.
       await signInByKeyboard(page, 'not-the-admin-token');
       await page.waitForSelector('#token-error:not([hidden])');
-      assert.match(await page.textContent('#token-error'), /admin_unauthorized/);
+      assert.match(await page.textContent('#token-error'), /console_token_invalid/);
+      assert.match(await page.textContent('#token-error'), /not this deployment's admin token/);
       assert.equal(await page.getAttribute('#token', 'aria-invalid'), 'true');
       assert.equal(await focusedId(page), 'token');
       assert.equal(await page.inputValue('#token'), '', 'the field does not keep what was typed');
@@ -387,21 +388,8 @@ describe('admin console in Chromium', { timeout: 150_000 }, () => {
 
 describe('admin console: idle timeout', { timeout: 60_000 }, () => {
   it('a session left idle past CONSOLE_IDLE_SECONDS goes back to sign-in saying so, and the API refuses it', async () => {
-    // A worker of its own with a 3 s idle timeout. startWorker passes fixed vars; wrangler adds the
-    // process's environment to them when CLOUDFLARE_INCLUDE_PROCESS_ENV is true (its local-dev
-    // switch), set here only while this worker starts.
-    const saved = { inc: process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV, idle: process.env.CONSOLE_IDLE_SECONDS };
-    process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV = 'true';
-    process.env.CONSOLE_IDLE_SECONDS = '3';
-    let idleWorker;
-    try {
-      idleWorker = await startWorker();
-    } finally {
-      for (const [k, v] of [['CLOUDFLARE_INCLUDE_PROCESS_ENV', saved.inc], ['CONSOLE_IDLE_SECONDS', saved.idle]]) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    }
+    // A worker of its own with a 3 s idle timeout.
+    const idleWorker = await startWorker({ vars: { CONSOLE_IDLE_SECONDS: '3' } });
     const { page, errors, close } = await newPage(browser, { viewport: { width: 1440, height: 900 } });
     try {
       await page.goto(`${idleWorker.url}/admin/`);

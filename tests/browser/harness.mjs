@@ -96,7 +96,8 @@ export async function startLms(toolUrl) {
  * 127.0.0.1 (`direct`, for calls from the test). `localhost` puts it on another site than the
  * other loopback origins (sites of IP addresses are the address itself).
  */
-export async function startWorker({ hostname = '127.0.0.1' } = {}) {
+/** The worker in workerd (`wrangler dev --local`); `vars`: more worker vars (name → value). */
+export async function startWorker({ hostname = '127.0.0.1', vars = {} } = {}) {
   const wrangler = join(ROOT, 'node_modules/.bin/wrangler');
   if (!existsSync(join(ROOT, 'worker/build/index.js')) || !existsSync(wrangler)) return null;
   const port = await freePort();
@@ -108,7 +109,8 @@ export async function startWorker({ hostname = '127.0.0.1' } = {}) {
   const child = spawn(wrangler, ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
     '--persist-to', state, '--show-interactive-dev-session=false', '--log-level', 'warn',
     '--var', `PUBLIC_BASE_URL:${url}`, '--var', `LTI_ADMIN_TOKEN:${admin}`, '--var', 'ALLOW_HTTP_LOOPBACK:true',
-    '--var', `LTI_ENCRYPTION_KEY:${randomBytes(36).toString('base64url')}`], {
+    '--var', `LTI_ENCRYPTION_KEY:${randomBytes(36).toString('base64url')}`,
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`])], {
     cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, LTI_EDGE_SKIP_BUILD: '1', WRANGLER_SEND_METRICS: 'false', DO_NOT_TRACK: '1', CI: 'true', NO_COLOR: '1' },
   });

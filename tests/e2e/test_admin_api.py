@@ -263,3 +263,29 @@ def test_payload_too_large(worker: Worker) -> None:
     assert_error(r, 413, "payload_too_large")
     r = http("POST", worker.url("/lti/launch"), data={"id_token": big, "state": "s"}, headers=JSON)
     assert_error(r, 413, "payload_too_large")
+
+
+def test_put_replaces_a_registration_by_id_even_its_issuer_and_client_id(worker: Worker) -> None:
+    iss = f"https://lms-{secrets.token_hex(4)}.example.edu"
+    base = {"issuer": iss, "lti13ClientId": unique("c"), "name": "Before", "lti13PlatformOidcAuthUrl": f"{iss}/auth",
+            "lti13AuthTokenUrl": f"{iss}/token", "lti13KeysUrl": f"{iss}/jwks", "deploymentIds": ["d1"],
+            "roleMap": {"Learner": "viewer"}}
+    reg = assert_ok(worker.admin("POST", "/lti/platforms", json=base), 201)
+    other = assert_ok(worker.admin("POST", "/lti/platforms", json=dict(base, lti13ClientId=unique("o"))), 201)
+    new_client = unique("renamed")
+    put = assert_ok(worker.admin("PUT", f"/lti/platforms/{reg['id']}",
+                                 json=dict(base, lti13ClientId=new_client, name="After")))
+    assert put["id"] == reg["id"] and put["lti13ClientId"] == new_client and put["name"] == "After", put
+    assert put["createdAt"] == reg["createdAt"]
+    ids = [r["id"] for r in worker.registrations()]
+    assert ids.count(reg["id"]) == 1 and reg["id"] in ids, "edited in place, no second registration"
+    # The new pair belongs to another registration: refused, naming the field; nothing changes.
+    clash = assert_error(worker.admin("PUT", f"/lti/platforms/{reg['id']}",
+                                      json=dict(base, lti13ClientId=other["lti13ClientId"])), 400, "registration_invalid")
+    assert "lti13ClientId" in clash["fields"], clash
+    assert assert_ok(worker.admin("GET", f"/lti/platforms/{reg['id']}"))["lti13ClientId"] == new_client
+    bad = assert_error(worker.admin("PUT", f"/lti/platforms/{reg['id']}", json=dict(base, lti13KeysUrl="ftp://x")),
+                       400, "registration_invalid")
+    assert "lti13KeysUrl" in bad["fields"], bad
+    assert_error(worker.admin("PUT", f"/lti/platforms/{unique('nope')}", json=base), 404, "not_found")
+    assert_error(worker.admin("PUT", f"/lti/platforms/{reg['id']}", token=None, json=base), 401, "admin_unauthorized")

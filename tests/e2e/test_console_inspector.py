@@ -69,8 +69,9 @@ def names(w: Worker) -> t.List[str]:
 # ---------------------------------------------------------------- console sessions
 
 def test_sign_in_sets_a_first_party_cookie_only_for_the_right_token_from_the_tools_origin(worker: Worker) -> None:
-    assert_error(sign_in(worker, token="wrong-" + unique("t")), 401, "admin_unauthorized")
-    assert_error(sign_in(worker, token=""), 401, "admin_unauthorized")
+    assert_error(sign_in(worker, token="wrong-" + unique("t")), 401, "console_token_invalid")
+    assert_error(sign_in(worker, token=""), 401, "console_token_invalid")
+    assert_error(sign_in(worker, token=worker.services_token), 401, "console_token_invalid")
     assert_error(sign_in(worker, origin=None), 403, "console_origin_refused")
     assert_error(sign_in(worker, origin=EVIL), 403, "console_origin_refused")
     refused = sign_in(worker, origin=EVIL)

@@ -8,7 +8,7 @@ import typing as t
 
 import pytest
 
-from ltihelpers import (Platform, Worker, assert_error, assert_ok, call, describe, launch_with, unique)
+from ltihelpers import (Platform, Worker, assert_error, assert_ok, call, describe, http, launch_with, unique)
 
 
 def create(worker: Worker, **body: t.Any) -> t.Dict[str, t.Any]:
@@ -122,3 +122,19 @@ def test_sakai_preset_registration_launches(worker: Worker, platform: Platform) 
     assert r.status_code == 200, describe(r)
     sent = platform.token_requests(cid)
     assert sent[-1]["assertion_claims"]["aud"] == platform.base + "/imsblis/lti13/token/7", sent[-1]
+
+
+def test_the_preset_listing_is_what_registrations_apply(worker: Worker) -> None:
+    listed = assert_ok(http("GET", worker.url("/lti/presets"), headers={"Accept": "application/json"}))
+    by = {p["preset"]: p for p in listed}
+    assert set(by) == {"moodle", "canvas", "blackboard", "brightspace", "sakai", "schoology", "other"}, list(by)
+    moodle = by["moodle"]
+    assert [a["field"] for a in moodle["asks"] if a["required"]][:1] == ["siteUrl"], moodle
+    assert moodle["fills"]["lti13KeysUrl"] == "{siteUrl}/mod/lti/certs.php"
+    # What the listing says Moodle fills is what a registration from the preset gets.
+    client = unique("listed")
+    reg = assert_ok(worker.admin("POST", "/lti/platforms", json={
+        "preset": "moodle", "siteUrl": "https://moodle.example.edu", "lti13ClientId": client,
+        "deploymentIds": ["1"]}), 201)
+    for field, template in moodle["fills"].items():
+        assert reg[field] == template.replace("{siteUrl}", "https://moodle.example.edu"), (field, reg[field])

@@ -173,6 +173,8 @@ vocabulary! {
         NotConfigured = ("not_configured", 503, "LTI is disabled because LTI_ENCRYPTION_KEY is not set. Set it with `wrangler secret put LTI_ENCRYPTION_KEY` (32 or more random characters) and redeploy."),
         /// Admin API called without the right bearer secret.
         AdminUnauthorized = ("admin_unauthorized", 401, "This admin API needs the header Authorization: Bearer <LTI_ADMIN_TOKEN>, or a signed-in admin console (open /admin/ and sign in)."),
+        /// A console sign-in with a token that is not the admin token (or none).
+        ConsoleTokenInvalid = ("console_token_invalid", 401, "That is not this deployment's admin token (LTI_ADMIN_TOKEN). Check it, paste it without spaces, and sign in again."),
         /// The admin console's session cookie is missing, forged, signed out, idle too long or past its lifetime.
         ConsoleSessionExpired = ("console_session_expired", 401, "Your admin console session has ended (signed out, idle too long, or past its lifetime). Sign in again at /admin/."),
         /// A console call that changes something came without the tool's own `Origin`.

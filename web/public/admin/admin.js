@@ -7,22 +7,15 @@ const SESSION = '/lti/admin/session';
 /** 401 codes that mean "no (more) console session": back to the sign-in view. */
 const SIGNED_OUT_CODES = new Set(['console_session_required', 'console_session_expired', 'admin_unauthorized', 'access_token_invalid']);
 
-/** LMS presets (crates/lti-policy/src/presets.rs): what each asks for and what it fills. */
-const PRESETS = [
-  { code: 'moodle', name: 'Moodle', asks: ['siteUrl', 'lti13ClientId', 'deploymentIds'],
-    fills: { issuer: '{siteUrl}', lti13PlatformOidcAuthUrl: '{siteUrl}/mod/lti/auth.php', lti13AuthTokenUrl: '{siteUrl}/mod/lti/token.php', lti13KeysUrl: '{siteUrl}/mod/lti/certs.php' } },
-  { code: 'canvas', name: 'Canvas', asks: ['lti13ClientId', 'deploymentIds', 'canvasEnvironment'],
-    fills: { issuer: 'https://canvas.{env}instructure.com', lti13PlatformOidcAuthUrl: 'https://sso.{env}canvaslms.com/api/lti/authorize_redirect', lti13AuthTokenUrl: 'https://sso.{env}canvaslms.com/login/oauth2/token', lti13KeysUrl: 'https://sso.{env}canvaslms.com/api/lti/security/jwks' } },
-  { code: 'blackboard', name: 'Blackboard', asks: ['applicationId', 'deploymentIds'],
-    fills: { issuer: 'https://blackboard.com', lti13PlatformOidcAuthUrl: 'https://developer.blackboard.com/api/v1/gateway/oidcauth', lti13AuthTokenUrl: 'https://developer.blackboard.com/api/v1/gateway/oauth2/jwttoken', lti13KeysUrl: 'https://developer.blackboard.com/api/v1/management/applications/{applicationId}/jwks.json' } },
-  { code: 'brightspace', name: 'Brightspace (D2L)', asks: ['siteUrl', 'lti13ClientId', 'deploymentIds'],
-    fills: { issuer: '{siteUrl}', lti13PlatformOidcAuthUrl: '{siteUrl}/d2l/lti/authenticate', lti13AuthTokenUrl: 'https://auth.brightspace.com/core/connect/token', lti13KeysUrl: '{siteUrl}/d2l/.well-known/jwks' } },
-  { code: 'sakai', name: 'Sakai', asks: ['siteUrl', 'toolId', 'lti13ClientId', 'deploymentIds'],
-    fills: { issuer: '{siteUrl}', lti13PlatformOidcAuthUrl: '{siteUrl}/imsoidc/lti13/oidc_auth', lti13AuthTokenUrl: '{siteUrl}/imsblis/lti13/token/{toolId}', lti13KeysUrl: '{siteUrl}/imsblis/lti13/keyset/{toolId}' } },
-  { code: 'schoology', name: 'Schoology', asks: ['lti13ClientId', 'deploymentIds'],
-    fills: { issuer: 'https://schoology.schoology.com', lti13PlatformOidcAuthUrl: 'https://lti-service.svc.schoology.com/lti-service/authorize-redirect', lti13AuthTokenUrl: 'https://lti-service.svc.schoology.com/lti-service/access-token', lti13KeysUrl: 'https://lti-service.svc.schoology.com/lti-service/.well-known/jwks' } },
-  { code: 'other', name: 'Other LMS', asks: ['issuer', 'lti13ClientId', 'deploymentIds', 'lti13PlatformOidcAuthUrl', 'lti13AuthTokenUrl', 'lti13KeysUrl'], fills: {} },
-];
+/** LMS presets, as the worker applies them (GET /lti/presets, read at start-up): what each asks
+ * for and what it fills. The console keeps no copy of its own, so it cannot drift. */
+let PRESETS = [];
+
+/** Read the presets from the worker (each: code, name, asks (field names), fills). */
+async function loadPresets() {
+  const list = await api('GET', '/lti/presets');
+  PRESETS = list.map((p) => ({ code: p.preset, name: p.name, asks: p.asks.map((a) => a.field), fills: p.fills }));
+}
 const ENDPOINTS = ['issuer', 'lti13PlatformOidcAuthUrl', 'lti13AuthTokenUrl', 'lti13KeysUrl'];
 
 /** Every form field: label, help, whether the API requires it. */
@@ -610,9 +603,11 @@ function viewForm(reg, query) {
     submit.disabled = true;
     say(editing ? 'Saving…' : 'Creating…');
     try {
-      const saved = await api('POST', '/lti/platforms', body);
-      const isNew = editing && saved.id !== reg.id;
-      say(isNew ? `Saved as a new registration (the issuer or client ID changed); ${reg.name || reg.issuer} is still listed.` : `${editing ? 'Saved' : 'Created'} ${saved.name}.`);
+      // Editing replaces this registration by its id (issuer and client ID may change too).
+      const saved = editing
+        ? await api('PUT', `/lti/platforms/${encodeURIComponent(reg.id)}`, body)
+        : await api('POST', '/lti/platforms', body);
+      say(`${editing ? 'Saved' : 'Created'} ${saved.name}.`);
       location.hash = `#/registrations/${encodeURIComponent(saved.id)}/setup`;
     } catch (e) {
       if (e?.handled) return;
@@ -663,7 +658,6 @@ function viewForm(reg, query) {
 
   const title = editing ? `Edit ${reg.name || reg.issuer}` : 'Add a registration';
   mount(title, editing ? regHeader(reg, 'edit') : h('p', { class: 'meta' }, h('a', { href: '#/registrations', text: 'Registrations' }), ' › new'),
-    editing ? h('p', { class: 'help', text: 'Changing the issuer or client ID saves a new registration (they are what identifies an LMS); delete the old one afterwards.' }) : null,
     summary, form);
 }
 
@@ -1090,7 +1084,7 @@ async function start() {
   $('#sign-out').addEventListener('click', signOut);
   window.addEventListener('hashchange', route);
   try {
-    await loadSession();
+    await Promise.all([loadSession(), loadPresets()]);
   } catch (e) {
     mount('The console cannot reach the tool', errorBox(e));
     return;

@@ -182,6 +182,29 @@ impl<'a> Registry<'a> {
         Ok(Upserted { registration, created: reply.created })
     }
 
+    /// Validate `body` and replace registration `id` with it (issuer and client id may change);
+    /// `None` when there is no such registration. `secret_enc` as for [`Registry::upsert`].
+    pub async fn update(
+        &self,
+        id: &str,
+        body: &Value,
+        now_iso: &str,
+        allow_http_loopback: bool,
+        secret_enc: Option<String>,
+    ) -> ApiResult<Option<Registration>> {
+        let previous = self.get(id).await?;
+        let reply = self
+            .ask("/reg/update", &json!({"id": id, "input": body, "now": now_iso, "allowHttpLoopback": allow_http_loopback, "secretEnc": secret_enc}))
+            .await?;
+        if let Some(p) = &previous {
+            forget(p.id(), p.lti().issuer().as_str());
+        }
+        if let Some(r) = &reply.registration {
+            forget(r.id(), r.lti().issuer().as_str());
+        }
+        Ok(reply.registration)
+    }
+
     /// Validate `body` and create a new registration; an issuer + client id already registered
     /// is refused (`platform_already_registered`), never updated (Dynamic Registration).
     pub async fn create(

@@ -37,9 +37,11 @@ pub async fn sign_in(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     };
     let via = match (&token, &access) {
         (Some(tok), _) if ctx.cfg.admin_token.is_some() && ctx.cfg.is_admin(tok) => "token",
-        (Some(_), _) => return Err(ApiError::new(ErrorCode::AdminUnauthorized, "console sign-in: wrong admin token")),
+        (Some(_), _) => {
+            return Err(ApiError::new(ErrorCode::ConsoleTokenInvalid, "console sign-in: wrong admin token"))
+        }
         (None, Some(_)) => "access",
-        (None, None) => return Err(ApiError::new(ErrorCode::AdminUnauthorized, "console sign-in without a token")),
+        (None, None) => return Err(ApiError::new(ErrorCode::ConsoleTokenInvalid, "console sign-in without a token")),
     };
     let s = ConsoleSession::new(via, access, t)?;
     log::info(&ctx.cid, "console_signed_in", json!({"via": via, "session": s.sid.get(..8)}));

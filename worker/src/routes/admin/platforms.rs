@@ -25,19 +25,37 @@ pub async fn list(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
 /// id (or `id`).
 pub async fn upsert(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let body = read_json(req, &JSON_REGISTRATION).await?;
-    // Field errors come from the same validation the registry runs; a new LTI 1.1 secret is
-    // sealed here (WebCrypto) so the registry object stores only its sealed form.
-    let secret_enc = match body.get("lti11Secret").and_then(Value::as_str) {
-        Some(plain) if (8..=255).contains(&plain.chars().count()) => {
-            Some(legacy::encrypt_secret(&ctx.cfg, plain).await?)
-        }
-        _ => None,
-    };
+    // Field errors come from the same validation the registry runs.
+    let secret_enc = sealed_new_secret(ctx, &body).await?;
     let id = uuid_v4(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
     let up = Registry::new(ctx.env).upsert(&body, &id, &iso_now(), ctx.cfg.allow_http_loopback, secret_enc).await?;
     let reg = up.registration;
     log::info(&ctx.cid, "registration_saved", json!({"id": reg.id(), "updated": !up.created}));
     ok_json(reg.public_json(), if up.created { 201 } else { 200 })
+}
+
+/// `PUT /lti/platforms/{id}`: replace that registration with the body (every field may change,
+/// issuer and client id too; the 1.1 secret stays unless a new one is given).
+pub async fn update(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
+    let body = read_json(req, &JSON_REGISTRATION).await?;
+    let secret_enc = sealed_new_secret(ctx, &body).await?;
+    let reg = Registry::new(ctx.env)
+        .update(&ctx.params.id, &body, &iso_now(), ctx.cfg.allow_http_loopback, secret_enc)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "registration not found"))?;
+    log::info(&ctx.cid, "registration_saved", json!({"id": reg.id(), "updated": true}));
+    ok_json(reg.public_json(), 200)
+}
+
+/// A new LTI 1.1 secret in a registration body, sealed here (WebCrypto) so the registry object
+/// stores only its sealed form; a bad one is left for the validator to name.
+async fn sealed_new_secret(ctx: &Ctx<'_>, body: &Value) -> ApiResult<Option<String>> {
+    match body.get("lti11Secret").and_then(Value::as_str) {
+        Some(plain) if (8..=255).contains(&plain.chars().count()) => {
+            Ok(Some(legacy::encrypt_secret(&ctx.cfg, plain).await?))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `GET /lti/platforms/{id}`.

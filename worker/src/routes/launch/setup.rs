@@ -37,6 +37,12 @@ pub async fn index(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     html_response(pages::setup_index(&base, &lms_list()), 200)
 }
 
+/// `GET /lti/presets`: each LMS preset, what it asks for and what it fills (the admin console
+/// builds its registration form from this; the same presets `POST /lti/platforms` applies).
+pub async fn presets(_ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
+    ok_json(lti_policy::presets::PRESETS.iter().map(|p| p.describe()).collect::<Vec<Value>>(), 200)
+}
+
 /// `GET /lti/setup/{lms}`: what to paste in that LMS.
 pub async fn page(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let lms = setup::lms(&ctx.params.id).ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such LMS"))?;

@@ -134,6 +134,7 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
         }
         "/reg/upsert" => upsert(sql, body, false)?,
         "/reg/create" => upsert(sql, body, true)?,
+        "/reg/update" => update(sql, body)?,
         "/reg/record-deployment" => {
             let Some(mut reg) = one("SELECT body FROM registrations WHERE id = ?", s("id"))? else {
                 return Ok(json!({"changed": false}));
@@ -171,7 +172,6 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
 /// `create_only` (Dynamic Registration): an existing issuer + client id is left alone and
 /// answered `platform_already_registered`.
 fn upsert(sql: &SqlStorage, body: &Value, create_only: bool) -> worker::Result<Value> {
-    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let input_body = body.get("input").cloned().unwrap_or(Value::Null);
     let input = match RegistrationInput::new(&input_body) {
         Ok(i) => i,
@@ -190,6 +190,51 @@ fn upsert(sql: &SqlStorage, body: &Value, create_only: bool) -> worker::Result<V
     if create_only && existing.is_some() {
         return Ok(json!({"error": "platform_already_registered"}));
     }
+    save_validated(sql, body, &input, existing)
+}
+
+/// Update registration `id` from an admin API body: every field may change (issuer and client
+/// id too, unless another registration has the new pair); id, creation time and the sealed 1.1
+/// secret (unless a new one is given) stay.
+fn update(sql: &SqlStorage, body: &Value) -> worker::Result<Value> {
+    let id = body.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let Some(existing) =
+        rows(sql, "SELECT body FROM registrations WHERE id = ?", vec![SqlStorageValue::from(id)])?.into_iter().next()
+    else {
+        return Ok(json!({"registration": null}));
+    };
+    let input_body = body.get("input").cloned().unwrap_or(Value::Null);
+    let input = match RegistrationInput::new(&input_body) {
+        Ok(i) => i,
+        Err(RegistrationError { fields }) => return Ok(invalid(fields)),
+    };
+    if let (Some(iss), Some(cid)) = input.key() {
+        let clash = rows(
+            sql,
+            "SELECT body FROM registrations WHERE issuer = ? AND client_id = ? AND id != ?",
+            vec![
+                SqlStorageValue::from(iss.trim().to_string()),
+                SqlStorageValue::from(cid.trim().to_string()),
+                SqlStorageValue::from(existing.id().to_string()),
+            ],
+        )?;
+        if let Some(o) = clash.first() {
+            let why = format!("this issuer and client id are already registration {}: edit or delete that one", o.id());
+            return Ok(invalid([("lti13ClientId".to_string(), why)].into()));
+        }
+    }
+    save_validated(sql, body, &input, Some(existing))
+}
+
+/// Validate `input` over `existing` (if any), seal in a new 1.1 secret, check the consumer key
+/// is not another registration's, store.
+fn save_validated(
+    sql: &SqlStorage,
+    body: &Value,
+    input: &RegistrationInput<'_>,
+    existing: Option<Registration>,
+) -> worker::Result<Value> {
+    let s = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let loopback = body.get("allowHttpLoopback").and_then(Value::as_bool).unwrap_or(false);
     let mut reg = match input.validate(&s("newId"), existing.as_ref(), &s("now"), loopback) {
         Ok(r) => r,

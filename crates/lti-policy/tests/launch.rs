@@ -1122,3 +1122,20 @@ fn troubleshooting_guide_lists_every_code_with_status_and_sentence() {
         assert!(sentences.contains(&line), "docs/troubleshooting.md lacks the sentence of `{code}`: {line}");
     }
 }
+
+/// Caliper is on unless the registration says `caliper: false`; a registration stored before
+/// the switch existed reads as on; anything but a boolean is refused.
+#[test]
+fn caliper_switch_defaults_on_and_refuses_non_booleans() {
+    assert!(reg().caliper);
+    assert!(!reg_with(json!({"caliper": false})).caliper);
+    let mut stored = serde_json::to_value(reg()).unwrap();
+    stored.as_object_mut().unwrap().remove("caliper");
+    let old: Registration = serde_json::from_value(stored).unwrap();
+    assert!(old.caliper, "stored JSON without the field reads as on");
+    let mut body = serde_json::to_value(reg()).unwrap();
+    body["caliper"] = json!("no");
+    let err =
+        RegistrationInput::new(&body).unwrap().validate("reg-1", None, "2026-11-22T00:00:00Z", false).unwrap_err();
+    assert!(err.fields.contains_key("caliper"), "{:?}", err.fields);
+}

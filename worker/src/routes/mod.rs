@@ -131,9 +131,9 @@ macro_rules! route {
     };
 }
 
-use self::admin::{backup, invitations, keys, platforms, reports};
+use self::admin::{backup, caliper as caliper_admin, invitations, keys, platforms, reports};
 use self::launch::{accept, login, public, register, setup, storage};
-use self::services::{ags, deep_link, nrps};
+use self::services::{ags, caliper, deep_link, nrps};
 use Path::{Exact, Id, Module as ModulePath, ModulePage, Seg};
 
 /// Every endpoint. Rows of one path are listed together; a path answers the methods of its
@@ -163,6 +163,7 @@ pub static ROUTES: &[Route] = &[
     route!(Get Id("/lti/platforms/", "/upgrade-report") => reports::upgrade, Admin, Json, "LTI 1.1 → 1.3 migration checks"),
     route!(Get Id("/lti/platforms/", "/setup") => platforms::setup, Admin, Json, "what to paste in this registration's LMS, with its ids and the custom parameters its user-id rule needs"),
     route!(Get Id("/lti/platforms/", "/user-id-suggestions") => platforms::user_id_suggestions, Admin, Json, "from the registration's last launch (24 h): every attribute that could be the user id, its value, and the configuration that selects it"),
+    route!(Get Id("/lti/platforms/", "/caliper") => caliper_admin::status, Admin, Json, "Caliper: the switch, delivery counts (accepted, delivered, retried, dropped, dead-lettered), profile results, the latest errors and the ids of dead-lettered events"),
     route!(Get Exact("/lti/invitations") => invitations::list, Admin, Json, "Dynamic Registration invitations"),
     route!(Post Exact("/lti/invitations") => invitations::create, Admin, Json, "create a one-time Dynamic Registration URL"),
     route!(Delete Seg("/lti/invitations/", "{id}", "") => invitations::revoke, Admin, Json, "revoke an invitation"),
@@ -182,6 +183,7 @@ pub static ROUTES: &[Route] = &[
     route!(Post Exact("/lti/ags/scores") => ags::post_score, Open, Json, "post a score"),
     route!(Delete Exact("/lti/ags/scores") => ags::delete_score, Open, Json, "delete a score: LTI 1.1 `deleteResult`"),
     route!(Get Exact("/lti/ags/results") => ags::results, Open, Json, "read results"),
+    route!(Post Exact("/lti/caliper/events") => caliper::events, Open, Json, "Caliper learning analytics: a tool app's events (session token, services credential + `LTI-Session`, or `{\"session\"}` in a beacon's body), queued for the platform's event store"),
     route!(Get Exact("/lti/nrps/members") => nrps::members, Open, Json, "course roster"),
     route!(Get ModulePage => public::module_page, Open, Page, "the (demo) tool module page of a session"),
     route!(Post ModulePath => accept::launch, Open, Page, "LTI 1.1 launch on a module URL under `/hosted/` (KAF-style)"),

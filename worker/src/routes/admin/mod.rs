@@ -3,6 +3,7 @@
 //! tool's keys ([`keys`]), backup and restore ([`backup`]), reports ([`reports`]).
 
 pub mod backup;
+pub mod caliper;
 pub mod invitations;
 pub mod keys;
 pub mod platforms;

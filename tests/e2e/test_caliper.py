@@ -150,6 +150,18 @@ def test_events_are_validated_per_field_and_delivered(caliper_tenant: Tenant, pl
     assert by_id[ok["ids"][0]]["type"] == "ViewEvent" and by_id[ok["ids"][0]]["object"]["type"] == "WebPage"
     assert by_id[ok["ids"][1]]["target"]["currentTime"] == "PT0S"
     assert len(got["events"]) == 3, "LoggedIn and the two accepted events; nothing of the refused requests"
+    # A tool's own id: resending the same event (an answer the page never saw) is one event at
+    # the store, the copy recognised by its id.
+    own = {**view, "id": "urn:uuid:0b8a6f0e-6f43-4c55-9d7c-3c1e2a9b7d10"}
+    assert assert_ok(post_events(w, launched.token, own), 202)["ids"] == [own["id"]]
+    assert_ok(post_events(w, launched.token, own), 202)
+    got = wait_events(platform, store, lambda ev: any(e["id"] == own["id"] for e in ev))
+    deadline = time.monotonic() + 20
+    while own["id"] not in got["duplicates"] and time.monotonic() < deadline:
+        time.sleep(0.3)
+        got = received(platform, store)
+    assert [e["id"] for e in got["events"]].count(own["id"]) == 1 and own["id"] in got["duplicates"], got["duplicates"]
+    assert_error(post_events(w, launched.token, {**view, "id": "not-a-uuid"}), 422, "caliper_event_invalid")
 
 
 def test_who_may_post_events(caliper_tenant: Tenant, make_tenant: t.Callable[..., Tenant], platform: Platform) -> None:

@@ -295,6 +295,11 @@ pub struct ToolObject {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolEvent {
+    /// The tool's own `urn:uuid:` for the event, so that a tool resending after an answer it
+    /// never saw (a page unloading mid-request) sends the same id and the store can drop the
+    /// copy; absent: the worker draws one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Caliper event type.
     #[serde(rename = "type")]
     pub kind: String,
@@ -374,7 +379,7 @@ fn parse_one(v: &Value, now: i64, at: &str, fields: &mut BTreeMap<String, String
         return None;
     };
     const KNOWN: &[&str] =
-        &["type", "action", "object", "eventTime", "position", "score", "scoreMaximum", "count", "duration"];
+        &["id", "type", "action", "object", "eventTime", "position", "score", "scoreMaximum", "count", "duration"];
     for k in o.keys() {
         if !KNOWN.contains(&k.as_str()) {
             bad(k, format!("unknown field (known: {})", KNOWN.join(", ")));
@@ -391,6 +396,14 @@ fn parse_one(v: &Value, now: i64, at: &str, fields: &mut BTreeMap<String, String
         },
         None => {
             bad("type", format!("required; one of {}", names.join(", ")));
+            None
+        }
+    };
+    let id = match o.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if is_urn_uuid(s) => Some(s.to_ascii_lowercase()),
+        Some(_) => {
+            bad("id", "must be a urn:uuid (urn:uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), or absent".into());
             None
         }
     };
@@ -480,6 +493,7 @@ fn parse_one(v: &Value, now: i64, at: &str, fields: &mut BTreeMap<String, String
         return None;
     }
     Some(ToolEvent {
+        id,
         kind: kind?.as_str().to_string(),
         action: action?.to_string(),
         object,

@@ -48,6 +48,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "caliper")]
 pub mod caliper;
 pub mod claims;
 pub mod crypto;

@@ -250,6 +250,18 @@ fn each_bad_field_is_named() {
 }
 
 #[test]
+fn a_tools_own_event_id_is_kept_and_checked() {
+    let e = one(json!({"id": "urn:uuid:956B4A02-8DE0-4991-B8C5-B6EEBB6B4CAB", "type": "ViewEvent", "action": "Viewed",
+        "object": {"id": "urn:v:1"}}))
+    .unwrap();
+    assert_eq!(e.id.as_deref(), Some(ID), "kept (lower case), so a resent event has the same id");
+    for bad in [json!("956b4a02-8de0-4991-b8c5-b6eebb6b4cab"), json!("urn:uuid:x"), json!(7)] {
+        let v = json!({"id": bad, "type": "ViewEvent", "action": "Viewed", "object": {"id": "urn:v:1"}});
+        assert!(field_error(v, "events[0].id").contains("urn:uuid"));
+    }
+}
+
+#[test]
 fn a_request_holds_one_to_a_hundred_events() {
     let e = json!({"type": "ViewEvent", "action": "Viewed", "object": {"id": "urn:v:1"}});
     assert_eq!(parse_tool_events(&json!({"events": [e.clone(), e.clone()]}), NOW).unwrap().len(), 2);

@@ -60,7 +60,10 @@ async fn accept(ctx: &Ctx<'_>, session: &SessionClaims, body: &Value) -> ApiResu
     let mut queued = Vec::with_capacity(tool_events.len());
     let mut ids = Vec::with_capacity(tool_events.len());
     for ev in &tool_events {
-        let id = urn_uuid(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?);
+        let id = match &ev.id {
+            Some(id) => id.clone(),
+            None => urn_uuid(random_bytes::<16>().map_err(|e| ApiError::internal(e.0))?),
+        };
         let event = record.session.event(ev, &id, &accepted_at);
         // What leaves here is what a store accepts: a failure is ours, not the caller's.
         validate_event(&event).map_err(|errs| ApiError::internal(format!("built an invalid event: {errs:?}")))?;

@@ -68,6 +68,11 @@ describe('Caliper in Chromium', { timeout: 120_000 }, () => {
       custom: { caliper_profile_url: store.profileUrl, caliper_federated_session_id: fed },
     });
     const { page, errors, close } = await newPage(browser);
+    // Every answer the browser gets from the worker, to check that no apiKey is among them.
+    const bodies = [];
+    page.on('response', async (r) => {
+      if (r.url().startsWith(worker.url)) bodies.push(r.url() + JSON.stringify(await r.allHeaders()) + (await r.text().catch(() => '')));
+    });
     try {
       // The launch, all in the browser: the worker's login, the LMS's authorization, the form.
       await page.goto(`${launch.login_endpoint}?${new URLSearchParams(launch.params)}`);
@@ -114,6 +119,8 @@ describe('Caliper in Chromium', { timeout: 120_000 }, () => {
       assert.equal(media[2].target.currentTime, 'PT1.5S', 'the seek position');
       assert.equal(media[4].target.currentTime, 'PT2S', 'complete at the end');
       assert.ok(got.requests.every((r) => r.status === 200), JSON.stringify(got.requests));
+      assert.ok(bodies.length >= 3, 'the browser saw the launch, the module page and the events answers');
+      assert.ok(!bodies.some((b) => b.includes(store.apiKey)), 'the apiKey is in a browser-visible answer of the worker');
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -187,11 +187,12 @@ def test_who_may_post_events(caliper_tenant: Tenant, make_tenant: t.Callable[...
 
 
 @pytest.mark.parametrize("fault,code", [("500", "caliper_profile_unreachable"), ("not_json", "caliper_profile_invalid"),
-                                        ("no_key", "caliper_profile_invalid"), ("oversized", "caliper_profile_unreachable")])
+                                        ("no_key", "caliper_profile_invalid"), ("oversized", "caliper_profile_unreachable"),
+                                        ("hang", "caliper_profile_unreachable")])
 def test_an_unusable_profile_never_fails_the_launch(caliper_tenant: Tenant, platform: Platform, fault: str,
                                                     code: str) -> None:
-    """A profile that fails (status, not JSON, no apiKey, too large): the launch succeeds
-    without Caliper, and admins see the failure with its code."""
+    """A profile that fails (status, not JSON, no apiKey, too large, no answer within the 5 s
+    timeout): the launch succeeds without Caliper, and admins see the failure with its code."""
     store = make_store(platform, profile_fault=fault)
     launched = caliper_tenant.launch(custom=caliper_custom(store))
     assert "caliper" not in launched.claims

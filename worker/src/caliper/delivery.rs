@@ -8,7 +8,8 @@
 //!   `min(CALIPER_RETRY_BASE_SECONDS × 2^(attempts−1), CALIPER_RETRY_MAX_SECONDS)` seconds; after
 //!   the queue's `max_retries` the platform moves it to the dead-letter queue;
 //! - any other 4xx: dropped (acknowledged) with the code `caliper_delivery_refused`;
-//! - a session whose record expired or cannot be opened: dropped with its code.
+//! - a session whose record expired: dropped with its code (one that cannot be read right now is
+//!   retried like a failing store).
 //!
 //! Every outcome is counted per registration and every failure logged with its code; the
 //! dead-letter consumer counts and lists the ids of what it receives. The apiKey appears only in
@@ -161,7 +162,12 @@ async fn deliver(env: &Env, msgs: Vec<Message>) {
         let out = outcomes.entry(reg.clone()).or_default();
         let record = match load_record(env, &cfg, &session_id).await {
             Ok(Some(r)) => r,
-            Ok(None) | Err(_) => {
+            // KV or decryption failed this time: not the events' fault, try them again.
+            Err(e) => {
+                retry(env, &group, out, &reg, "-", format!("session record unreadable now: {}", e.detail));
+                continue;
+            }
+            Ok(None) => {
                 let code = ErrorCode::CaliperNotEnabled.as_str();
                 log::warn_fields(
                     "-",
@@ -169,10 +175,8 @@ async fn deliver(env: &Env, msgs: Vec<Message>) {
                     &json!({"registration": reg, "code": code, "why": "session record gone", "events": group.len()}),
                 );
                 out.dropped += group.len() as u64;
-                out.errors.push((
-                    code.to_string(),
-                    format!("{} event(s): session record expired or unreadable", group.len()),
-                ));
+                out.errors
+                    .push((code.to_string(), format!("{} event(s): the session's record has expired", group.len())));
                 group.iter().for_each(|m| m.ack());
                 continue;
             }

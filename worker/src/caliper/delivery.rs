@@ -85,7 +85,11 @@ fn messages(batch: &JsValue) -> Vec<Message> {
 /// 600): exponential, capped.
 fn backoff(env: &Env, attempts: u32) -> u32 {
     let var = |n: &str, d: u32| env_string(env, n).and_then(|v| v.parse::<u32>().ok()).unwrap_or(d);
-    let (base, max) = (var("CALIPER_RETRY_BASE_SECONDS", 10), var("CALIPER_RETRY_MAX_SECONDS", 600));
+    delay(var("CALIPER_RETRY_BASE_SECONDS", 10), var("CALIPER_RETRY_MAX_SECONDS", 600), attempts)
+}
+
+/// `base × 2^(attempts−1)`, at most `max` (never below `base`), without overflow.
+fn delay(base: u32, max: u32, attempts: u32) -> u32 {
     base.saturating_mul(1u32 << attempts.saturating_sub(1).min(16)).min(max.max(base))
 }
 
@@ -253,4 +257,19 @@ fn retry(env: &Env, group: &[&Message], out: &mut Outcome, reg: &str, origin: &s
         code.to_string(),
         format!("{origin}: {why}; {} event(s) retried in {delay} s (attempt {attempts})", group.len()),
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delay;
+
+    #[test]
+    fn retry_delays_double_up_to_the_cap() {
+        let d: Vec<u32> = (1..=8).map(|a| delay(10, 600, a)).collect();
+        assert_eq!(d, [10, 20, 40, 80, 160, 320, 600, 600]);
+        assert_eq!(delay(1, 2, 1), 1);
+        assert_eq!(delay(1, 2, 5), 2, "the tests' settings");
+        assert_eq!(delay(10, 600, 0), 10, "a first attempt reported as 0");
+        assert_eq!(delay(u32::MAX, 5, 40), u32::MAX, "a cap below the base is the base; no overflow");
+    }
 }

@@ -3,8 +3,11 @@
 through the real worker (workerd) against the local platform (lti1p3platform).
 
 Prints score posts per second, latency percentiles, how many service tokens the platform had
-to issue for the burst (the token cache hit rate) and deep-link responses per second over HTTP.
-Asserts nothing about time. Knobs: BENCH_SCORES (400), BENCH_DEEP_LINKS (200), BENCH_CONCURRENCY (8).
+to issue for the burst (the token cache hit rate), deep-link responses per second over HTTP, and
+Caliper events per second accepted by the worker (POST /lti/caliper/events) and delivered through
+its queue to the local LMS's event store. Asserts nothing about time. Knobs: BENCH_SCORES (400),
+BENCH_DEEP_LINKS (200), BENCH_CONCURRENCY (8), BENCH_CALIPER_POSTS (200), BENCH_CALIPER_BATCH (10
+events a post).
 
 Run through `npm run bench:services` (builds the worker first).
 """
@@ -43,7 +46,7 @@ def burst(fn: t.Callable[[int], requests.Response], n: int, concurrency: int) ->
         t0 = time.perf_counter()
         r = fn(i)
         lat.append((time.perf_counter() - t0) * 1000)
-        if r.status_code != 200:
+        if r.status_code not in (200, 202):
             errors += 1
             if errors == 1:
                 print(f"  first error: {r.status_code} {r.text[:300]}", flush=True)
@@ -57,6 +60,47 @@ def burst(fn: t.Callable[[int], requests.Response], n: int, concurrency: int) ->
 def pct(lat: t.List[float], p: float) -> float:
     s = sorted(lat)
     return s[min(len(s) - 1, int(len(s) * p))] if s else float("nan")
+
+
+def caliper(tenant: Tenant, s: requests.Session, conc: int) -> None:
+    """Events accepted by the worker per second (each post: BENCH_CALIPER_BATCH media events,
+    validated, built into Caliper events, queued), then delivered per second (from the first post
+    until the store holds them all: the queue's batching, the consumer, the store's validator)."""
+    n_posts = env_int("BENCH_CALIPER_POSTS", 200)
+    batch = min(100, env_int("BENCH_CALIPER_BATCH", 10))
+    lms = tenant.platform.base
+    store = requests.post(f"{lms}/__control/caliper/store", json={}, timeout=10).json()
+    launched = tenant.launch(role="Learner", custom={"caliper_profile_url": store["profileUrl"],
+                                                     "caliper_federated_session_id": "bench-session"})
+    auth = {"Authorization": f"Bearer {launched.token}"}
+    events = [{"type": "MediaEvent", "action": "Paused", "position": i,
+               "object": {"id": "https://tool.example/videos/bench", "duration": 600}} for i in range(batch)]
+
+    def post(_i: int) -> requests.Response:
+        return s.post(tenant.worker.url("/lti/caliper/events"), headers=auth, json={"events": events}, timeout=30)
+
+    t0 = time.perf_counter()
+    wall, lat, errs = burst(post, n_posts, conc)
+    want = n_posts * batch + 1  # and the launch's LoggedIn
+    got = 0
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        r = requests.get(f"{lms}/__control/caliper/received", params={"store": store["store"]}, timeout=30).json()
+        got = len(r["events"])
+        if got >= want:
+            break
+        time.sleep(0.2)
+    delivered_s = time.perf_counter() - t0
+    stats = tenant.worker.admin("GET", f"/lti/platforms/{tenant.registration['id']}/caliper").json().get("data", {})
+    print(f"\n## Caliper events (POST /lti/caliper/events → queue → event store; {batch} events a post)\n")
+    print("| posts | events | concurrency | events/s accepted | p50 ms | p95 ms | errors | delivered | "
+          "events/s delivered (first post → last at the store) | store requests |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| {n_posts} | {n_posts * batch} | {conc} | {n_posts * batch / wall:.0f} | {statistics.median(lat):.1f} | "
+          f"{pct(lat, 0.95):.1f} | {errs} | {got - 1}/{n_posts * batch} | {(got - 1) / delivered_s:.0f} | "
+          f"{len(r['requests'])} |")
+    print(f"\nworker counts for the registration: accepted {stats.get('accepted')}, delivered "
+          f"{stats.get('delivered')}, retried {stats.get('retried')}, dropped {stats.get('dropped')}")
 
 
 def main() -> int:
@@ -109,6 +153,7 @@ def main() -> int:
             print("| responses | concurrency | responses/s | p50 ms | p95 ms | errors |")
             print("|---|---|---|---|---|---|")
             print(f"| {n_dl} | {conc} | {n_dl / wall:.0f} | {statistics.median(lat):.1f} | {pct(lat, 0.95):.1f} | {errs} |")
+            caliper(tenant, s, conc)
             print("\nSigning alone, WebCrypto vs pure-Rust rsa in wasm: scripts/webcrypto-check.sh bench "
                   "(deep_link_webcrypto_per_s, deep_link_pure_rust_per_s).")
             if errs or score_errs:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzz the token, claims and request parsers (LTI 1.3 core, then LTI 1.1): `bash fuzz/run.sh [seconds]` (default 60).
+# Fuzz the token, claims and request parsers (LTI 1.3 core, then LTI 1.1, then Caliper): `bash fuzz/run.sh [seconds]` (default 60).
 # Installs cargo-fuzz once. Uses the stable toolchain with RUSTC_BOOTSTRAP=1 for the sanitizer
 # flags cargo-fuzz passes (this machine has no nightly).
 set -euo pipefail
@@ -31,3 +31,8 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("/lti/launch"
 printf '%s' '<?xml version="1.0"?><imsx_POXEnvelopeResponse><imsx_POXHeader><imsx_POXResponseHeaderInfo><imsx_statusInfo><imsx_codeMajor>success</imsx_codeMajor><imsx_description>ok &amp; done</imsx_description></imsx_statusInfo></imsx_POXResponseHeaderInfo></imsx_POXHeader><imsx_POXBody><readResultResponse><result><resultScore><textString>0.5</textString></resultScore></result></readResultResponse></imsx_POXBody></imsx_POXEnvelopeResponse>' > corpus/legacy/reply
 printf '%s' '{"iss":"https://lmsvendor.com","exp":1551290856,"nonce":"172we8671fd8z","https://purl.imsglobal.org/spec/lti/claim/deployment_id":"689302","https://purl.imsglobal.org/spec/lti/claim/lti1p1":{"user_id":"34212","oauth_consumer_key":"179248902","oauth_consumer_key_sign":"lWd54kFo5qU7xshAna6v8BwoBm6tmUjc6GTax6+12ps="}}' > corpus/legacy/claims
 RUSTC_BOOTSTRAP=1 cargo fuzz run legacy corpus/legacy -- -max_total_time="$secs" -max_len=16384
+# Caliper: a profile and tool events as seeds (what the core accepts must build valid events).
+mkdir -p corpus/caliper
+printf '%s' '{"id":"lrs","type":"EventStore","apiUrl":"https://lms.example/caliper/events","apiKey":"k","sendEvents":true,"includeActors":true,"includeGeneratedValues":true}' > corpus/caliper/profile
+printf '%s' '{"events":[{"type":"MediaEvent","action":"Paused","position":321.5,"object":{"id":"https://tool.example/v/1","name":"Intro","mediaType":"video/mp4","duration":1220}},{"type":"AssessmentEvent","action":"Submitted","object":{"id":"urn:q:1"},"score":3,"scoreMaximum":4,"count":2,"duration":60},{"type":"SessionEvent","action":"LoggedOut"}]}' > corpus/caliper/events
+RUSTC_BOOTSTRAP=1 cargo fuzz run caliper corpus/caliper -- -max_total_time="$secs" -max_len=8192

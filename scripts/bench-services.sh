@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm run bench:services`: AGS score-post burst (service token cache hit rate) and Deep Linking
-# responses through the worker in workerd, then RS256 deep-link signing WebCrypto vs pure-Rust.
+# `npm run bench:services`: AGS score-post burst (service token cache hit rate), Deep Linking
+# responses and Caliper events (accepted by the worker, delivered through its queue to the local
+# LMS's event store) through the worker in workerd, then RS256 deep-link signing WebCrypto vs pure-Rust.
 # Prints numbers; asserts nothing about time.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

@@ -5,6 +5,7 @@
 #   tool.js     + lti_embed_tool_bg.wasm   ToolClient (tool pages; feature "tool" only)
 #   element.js  + lti_embed_host_bg.wasm   <lti-embed> custom element, self-initialising
 #   lti_embed.js + lti_embed_bg.wasm       both sides (the all-in-one module)
+#   caliper.js                             Caliper analytics from tool pages (plain JS, no wasm)
 # with TypeScript types for each, package.json (exports map) and integrity.json (SHA-384 SRI of
 # every file; each module fetches its wasm with that hash). The runtime files are also published
 # for the worker's static assets at web/public/embed/v<version>/ (immutable, CORS: _headers) and,
@@ -17,7 +18,8 @@
 #                               LTI_EDGE_WEB_BUDGET_GZ for the all-in-one module (default 40960,
 #                               the kit's 40 KB target: serde_json, float formatting, web-sys
 #                               bindings, dlmalloc or a panicking path creeping back in crosses
-#                               them — bench/embed/README.md says where the size goes).
+#                               them — bench/embed/README.md says where the size goes);
+#                               LTI_EDGE_CALIPER_BUDGET_GZ for caliper.js (default 3072).
 #   CARGO_TARGET_DIR            cargo's target directory (default: $ROOT/target)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -111,6 +113,10 @@ done
 node "$ROOT/crates/lti-embed/tools/minify-imports.mjs" "$tmp/lti_embed_host_bg.wasm" "$tmp/host.js" "$tmp/element.js"
 node "$ROOT/crates/lti-embed/tools/minify-imports.mjs" "$tmp/lti_embed_tool_bg.wasm" "$tmp/tool.js"
 node "$ROOT/crates/lti-embed/tools/minify-imports.mjs" "$tmp/lti_embed_bg.wasm" "$tmp/lti_embed.js"
+# The Caliper client: no wasm, its own small module.
+"$ESBUILD_BIN" "$JS/caliper.js" --bundle --minify --format=esm --target=es2020 --legal-comments=none \
+  --log-level=warning --outfile="$tmp/caliper.js"
+{ echo "/* @ts-self-types=\"./caliper.d.ts\" */"; cat "$tmp/caliper.js"; } > "$tmp/caliper.js.tmp" && mv "$tmp/caliper.js.tmp" "$tmp/caliper.js"
 rm -rf "$tmp/src"
 
 sri() { printf 'sha384-%s' "$(openssl dgst -sha384 -binary "$1" | openssl base64 -A)"; }
@@ -124,14 +130,14 @@ for pair in host:lti_embed_host tool:lti_embed_tool element:lti_embed_host lti_e
   { echo "/* @ts-self-types=\"./$f.d.ts\" */"; cat "$tmp/$f.js"; } > "$tmp/$f.js.tmp" && mv "$tmp/$f.js.tmp" "$tmp/$f.js"
 done
 # Every JS file the package ships for run time is counted below (checked).
-extra=$(cd "$tmp" && find . -name '*.js' ! -name lti_embed.js ! -name host.js ! -name tool.js ! -name element.js | head -5)
+extra=$(cd "$tmp" && find . -name '*.js' ! -name lti_embed.js ! -name host.js ! -name tool.js ! -name element.js ! -name caliper.js | head -5)
 if [ -n "$extra" ]; then log "embed kit: unexpected JS files in the package: $extra"; exit 1; fi
-cp "$JS/lti_embed.d.ts" "$JS/host.d.ts" "$JS/tool.d.ts" "$JS/element.d.ts" "$tmp/"
+cp "$JS/lti_embed.d.ts" "$JS/host.d.ts" "$JS/tool.d.ts" "$JS/element.d.ts" "$JS/caliper.d.ts" "$tmp/"
 
 # integrity.json: the SRI hash of every runtime file, for <script integrity=…> and for checking.
 {
   printf '{\n  "version": "%s"' "$VERSION"
-  for f in host.js tool.js element.js lti_embed.js lti_embed_host_bg.wasm lti_embed_tool_bg.wasm lti_embed_bg.wasm; do
+  for f in host.js tool.js element.js lti_embed.js caliper.js lti_embed_host_bg.wasm lti_embed_tool_bg.wasm lti_embed_bg.wasm; do
     printf ',\n  "%s": "%s"' "$f" "$(sri "$tmp/$f")"
   done
   printf '\n}\n'
@@ -150,6 +156,7 @@ cat > "$tmp/package.json" <<JSON
     "./host": { "types": "./host.d.ts", "default": "./host.js" },
     "./tool": { "types": "./tool.d.ts", "default": "./tool.js" },
     "./element": { "types": "./element.d.ts", "default": "./element.js" },
+    "./caliper": { "types": "./caliper.d.ts", "default": "./caliper.js" },
     "./lti_embed_host_bg.wasm": "./lti_embed_host_bg.wasm",
     "./lti_embed_tool_bg.wasm": "./lti_embed_tool_bg.wasm",
     "./lti_embed_bg.wasm": "./lti_embed_bg.wasm",
@@ -171,7 +178,7 @@ chmod 755 "$PKG"
 PUB="$ROOT/web/public/embed"
 rm -rf "$PUB"
 mkdir -p "$PUB/v$VERSION"
-for f in host.js tool.js element.js lti_embed.js lti_embed_host_bg.wasm lti_embed_tool_bg.wasm lti_embed_bg.wasm integrity.json; do
+for f in host.js tool.js element.js lti_embed.js caliper.js lti_embed_host_bg.wasm lti_embed_tool_bg.wasm lti_embed_bg.wasm integrity.json; do
   cp "$PKG/$f" "$PUB/v$VERSION/"
 done
 cp "$PKG/lti_embed.js" "$PKG/lti_embed_bg.wasm" "$PUB/"
@@ -191,11 +198,12 @@ row() { # <label> <budget> <files…>
   if [ "$z" -gt "$budget" ]; then log "embed kit: $label over its ${budget}-byte gzipped budget (where the size goes: bench/embed/README.md)"; status=1; fi
 }
 printf '%-34s %9s %9s\n' "file" raw "gzip -9" >&2
-for f in host.js lti_embed_host_bg.wasm tool.js lti_embed_tool_bg.wasm element.js lti_embed.js lti_embed_bg.wasm; do
+for f in host.js lti_embed_host_bg.wasm tool.js lti_embed_tool_bg.wasm element.js lti_embed.js lti_embed_bg.wasm caliper.js; do
   printf '%-34s %9d %9d\n' "$f" "$(size "$PKG/$f")" "$(gz "$PKG/$f")" >&2
 done
 row "host entry (host.js + wasm)" "${LTI_EDGE_HOST_BUDGET_GZ:-40960}" host.js lti_embed_host_bg.wasm
 row "tool entry (tool.js + wasm)" "${LTI_EDGE_TOOL_BUDGET_GZ:-30720}" tool.js lti_embed_tool_bg.wasm
 row "element (element.js + host wasm)" "${LTI_EDGE_ELEMENT_BUDGET_GZ:-41984}" element.js lti_embed_host_bg.wasm
 row "all-in-one (lti_embed.js + wasm)" "${LTI_EDGE_WEB_BUDGET_GZ:-46080}" lti_embed.js lti_embed_bg.wasm
+row "caliper (caliper.js, no wasm)" "${LTI_EDGE_CALIPER_BUDGET_GZ:-3072}" caliper.js
 exit $status

@@ -90,7 +90,7 @@ describe('install paths against the real worker', { timeout: 120_000 }, () => {
   it('serves the kit at versioned, immutable URLs with CORS, the wasm type and matching SRI hashes', async () => {
     const integrity = await (await fetch(`${worker.direct}/embed/v${VERSION}/integrity.json`)).json();
     assert.equal(integrity.version, VERSION);
-    for (const [file, type] of [['host.js', /javascript/], ['tool.js', /javascript/], ['element.js', /javascript/], ['lti_embed.js', /javascript/],
+    for (const [file, type] of [['host.js', /javascript/], ['tool.js', /javascript/], ['element.js', /javascript/], ['lti_embed.js', /javascript/], ['caliper.js', /javascript/],
       ['lti_embed_host_bg.wasm', /^application\/wasm/], ['lti_embed_tool_bg.wasm', /^application\/wasm/], ['lti_embed_bg.wasm', /^application\/wasm/]]) {
       const r = await fetch(`${worker.direct}/embed/v${VERSION}/${file}`, { headers: { origin: origins.H } });
       assert.equal(r.status, 200, file);

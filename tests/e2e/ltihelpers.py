@@ -243,7 +243,9 @@ def _start_worker(kind: str, tmp: Path, nonce_store: t.Optional[str], configured
     persist.mkdir(parents=True, exist_ok=True)
     env = child_env({"LTI_EDGE_SKIP_BUILD": "1"})
     worker_vars = {"PUBLIC_BASE_URL": base, "LTI_ADMIN_TOKEN": admin_token, "ALLOW_HTTP_LOOPBACK": "true",
-                   "LTI_SERVICES_TOKEN": services_token}
+                   "LTI_SERVICES_TOKEN": services_token,
+                   # Caliper delivery retries in seconds, not minutes (wrangler.toml: max_retries 5)
+                   "CALIPER_RETRY_BASE_SECONDS": "1", "CALIPER_RETRY_MAX_SECONDS": "2"}
     if configured:
         worker_vars["LTI_ENCRYPTION_KEY"] = secrets.token_urlsafe(48)
     if nonce_store:

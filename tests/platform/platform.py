@@ -42,7 +42,8 @@ HTTP is the standard library's ``ThreadingHTTPServer``. Test controls live under
 service failures), ``access-token`` (mint a service token), ``token-requests`` (what tools sent to
 /token), ``scores`` (what the score service received), ``lineitems``, ``roster`` (membership
 changes, for NRPS differences), ``lti11-consumer`` (LTI 1.1 consumer key + secret the outcomes
-service accepts), ``outcomes`` (Basic Outcomes scores by sourcedid and the requests received),
+service accepts), ``caliper/store``, ``caliper/faults``, ``caliper/received`` (the Caliper event
+store: caliper_store.py), ``outcomes`` (Basic Outcomes scores by sourcedid and the requests received),
 ``dr/start`` (a registration token and configuration URL for a dialect), ``dr/registrations``
 (the tools registered by Dynamic Registration).
 
@@ -464,6 +465,21 @@ class PlatformState:
 
 
 STATE: PlatformState  # set in main()
+
+
+def _load_caliper_stores() -> t.Any:
+    """The Caliper event store (caliper_store.py beside this file; loaded by path because this
+    folder is kept off sys.path)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "lti_edge_caliper_store", os.path.join(os.path.dirname(os.path.abspath(__file__)), "caliper_store.py"))
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.CaliperStores()
+
+
+CALIPER = _load_caliper_stores()
 
 
 # --------------------------------------------------------------------------------------------
@@ -2006,6 +2022,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.handle_service(method, path, query, body)
             elif path.startswith("/outcomes/"):
                 self.handle_outcomes(method, path)
+            elif path.startswith("/caliper/"):
+                CALIPER.handle(self, method, path, body, STATE.issuer)
+            elif path.startswith("/__control/caliper/"):
+                if not CALIPER.control(self, method, path[len("/__control/"):], query, body, STATE.issuer):
+                    self.send_json(404, {"error": "not_found", "error_description": f"no route {method} {path}"})
             elif path.startswith("/__control/"):
                 self.handle_control(method, path, query, body)
             else:

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod auth;
+mod caliper;
 mod clock;
 mod config;
 mod console;
@@ -30,6 +31,19 @@ mod sealed;
 mod store;
 
 pub use store::durable::LtiEdgeObject;
+
+/// The queue handler (Caliper events and their dead-letter queue). Written out rather than with
+/// `#[event(queue)]`: delivery needs each message's `attempts` (for the backoff), which the
+/// crate's message type does not expose.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub async fn queue(
+    batch: wasm_bindgen::JsValue,
+    env: worker::Env,
+    _ctx: wasm_bindgen::JsValue,
+) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+    caliper::delivery::consume(batch, env).await;
+    Ok(wasm_bindgen::JsValue::UNDEFINED)
+}
 
 #[worker::event(fetch)]
 async fn fetch(req: worker::Request, env: worker::Env, ctx: worker::Context) -> worker::Result<web_sys::Response> {

@@ -45,6 +45,11 @@ pub fn warn(cid: &str, event: &str, detail: &str) {
     emit("warn", cid, event, &detail);
 }
 
+/// Warning whose fields are a struct or a JSON value.
+pub fn warn_fields<D: Serialize>(cid: &str, event: &str, fields: &D) {
+    emit("warn", cid, event, fields);
+}
+
 /// A rejection: code, status and internal detail.
 pub fn rejected(cid: &str, path: &str, code: &str, status: u16, detail: &str) {
     emit("warn", cid, "rejected", &json!({ "path": path, "code": code, "status": status, "why": detail }));

@@ -125,6 +125,10 @@ error_codes! {
     PlatformRegistrationRefused = "platform_registration_refused",
     /// Dynamic Registration: the platform's answer to the registration is unusable.
     PlatformRegistrationInvalid = "platform_registration_invalid",
+    /// Caliper: an event a tool sent is not acceptable (type, action, field).
+    CaliperEventInvalid = "caliper_event_invalid",
+    /// Caliper: the platform's profile (event store configuration) is unusable.
+    CaliperProfileInvalid = "caliper_profile_invalid",
 }
 
 impl std::fmt::Display for ErrorCode {

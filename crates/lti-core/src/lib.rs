@@ -16,6 +16,8 @@
 //!   of service URLs, service tokens.
 //! - [`dynamic_registration`]: LTI Dynamic Registration, the tool side: the initiation
 //!   request, the platform's OpenID configuration, the answer to the tool's registration.
+//! - [`caliper`]: Caliper Analytics 1.2: the platform's event-store profile, events a tool
+//!   reports (validated per type and action), the events and envelopes sent to the store.
 //! - [`jws`], [`jwk`], [`jwks_cache`], [`encoding`], [`url`], [`claims`]: the formats underneath.
 //! - [`error`]: errors by cause, each with a stable [`error::ErrorCode`].
 //!
@@ -46,6 +48,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "caliper")]
+pub mod caliper;
 pub mod claims;
 pub mod crypto;
 pub mod deep_linking;

@@ -157,6 +157,10 @@ vocabulary! {
         PlatformRegistrationRefused = ("platform_registration_refused", 502, "The LMS refused the tool's registration (its registration token may have expired or been used). Start the registration again from the LMS; the log line with the correlation id has the LMS's reason."),
         /// Dynamic Registration: the platform's answer is unusable.
         PlatformRegistrationInvalid = ("platform_registration_invalid", 502, "The LMS accepted the registration but answered without a usable client id, so nothing was saved. Check the tool in the LMS, or register the LMS with the admin API instead."),
+        /// Caliper: events from a tool failed validation.
+        CaliperEventInvalid = ("caliper_event_invalid", 422, "The analytics events have invalid fields; see `fields` for each one (event types and the actions Caliper 1.2 allows for them, absolute IRIs as object ids, ISO 8601 times, 1–100 events a request). Nothing of this request was recorded."),
+        /// Caliper: the platform's profile is unusable (logged and shown to admins; launches go on).
+        CaliperProfileInvalid = ("caliper_profile_invalid", 502, "The LMS's Caliper profile (custom_caliper_profile_url) is not usable: it must be JSON with an https apiUrl and an apiKey. Launches still work; analytics stay off until the LMS's profile is fixed."),
     }
     own {
         /// The platform's key set could not be fetched and nothing is cached.
@@ -235,6 +239,16 @@ vocabulary! {
         InvitationUsed = ("invitation_used", 409, "This registration link was already used (or a registration with it is running in another window). Each link registers one LMS; ask the tool's administrator for a new one."),
         /// Dynamic Registration: the platform returned an issuer and client id already registered.
         PlatformAlreadyRegistered = ("platform_already_registered", 409, "The LMS answered with a client id that is already registered with this tool, so nothing was changed. Update that registration with POST /lti/platforms, or delete it and register again."),
+        /// Caliper: the session has no event store (no profile URL, profile unusable, or switched off).
+        CaliperNotEnabled = ("caliper_not_enabled", 409, "Learning analytics (Caliper) are not on for this session: the LMS sent no custom_caliper_profile_url, its profile could not be read, or the registration has caliper: false. Nothing was recorded; ask your administrator (GET /lti/platforms/{id}/caliper shows why)."),
+        /// Caliper: the profile URL could not be fetched (logged and shown to admins).
+        CaliperProfileUnreachable = ("caliper_profile_unreachable", 502, "The tool could not fetch the LMS's Caliper profile (custom_caliper_profile_url): it did not answer in time, answered an error or too much, or is not https. Launches still work; check that the profile URL is reachable from the internet."),
+        /// Caliper: the event store refused an envelope (4xx other than 429): dropped.
+        CaliperDeliveryRefused = ("caliper_delivery_refused", 502, "The LMS's event store refused events (an HTTP 4xx answer other than 429), so they were dropped. Check the apiKey the LMS's Caliper profile gives and the store's log for the event ids."),
+        /// Caliper: the event store failed (429, 5xx, timeout): retried with backoff.
+        CaliperDeliveryFailed = ("caliper_delivery_failed", 502, "The LMS's event store did not accept events this time (429, 5xx or no answer); they are retried with backoff and moved to the dead-letter queue after the retry limit."),
+        /// Caliper: events moved to the dead-letter queue after the retry limit.
+        CaliperDeadLettered = ("caliper_dead_lettered", 502, "Events could not be delivered to the LMS's event store within the retry limit and were moved to the dead-letter queue; GET /lti/platforms/{id}/caliper lists their ids."),
         /// Anything we did not anticipate; details only in the log.
         Internal = ("internal_error", 500, "Something went wrong on our side. Try again; if it persists, give the correlation id to support."),
     }

@@ -62,6 +62,11 @@ pub struct Registration {
     /// services credential instead).
     #[serde(default)]
     pub learner_scores: bool,
+    /// Whether launches that carry `custom_caliper_profile_url` send Caliper events to the
+    /// platform's event store (default: yes; a registration stored before the switch existed
+    /// reads as on).
+    #[serde(default = "yes")]
+    pub caliper: bool,
     /// What a launch without `sub` (an anonymous user, LTI 1.3 Core §5.3.6) gets.
     #[serde(default)]
     pub anonymous_launches: AnonymousPolicy,
@@ -370,6 +375,22 @@ fn learner_scores(body: &Map<String, Value>, errs: &mut Errors) -> bool {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
+/// `caliper`: true (default) or false.
+fn caliper(body: &Map<String, Value>, errs: &mut Errors) -> bool {
+    match body.get("caliper") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errs.insert("caliper".into(), "must be true (send Caliper events, the default) or false".into());
+            true
+        }
+    }
+}
+
 fn default_role(body: &Map<String, Value>, errs: &mut Errors) -> Option<ToolRole> {
     match body.get("defaultRole") {
         None | Some(Value::Null) => None,
@@ -457,6 +478,7 @@ impl<'a> RegistrationInput<'a> {
         let lti11_mismatch_policy =
             choice(b, "lti11MismatchPolicy", MismatchPolicy::default(), mismatch_why, &mut errs);
         let learner_scores = learner_scores(b, &mut errs);
+        let caliper = caliper(b, &mut errs);
         let anonymous_why = "must be \"refuse\" or \"guest\"";
         let anonymous_launches = choice(b, "anonymousLaunches", AnonymousPolicy::default(), anonymous_why, &mut errs);
         let default_role = default_role(b, &mut errs);
@@ -480,6 +502,7 @@ impl<'a> RegistrationInput<'a> {
             lti11_deployment_id,
             lti11_mismatch_policy,
             learner_scores,
+            caliper,
             anonymous_launches,
             default_role,
             created_at: existing.map(|e| e.created_at.clone()).unwrap_or_else(|| now_iso.to_string()),

@@ -82,6 +82,10 @@ pub struct SessionClaims {
     /// The deep-linking request (deep-linking sessions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dl: Option<DeepLinkSettings>,
+    /// The Caliper session of this launch (the key of its sealed record in the worker's store;
+    /// never the event store's configuration), when the platform named an event store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caliper: Option<String>,
     /// Issued at.
     pub iat: i64,
     /// Expiry.
@@ -116,6 +120,7 @@ impl SessionClaims {
             svc: launch.services.clone(),
             platform_origin: None,
             dl: launch.deep_linking.clone(),
+            caliper: None,
             iat: now,
             exp: now + ttl.clamp(1, MAX_SESSION_TTL_SECS),
             jti,

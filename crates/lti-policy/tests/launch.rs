@@ -1156,3 +1156,20 @@ fn applying_a_user_id_rule_changes_only_the_rule() {
     let cleared = after.with_user_id_rule(&json!({}), "t").unwrap();
     assert_eq!((cleared.lti13_user_id_claim.as_str(), cleared.lti_user_id_attribute.as_str()), ("", ""));
 }
+
+/// Caliper is on unless the registration says `caliper: false`; a registration stored before
+/// the switch existed reads as on; anything but a boolean is refused.
+#[test]
+fn caliper_switch_defaults_on_and_refuses_non_booleans() {
+    assert!(reg().caliper);
+    assert!(!reg_with(json!({"caliper": false})).caliper);
+    let mut stored = serde_json::to_value(reg()).unwrap();
+    stored.as_object_mut().unwrap().remove("caliper");
+    let old: Registration = serde_json::from_value(stored).unwrap();
+    assert!(old.caliper, "stored JSON without the field reads as on");
+    let mut body = serde_json::to_value(reg()).unwrap();
+    body["caliper"] = json!("no");
+    let err =
+        RegistrationInput::new(&body).unwrap().validate("reg-1", None, "2026-11-22T00:00:00Z", false).unwrap_err();
+    assert!(err.fields.contains_key("caliper"), "{:?}", err.fields);
+}

@@ -131,9 +131,9 @@ macro_rules! route {
     };
 }
 
-use self::admin::{backup, console, inspector, invitations, keys, platforms, reports};
+use self::admin::{backup, caliper as caliper_admin, console, inspector, invitations, keys, platforms, reports};
 use self::launch::{accept, login, public, register, setup, storage};
-use self::services::{ags, deep_link, nrps};
+use self::services::{ags, caliper, deep_link, nrps};
 use Path::{Exact, Id, Module as ModulePath, ModulePage, Seg};
 
 /// Every endpoint. Rows of one path are listed together; a path answers the methods of its
@@ -171,6 +171,7 @@ pub static ROUTES: &[Route] = &[
     route!(Get Exact("/lti/admin/session") => console::current, Open, Json, "admin console: who is signed in (renews the session cookie)"),
     route!(Post Exact("/lti/admin/session") => console::sign_in, Open, Json, "admin console: sign in with the admin token (or Cloudflare Access); sets an HttpOnly SameSite=Strict cookie"),
     route!(Delete Exact("/lti/admin/session") => console::sign_out, Open, Json, "admin console: sign out"),
+    route!(Get Id("/lti/platforms/", "/caliper") => caliper_admin::status, Admin, Json, "Caliper: the switch, delivery counts (accepted, delivered, retried, dropped, dead-lettered), profile results, the latest errors and the ids of dead-lettered events"),
     route!(Get Exact("/lti/invitations") => invitations::list, Admin, Json, "Dynamic Registration invitations"),
     route!(Post Exact("/lti/invitations") => invitations::create, Admin, Json, "create a one-time Dynamic Registration URL"),
     route!(Delete Seg("/lti/invitations/", "{id}", "") => invitations::revoke, Admin, Json, "revoke an invitation"),
@@ -190,6 +191,7 @@ pub static ROUTES: &[Route] = &[
     route!(Post Exact("/lti/ags/scores") => ags::post_score, Open, Json, "post a score"),
     route!(Delete Exact("/lti/ags/scores") => ags::delete_score, Open, Json, "delete a score: LTI 1.1 `deleteResult`"),
     route!(Get Exact("/lti/ags/results") => ags::results, Open, Json, "read results"),
+    route!(Post Exact("/lti/caliper/events") => caliper::events, Open, Json, "Caliper learning analytics: a tool app's events (session token, services credential + `LTI-Session`, or `{\"session\"}` in a beacon's body), queued for the platform's event store"),
     route!(Get Exact("/lti/nrps/members") => nrps::members, Open, Json, "course roster"),
     route!(Get ModulePage => public::module_page, Open, Page, "the (demo) tool module page of a session"),
     route!(Post ModulePath => accept::launch, Open, Page, "LTI 1.1 launch on a module URL under `/hosted/` (KAF-style)"),

@@ -4,6 +4,7 @@
 //! sign-in ([`console`]) and the launch inspector ([`inspector`]).
 
 pub mod backup;
+pub mod caliper;
 pub mod console;
 pub mod inspector;
 pub mod invitations;

@@ -24,7 +24,7 @@ use crate::store::inspector::{self, Attempt, Decided};
 use crate::store::jwks;
 use crate::store::registry::Registry;
 use crate::store::state::StateStore;
-use crate::{legacy, log};
+use crate::{caliper, legacy, log};
 
 /// The `launch` log line's fields, in name order (as the line has always listed them).
 #[derive(Serialize)]
@@ -96,12 +96,14 @@ async fn accept(ctx: &Ctx<'_>, bound: Bound<'_>, id_token: &str, t: i64, attempt
     // 13–16. Who, role, module, category; then the tool session.
     let skew = validated.observed_skew();
     let origin = presentation_origin(validated.typed());
+    let caliper_params = caliper::discovery::LaunchParams::from_claims(validated.claims());
     let launch = authorize(ctx, &reg, validated, &bound.consumed, attempt).await?;
     attempt.decided = Some(Decided::of(&launch));
     let jti = hex(&random_bytes::<12>().map_err(|e| ApiError::internal(e.0))?);
     let mut claims =
         SessionClaims::for_launch(&launch, &ctx.cfg.base(), bound.binding.as_str(), t, ctx.cfg.session_ttl, jti);
     claims.platform_origin = origin;
+    caliper::discovery::at_launch(ctx, &reg, &mut claims, &caliper_params).await;
     remember_context(ctx.env, ctx.wctx, &claims);
     if bound.binding == Binding::StateOnly {
         if let Some(target) = storage_target(bound.consumed.record().storage_target.as_deref()) {
@@ -145,7 +147,13 @@ async fn lti11(ctx: &Ctx<'_>, req: &Request, body: &str) -> ApiResult<Response> 
         let registration = attempt.registration.clone().unwrap_or_default();
         inspector::record(ctx.env, ctx.wctx, &ctx.cfg, &registration, attempt);
     }
-    let claims = answer?;
+    let mut claims = answer?;
+    let caliper_params = caliper::discovery::LaunchParams::from_form(&form_decode(body));
+    if caliper_params.profile_url.is_some() {
+        if let Some(reg) = Registry::new(ctx.env).get(&claims.platform_id).await? {
+            caliper::discovery::at_launch(ctx, &reg, &mut claims, &caliper_params).await;
+        }
+    }
     let fields = serde_json::json!({
         "registration": claims.platform_id, "lti_version": "1.1", "module": claims.module, "role": claims.role,
         "user_id_source": claims.user_id_source,

@@ -3,6 +3,7 @@
 //! and token module ([`caller`]).
 
 pub mod ags;
+pub mod caliper;
 pub mod caller;
 pub mod deep_link;
 pub mod nrps;

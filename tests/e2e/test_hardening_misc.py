@@ -318,7 +318,7 @@ def test_head_answers_like_get(worker: Worker, path: str) -> None:
     ("PUT", "/version", "GET, HEAD"),
     # A KAF module URL takes only the LTI 1.1 launch posted to it.
     ("GET", "/hosted/index/my-media", "POST"),
-    ("PATCH", "/lti/platforms/some-id", "GET, HEAD, DELETE"),
+    ("PATCH", "/lti/platforms/some-id", "GET, HEAD, PUT, DELETE"),
 ])
 def test_405_allow_header(worker: Worker, method: str, path: str, allow: str) -> None:
     r = http(method, worker.url(path), headers=JSON)

@@ -355,3 +355,19 @@ def test_an_lti11_launch_is_shown_and_its_user_id_is_marked(lti11_tenant: Tenant
     assert "sub" in marked, sug["suggestions"]
     by = {s["attribute"]: s for s in sug["suggestions"]}
     assert by["custom: username"]["value"] == "ada11"
+
+
+def test_a_13_launch_marks_the_user_id_a_kept_11_launch_of_the_registration_used(lti11_tenant: Tenant) -> None:
+    t_ = lti11_tenant
+    assert t_.lti11 is not None
+    old_id = unique("legacy")
+    t_.lti11.launch(user_id=old_id)
+    # The same person, upgraded, launching by 1.3 without an lti1p1 claim: the LMS sends the old
+    # id in a custom parameter.
+    t_.launch(user="ada", custom={"old_user_id": old_id})
+    got = wait_attempts(t_.worker, t_.registration["id"], lambda a: len(a) >= 2 and a[0]["ltiVersion"] == "1.3")
+    sug = assert_ok(t_.worker.admin("GET", f"/lti/platforms/{t_.registration['id']}/user-id-suggestions"))
+    assert sug["launch"]["attempt"] == got[0]["id"] and sug["launch"]["ltiVersion"] == "1.3"
+    marked = [s["attribute"] for s in sug["suggestions"] if s["matchesLti11UserId"]]
+    assert marked == ["custom: old_user_id"], sug["suggestions"]
+    assert sug["launch"]["lti11UserIdsFromOtherLaunches"] == 1

@@ -236,17 +236,17 @@ pub fn suggestions(
     reg: &Registration,
     legacy: Option<&LegacyIdentity>,
 ) -> Vec<Suggestion> {
-    suggestions_knowing(claims, reg, legacy, None)
+    suggestions_knowing(claims, reg, legacy, &[])
 }
 
-/// [`suggestions`] when the person's LTI 1.1 `user_id` is known from elsewhere (an LTI 1.1
-/// launch, whose claims are its parameters read as 1.3 claims): the suggestion giving that value
-/// is marked `matchesLti11UserId`.
+/// [`suggestions`] when LTI 1.1 user ids are known from elsewhere (the person's own LTI 1.1
+/// launch, whose claims are its parameters read as 1.3 claims; or the same registration's kept
+/// LTI 1.1 launches): a suggestion giving one of them is marked `matchesLti11UserId` too.
 pub fn suggestions_knowing(
     claims: &Map<String, Value>,
     reg: &Registration,
     legacy: Option<&LegacyIdentity>,
-    lti11_user_id: Option<&str>,
+    known_lti11_user_ids: &[&str],
 ) -> Vec<Suggestion> {
     let mut candidates: Vec<(String, UserIdRule)> = vec![
         ("sub".into(), UserIdRule::default()),
@@ -275,10 +275,10 @@ pub fn suggestions_knowing(
             _ => candidates.push((name.clone(), UserIdRule::claim(name, ""))),
         }
     }
-    let lti11_user_id = lti11_user_id
-        .map(str::to_string)
-        .or_else(|| legacy.map(|l| l.user_id.clone()))
+    let lti11_user_id = legacy
+        .map(|l| l.user_id.clone())
         .or_else(|| claims.get(claim::LTI1P1).and_then(|c| c.get("user_id")).and_then(scalar));
+    let is_lti11 = |v: &str| lti11_user_id.as_deref() == Some(v) || known_lti11_user_ids.contains(&v);
     let current = UserIdRule::of(reg);
     let mut out: Vec<Suggestion> = Vec::new();
     for (attribute, rule) in candidates {
@@ -289,7 +289,7 @@ pub fn suggestions_knowing(
         if let Ok((value, source)) = decide_user_id(claims, &rule.applied(reg), legacy) {
             out.push(Suggestion {
                 attribute: attribute.chars().take(300).collect(),
-                matches_lti11_user_id: lti11_user_id.as_deref() == Some(value.as_str()),
+                matches_lti11_user_id: is_lti11(&value),
                 current: rule == current,
                 value,
                 configuration: rule,

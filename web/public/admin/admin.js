@@ -71,10 +71,12 @@ function timeEl(v) {
   return h('time', { datetime: Number.isNaN(d.getTime()) ? null : d.toISOString(), text: when(v) });
 }
 
-/** Say something to screen readers (and show it) in the status line. */
-let saidAt = 0;
-function say(text) {
-  saidAt = Date.now();
+/** Say something to screen readers (and show it) in the status line. `carry`: the message
+ * reports an action that now moves to another view ("Created …"), so that view keeps it; any
+ * other message goes with the view it was said on. */
+let carried = false;
+function say(text, { carry = false } = {}) {
+  carried = carry;
   const s = $('#status');
   s.textContent = '';
   // A fresh text node after a tick, so the same sentence twice is announced twice.
@@ -242,9 +244,9 @@ const main = () => $('#main');
 /** Render a view: replace main's content, mark the nav, move focus to the new heading. */
 function mount(title, ...nodes) {
   const m = main();
-  // A message from the action that led here ("Created …") stays; older ones go.
-  if (Date.now() - saidAt > 1500) $('#status').textContent = '';
-  saidAt = 0; // survives one view change at most
+  // A message from the action that led here ("Created …") stays; others go with their view.
+  if (!carried) $('#status').textContent = '';
+  carried = false; // survives one view change at most
   put(m, h('h1', { tabindex: '-1', text: title }), ...nodes.flat(Infinity).filter((n) => n instanceof Node));
   document.title = `${title} · LTI Edge admin`;
   const section = (location.hash.split('/')[1] || '').split('?')[0];
@@ -328,7 +330,7 @@ function viewSignIn() {
       await loadSession();
       if (!session.info) throw new ApiFailure(401, { code: 'console_session_required', message: 'The tool did not keep the session: is the page served from the tool\'s own address?' });
       showChrome(true);
-      say('Signed in.');
+      say('Signed in.', { carry: true });
       const to = pending.after && !pending.after.startsWith('#/sign-in') ? pending.after : '#/registrations';
       pending.notice = '';
       location.hash = to;
@@ -365,7 +367,7 @@ async function signOut() {
   pending.notice = 'Signed out.';
   pending.after = '#/registrations';
   showChrome(false);
-  say('Signed out.');
+  say('Signed out.', { carry: true });
   if (location.hash !== '#/sign-in') location.hash = '#/sign-in';
   else route();
 }
@@ -439,7 +441,7 @@ async function deleteReg(reg) {
   if (!ok) return;
   try {
     await api('DELETE', `/lti/platforms/${encodeURIComponent(reg.id)}`);
-    say(`Deleted ${reg.name || reg.issuer}.`);
+    say(`Deleted ${reg.name || reg.issuer}.`, { carry: true });
     location.hash = '#/registrations';
   } catch (e) {
     if (!e?.handled) main().append(errorBox(e, 'Not deleted.'));
@@ -607,7 +609,7 @@ function viewForm(reg, query) {
       const saved = editing
         ? await api('PUT', `/lti/platforms/${encodeURIComponent(reg.id)}`, body)
         : await api('POST', '/lti/platforms', body);
-      say(`${editing ? 'Saved' : 'Created'} ${saved.name}.`);
+      say(`${editing ? 'Saved' : 'Created'} ${saved.name}.`, { carry: true });
       location.hash = `#/registrations/${encodeURIComponent(saved.id)}/setup`;
     } catch (e) {
       if (e?.handled) return;

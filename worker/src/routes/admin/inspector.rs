@@ -110,15 +110,21 @@ pub async fn user_id_suggestions(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult
         Ok((user_id, source)) => json!({"configuration": UserIdRule::of(&reg), "userId": user_id, "source": source}),
         Err(e) => json!({"configuration": UserIdRule::of(&reg), "error": lti_policy::Coded::code(&e).as_str()}),
     };
-    let known_lti11 = attempt.lti11_user_id.as_deref();
+    // LTI 1.1 user ids this registration's people are known by: the attempt's own (a 1.1 launch,
+    // or an accepted lti1p1 claim) and those of the kept 1.1 launches.
+    let known_lti11: Vec<&str> = std::iter::once(attempt)
+        .chain(attempts.iter().filter(|a| a.lti_version == "1.1"))
+        .filter_map(|a| a.lti11_user_id.as_deref())
+        .collect();
     ok_json(
         json!({
             "launch": {"attempt": attempt.id, "at": attempt.at, "ltiVersion": attempt.lti_version,
                        "deploymentId": attempt.deployment_id, "messageType": attempt.message_type,
                        "outcome": attempt.outcome, "code": attempt.code,
-                       "lti11UserIdAccepted": attempt.legacy_identity, "lti11UserIdKnown": known_lti11.is_some()},
+                       "lti11UserIdAccepted": attempt.legacy_identity, "lti11UserIdKnown": attempt.lti11_user_id.is_some(),
+                       "lti11UserIdsFromOtherLaunches": known_lti11.len().saturating_sub(usize::from(attempt.lti11_user_id.is_some()))},
             "current": current,
-            "suggestions": suggestions_knowing(claims, &reg, legacy.as_ref(), known_lti11),
+            "suggestions": suggestions_knowing(claims, &reg, legacy.as_ref(), &known_lti11),
         }),
         200,
     )

@@ -10,22 +10,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { launchBrowser, newPage, startLms, startWorker, waitFor } from './harness.mjs';
+import { newPage, startStack, waitFor } from './harness.mjs';
 
-let worker, lms, browser;
+let worker, lms, browser, stack;
 before(async () => {
-  worker = await startWorker();
-  assert.ok(worker, 'worker/build is missing: npm test builds it before the browser tests');
-  lms = await startLms(worker.url);
-  assert.ok(lms, 'the local LMS needs .venv (npm test sets it up)');
-  await worker.register(lms.url);
-  browser = await launchBrowser();
+  stack = await startStack();
+  ({ worker, lms, browser } = stack);
 });
-after(async () => {
-  await browser?.close();
-  await lms?.close();
-  await worker?.close();
-});
+after(() => stack?.close());
 
 const control = async (path, body) => {
   const r = await fetch(`${lms.url}/__control/${path}`, body ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {});

@@ -137,6 +137,30 @@ export async function startWorker({ hostname = '127.0.0.1', vars = {} } = {}) {
 }
 
 /**
+ * What a test file of the real product needs: the worker in workerd, the local LMS (registered
+ * with the worker unless `register` is false) and headless Chromium. `close()` stops all three.
+ */
+export async function startStack({ register = true } = {}) {
+  const worker = await startWorker();
+  if (!worker) throw new Error('worker/build is missing: npm test builds it before the browser tests');
+  const lms = await startLms(worker.url);
+  if (!lms) {
+    await worker.close();
+    throw new Error('the local LMS needs .venv (npm test sets it up)');
+  }
+  if (register) await worker.register(lms.url);
+  const browser = await launchBrowser();
+  return {
+    worker, lms, browser,
+    close: async () => {
+      await browser?.close();
+      await lms?.close();
+      await worker?.close();
+    },
+  };
+}
+
+/**
  * Headless Chromium. `routedPages`: the tests serve some host pages themselves (page.route, so a
  * page can sit on any origin, e.g. the LMS's); Chromium treats such a fulfilled page as a public
  * page and its Local Network Access checks then block its iframes from loading loopback URLs —

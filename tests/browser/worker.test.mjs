@@ -5,22 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { launchBrowser, newPage, screenshotPath, startLms, startWorker, waitFor } from './harness.mjs';
+import { newPage, screenshotPath, startStack, waitFor } from './harness.mjs';
 
-let worker, lms, browser;
+let worker, lms, browser, stack;
 before(async () => {
-  worker = await startWorker();
-  assert.ok(worker, 'worker/build is missing: npm test builds it before the browser tests');
-  lms = await startLms(worker.url);
-  assert.ok(lms, 'the local LMS needs .venv (npm test sets it up)');
-  await worker.register(lms.url);
-  browser = await launchBrowser();
+  stack = await startStack();
+  ({ worker, lms, browser } = stack);
 });
-after(async () => {
-  await browser?.close();
-  await lms?.close();
-  await worker?.close();
-});
+after(() => stack?.close());
 
 describe('worker in Chromium', { timeout: 120_000 }, () => {
   it('deep linking: pick two videos in the LMS iframe, the LMS receives and validates them', async () => {

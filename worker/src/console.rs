@@ -110,7 +110,7 @@ pub async fn from_request(ctx: &Ctx<'_>, req: &Request, now: i64) -> ApiResult<O
 }
 
 /// Whether `s` was signed out (read last: one KV read per console call).
-pub async fn signed_out(ctx: &Ctx<'_>, s: &ConsoleSession) -> ApiResult<bool> {
+async fn signed_out(ctx: &Ctx<'_>, s: &ConsoleSession) -> ApiResult<bool> {
     Ok(ctx.env.kv(KV_BINDING)?.get(&format!("console-signout:{}", s.sid)).text().await?.is_some())
 }
 
@@ -205,15 +205,22 @@ pub async fn admin_or_console(ctx: &Ctx<'_>, req: &Request) -> ApiResult<Option<
         return Err(ApiError::new(ErrorCode::AdminUnauthorized, "no bearer token and no console session"));
     };
     check_origin(ctx, req)?;
+    still_valid(ctx, req, &s, now).await?;
+    Ok(Some(s))
+}
+
+/// A session read from its cookie is still good: with Access configured, the request's Access
+/// token verifies and names the session's person; and it was not signed out.
+pub async fn still_valid(ctx: &Ctx<'_>, req: &Request, s: &ConsoleSession, now: i64) -> ApiResult<()> {
     if let Some(who) = access_identity(ctx, req, now).await? {
         if s.email.as_deref().is_some_and(|e| e != who) {
             return Err(expired("Access now names another person than the session"));
         }
     }
-    if signed_out(ctx, &s).await? {
+    if signed_out(ctx, s).await? {
         return Err(expired("console session signed out"));
     }
-    Ok(Some(s))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -55,14 +55,7 @@ pub async fn current(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
     let t = now();
     let s = match console::from_request(ctx, req, t).await? {
         Some(s) => {
-            if let Some(who) = console::access_identity(ctx, req, t).await? {
-                if s.email.as_deref().is_some_and(|e| e != who) {
-                    return Err(ApiError::new(ErrorCode::ConsoleSessionExpired, "Access names another person"));
-                }
-            }
-            if console::signed_out(ctx, &s).await? {
-                return Err(ApiError::new(ErrorCode::ConsoleSessionExpired, "console session signed out"));
-            }
+            console::still_valid(ctx, req, &s, t).await?;
             s
         }
         None => match console::access_identity(ctx, req, t).await? {

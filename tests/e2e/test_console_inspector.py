@@ -225,15 +225,24 @@ def test_an_idle_session_ends_and_a_busy_one_does_not(worker_console: Worker, ac
     assert_error(console(w, "GET", "/lti/keys", idle, headers=good), 401, "console_session_expired")
 
 
+@pytest.mark.parametrize("groups", [[5], [2, 2, 1], [1, 3, 1]], ids=["one-write", "three-writes", "cut-mid-write"])
 def test_the_inspector_keeps_a_bounded_number_of_attempts(worker_console: Worker,
-                                                          tmp_path_factory: pytest.TempPathFactory) -> None:
+                                                          tmp_path_factory: pytest.TempPathFactory,
+                                                          groups: t.List[int]) -> None:
+    """5 launches, 3 kept (the newest), whether they reach the store in one write or in several
+    (an isolate writes what it gathered every 300 ms; a pause of 1 s between groups makes each
+    group its own write, so the trim works across writes and inside one)."""
     w = worker_console
     platform = start_platform(tmp_path_factory.mktemp("platform-console"), w.base, name="platform-console")
     reg = w.register(platform, client_id=unique("bounded"), deploymentIds=["local-deployment-1"])
     t_ = Tenant(worker=w, platform=platform, client_id=reg["lti13ClientId"], deployment_id="local-deployment-1",
                 registration=reg)
-    for i in range(5):
-        t_.launch(user={"id": f"user-u{i}", "name": f"User {i}"})
+    i = 0
+    for n in groups:
+        for _ in range(n):
+            t_.launch(user={"id": f"user-u{i}", "name": f"User {i}"})
+            i += 1
+        time.sleep(1.0)
     kept = wait_attempts(w, reg["id"], lambda a: len(a) >= 3 and a[0]["decided"]["userId"] == "user-u4"
                          if a and a[0].get("decided") else False)
     try:

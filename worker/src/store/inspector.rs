@@ -197,7 +197,23 @@ pub fn record(env: &Env, wctx: &worker::Context, cfg: &Config, registration: &st
     });
 }
 
-/// Seal `attempts` and add them to `registration`'s object in one call.
+/// What `/ins/add` carries: one registration's batch, sealed as one text.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Add<'a> {
+    registration: &'a str,
+    /// The batch's newest attempt.
+    at: i64,
+    /// Attempts in the batch.
+    n: usize,
+    body: String,
+    max: i64,
+    keep_after: i64,
+}
+
+/// Seal `attempts` (oldest first) as one text and add them to `registration`'s object in one
+/// call: one encryption and one row a batch, however many launches it gathered. Only the newest
+/// `max` go: older ones would be trimmed at once.
 async fn write(
     env: &Env,
     key: &[u8; 32],
@@ -206,14 +222,12 @@ async fn write(
     max: i64,
     retention: i64,
 ) -> ApiResult<()> {
-    let mut rows = Vec::with_capacity(attempts.len());
-    let mut newest = 0;
-    for a in attempts {
-        let plain = serde_json::to_vec(a).map_err(|e| ApiError::internal(e.to_string()))?;
-        rows.push(json!({"id": a.id, "at": a.at, "body": sealed::seal_with(key, &plain).await?}));
-        newest = newest.max(a.at);
-    }
-    let req = json!({"rows": rows, "max": max, "keepAfter": newest - retention});
+    let from = attempts.len().saturating_sub(usize::try_from(max.max(1)).unwrap_or(usize::MAX));
+    let keep = attempts.get(from..).unwrap_or_default();
+    let newest = keep.iter().map(|a| a.at).max().unwrap_or_default();
+    let plain = serde_json::to_vec(keep).map_err(|e| ApiError::internal(e.to_string()))?;
+    let body = sealed::seal_with(key, &plain).await?;
+    let req = Add { registration: "", at: newest, n: keep.len(), body, max, keep_after: newest - retention };
     durable::call(env, &object(registration), "/ins/add", &req).await.map(|_| ())
 }
 
@@ -223,23 +237,26 @@ struct Rows {
     rows: Vec<durable::inspector_sql::Row>,
 }
 
-/// `registration`'s attempts kept now (newest first); one that no longer opens (another
-/// `LTI_ENCRYPTION_KEY`) is left out.
+/// `registration`'s attempts kept now (newest first, at most the count kept); a batch that no
+/// longer opens (another `LTI_ENCRYPTION_KEY`) is left out.
 pub async fn list(env: &Env, cfg: &Config, registration: &str, now: i64) -> ApiResult<Vec<Attempt>> {
-    let req =
-        json!({"registration": "", "keepAfter": now - cfg.inspector.retention_secs, "max": cfg.inspector.max_attempts});
+    let keep_after = now - cfg.inspector.retention_secs;
+    let max = usize::try_from(cfg.inspector.max_attempts.max(1)).unwrap_or(usize::MAX);
+    let req = json!({"registration": "", "keepAfter": keep_after});
     let mut resp = durable::call(env, &object(registration), "/ins/list", &req).await?;
     let rows: Rows = resp.json().await.map_err(|e| ApiError::internal(format!("inspector reply: {e}")))?;
-    let mut out = Vec::with_capacity(rows.rows.len());
+    let mut out = Vec::new();
     for r in rows.rows {
-        if let Ok(plain) = sealed::open(cfg, sealed::INSPECTOR, &r.body).await {
-            if let Ok(mut a) = serde_json::from_slice::<Attempt>(&plain) {
-                if let Some(payload) = a.claims_payload.take() {
-                    a.claims =
-                        lti_core::encoding::b64url_decode(&payload).and_then(|b| lti_core::jws::strict_object(&b));
-                }
-                out.push(a);
+        let Ok(plain) = sealed::open(cfg, sealed::INSPECTOR, &r.body).await else { continue };
+        let Ok(batch) = serde_json::from_slice::<Vec<Attempt>>(&plain) else { continue };
+        for mut a in batch.into_iter().rev().filter(|a| a.at >= keep_after) {
+            if out.len() == max {
+                return Ok(out);
             }
+            if let Some(payload) = a.claims_payload.take() {
+                a.claims = lti_core::encoding::b64url_decode(&payload).and_then(|b| lti_core::jws::strict_object(&b));
+            }
+            out.push(a);
         }
     }
     Ok(out)

@@ -45,8 +45,7 @@ export async function readCapped(stream, cap, cancel) {
   return out;
 }
 
-export function headersFrom(flat) {
-  const h = new Headers();
+export function headersFill(h, flat) {
   const p = flat.split("\0");
   for (let i = 0; i + 1 < p.length; i += 2) {
     try {
@@ -66,8 +65,8 @@ extern "C" {
     fn kv_claim_js(ns: &JsValue, ctx: &JsValue, key: &str, ttl: f64) -> Promise;
     #[wasm_bindgen(js_name = readCapped)]
     fn read_capped_js(stream: &web_sys::ReadableStream, cap: f64, cancel: bool) -> Promise;
-    #[wasm_bindgen(js_name = headersFrom)]
-    fn headers_from_js(flat: &str) -> web_sys::Headers;
+    #[wasm_bindgen(js_name = headersFill)]
+    fn headers_fill_js(h: &web_sys::Headers, flat: &str) -> web_sys::Headers;
     #[wasm_bindgen(js_name = respond)]
     fn respond_js(status: u16, body: &JsValue, headers: &web_sys::Headers, cid: Option<&str>) -> web_sys::Response;
 }
@@ -105,16 +104,14 @@ pub async fn read_capped(stream: &web_sys::ReadableStream, cap: usize, cancel: b
     }
 }
 
-/// Headers from (name, value) pairs in one call. A pair that cannot be set is skipped, as
-/// `Headers.set` refusing it would be.
-pub fn headers(pairs: &[(&str, &str)]) -> web_sys::Headers {
+/// Set (name, value) pairs on `h` in one call (a pair `Headers.set` refuses is skipped).
+pub fn set_headers(h: &web_sys::Headers, pairs: &[(&str, &str)]) {
     if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
         // Cannot be passed in one string: one call per pair.
-        let h = headers_from_js("");
         for (k, v) in pairs {
             let _ = h.set(k, v);
         }
-        return h;
+        return;
     }
     let mut flat = String::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum());
     for (k, v) in pairs {
@@ -123,7 +120,7 @@ pub fn headers(pairs: &[(&str, &str)]) -> web_sys::Headers {
         flat.push_str(v);
         flat.push('\0');
     }
-    headers_from_js(&flat)
+    headers_fill_js(h, &flat);
 }
 
 /// The answer workerd sends: `resp` as a JavaScript `Response` in one call, with the

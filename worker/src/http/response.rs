@@ -3,15 +3,16 @@
 
 use lti_core::encoding::b64url_encode;
 use lti_webcrypto::random_bytes;
-use worker::{Headers, Response};
+use worker::Response;
 
 use crate::error::{ApiError, ApiResult};
 use crate::pages;
 
-/// Headers from (name, value) pairs (one call into JavaScript; a pair `Headers` refuses is
-/// skipped).
-pub fn headers(pairs: &[(&str, &str)]) -> Headers {
-    Headers(crate::js::headers(pairs))
+/// `resp` with (name, value) pairs set on the headers it already has, in one call into
+/// JavaScript (no second `Headers` object); a pair `Headers` refuses is skipped.
+pub fn with_headers(resp: Response, pairs: &[(&str, &str)]) -> Response {
+    crate::js::set_headers(&resp.headers().0, pairs);
+    resp
 }
 
 /// `{"success": true, "data": …}`.
@@ -21,11 +22,10 @@ pub fn ok_json(data: impl Into<serde_json::Value>, status: u16) -> ApiResult<Res
 
 /// A JSON answer, never cached.
 pub fn json_response(v: &serde_json::Value, status: u16) -> ApiResult<Response> {
-    Ok(Response::from_bytes(v.to_string().into_bytes())?.with_status(status).with_headers(headers(&[
-        ("content-type", "application/json"),
-        ("cache-control", "no-store"),
-        ("x-content-type-options", "nosniff"),
-    ])))
+    Ok(with_headers(
+        Response::from_bytes(v.to_string().into_bytes())?.with_status(status),
+        &[("content-type", "application/json"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")],
+    ))
 }
 
 /// An HTML page without scripts ([`pages::PAGE_CSP`]).
@@ -35,13 +35,16 @@ pub fn html_response(body: String, status: u16) -> ApiResult<Response> {
 
 /// An HTML page under `csp`.
 pub fn html_response_csp(body: String, status: u16, csp: &str) -> ApiResult<Response> {
-    Ok(Response::from_bytes(body.into_bytes())?.with_status(status).with_headers(headers(&[
-        ("content-type", "text/html; charset=utf-8"),
-        ("cache-control", "no-store"),
-        ("referrer-policy", "no-referrer"),
-        ("x-content-type-options", "nosniff"),
-        ("content-security-policy", csp),
-    ])))
+    Ok(with_headers(
+        Response::from_bytes(body.into_bytes())?.with_status(status),
+        &[
+            ("content-type", "text/html; charset=utf-8"),
+            ("cache-control", "no-store"),
+            ("referrer-policy", "no-referrer"),
+            ("x-content-type-options", "nosniff"),
+            ("content-security-policy", csp),
+        ],
+    ))
 }
 
 /// A fresh nonce for a page with one inline script, and the page's CSP; `form_action` is where
@@ -58,5 +61,5 @@ pub fn script_csp(form_action: &str) -> ApiResult<(String, String)> {
 pub fn redirect(status: u16, location: &str, extra: &[(&str, &str)]) -> ApiResult<Response> {
     let mut pairs = vec![("location", location), ("cache-control", "no-store"), ("referrer-policy", "no-referrer")];
     pairs.extend_from_slice(extra);
-    Ok(Response::empty()?.with_status(status).with_headers(headers(&pairs)))
+    Ok(with_headers(Response::empty()?.with_status(status), &pairs))
 }

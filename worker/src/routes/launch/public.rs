@@ -8,7 +8,7 @@ use worker::{Request, Response};
 
 use crate::auth::{bearer, verify_session_token};
 use crate::error::{ApiError, ApiResult};
-use crate::http::response::{headers, html_response, html_response_csp, json_response, ok_json};
+use crate::http::response::{html_response, html_response_csp, json_response, ok_json, with_headers};
 use crate::pages;
 use crate::routes::Ctx;
 use crate::store::keyring;
@@ -29,13 +29,16 @@ pub async fn version(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
 /// `GET /lti/jwks`: current, next and not yet expired retired keys.
 pub async fn jwks(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
     let set = keyring::public_keys(ctx.env).await?;
-    Ok(Response::from_bytes(set.to_json().to_string().into_bytes())?.with_headers(headers(&[
-        ("content-type", "application/json"),
-        // Short enough that a rotation's next key is seen before it is promoted
-        // (promotion waits this long) and retired keys outlive every cache.
-        ("cache-control", &format!("public, max-age={}", ctx.cfg.jwks_max_age)),
-        ("access-control-allow-origin", "*"),
-    ])))
+    Ok(with_headers(
+        Response::from_bytes(set.to_json().to_string().into_bytes())?,
+        &[
+            ("content-type", "application/json"),
+            // Short enough that a rotation's next key is seen before it is promoted
+            // (promotion waits this long) and retired keys outlive every cache.
+            ("cache-control", &format!("public, max-age={}", ctx.cfg.jwks_max_age)),
+            ("access-control-allow-origin", "*"),
+        ],
+    ))
 }
 
 /// `GET /lti/config`: the URLs an LMS admin pastes.

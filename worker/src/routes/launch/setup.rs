@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use worker::{Request, Response};
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::response::{headers, html_response, ok_json};
+use crate::http::response::{html_response, ok_json, with_headers};
 use crate::pages;
 use crate::routes::Ctx;
 
@@ -57,10 +57,13 @@ pub async fn page(ctx: &Ctx<'_>, req: &mut Request) -> ApiResult<Response> {
 /// reads it by URL).
 pub async fn canvas_json(ctx: &Ctx<'_>, _req: &mut Request) -> ApiResult<Response> {
     let config = setup::canvas_config(&ctx.cfg.base());
-    Ok(Response::from_bytes(config.to_string().into_bytes())?.with_headers(headers(&[
-        ("content-type", "application/json"),
-        ("cache-control", "no-store"),
-        ("x-content-type-options", "nosniff"),
-        ("access-control-allow-origin", "*"),
-    ])))
+    Ok(with_headers(
+        Response::from_bytes(config.to_string().into_bytes())?,
+        &[
+            ("content-type", "application/json"),
+            ("cache-control", "no-store"),
+            ("x-content-type-options", "nosniff"),
+            ("access-control-allow-origin", "*"),
+        ],
+    ))
 }

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import serialization
 
 from bench_common import (BENCH, CHILD_ENV, REPO, RUN_DIR, env_int, loadavg, machine, run_main, say, start,
                           table, wasm_size)
-from supervisor import free_port, group_cpu, stop_all, wait_port_free  # on sys.path through bench_common
+from supervisor import free_port, group_cpu, group_stats, stop_all, wait_port_free  # on sys.path through bench_common
 
 FIXTURES = REPO / "crates" / "lti-core" / "fixtures"
 JWKS_FILE = FIXTURES / "platform_jwks.json"
@@ -92,6 +92,7 @@ class Batch:
     results: t.List[t.Dict[str, t.Any]]
     expect: int
     cpu_s: t.Optional[float] = None  # CPU (user + system) of the server's processes during the batch
+    workerd_s: t.Optional[float] = None  # of it, the workerd process's (LTI Edge rows; Miniflare's node left out)
 
     @property
     def errors(self) -> int:
@@ -109,6 +110,9 @@ class Batch:
     def cpu_ms_each(self) -> t.Optional[float]:
         return self.cpu_s * 1000.0 / len(self.results) if self.cpu_s is not None and self.results else None
 
+    def workerd_ms_each(self) -> t.Optional[float]:
+        return self.workerd_s * 1000.0 / len(self.results) if self.workerd_s is not None and self.results else None
+
     def first_error(self) -> str:
         for r in self.results:
             if r["status"] != self.expect:
@@ -118,6 +122,25 @@ class Batch:
 
 
 _job_no = 0
+
+
+def workerd_cpu(pgid: int) -> t.Optional[float]:
+    """CPU seconds of the workerd processes of process group ``pgid`` (the runtime, every isolate
+    and the local KV/DO simulations; not Miniflare's node, which starts workerd and relays its
+    output); None when the group has none."""
+    if pgid <= 0:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total, found = 0.0, False
+    for pid, f in group_stats(pgid):
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "workerd":
+            found = True
+            total += sum(int(x) for x in f[11:15]) / tick
+    return total if found else None
 
 
 def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, expect: int,
@@ -130,6 +153,7 @@ def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, 
     job.write_text(json.dumps({"origin": origin, "concurrency": concurrency, "deadlineMs": deadline_ms,
                                "expectStatus": expect, "requests": requests_}))
     cpu_before = group_cpu(pgid)
+    workerd_before = workerd_cpu(pgid)
     try:
         proc = subprocess.run(["node", str(BENCH / "driver.mjs"), str(job), str(out)], cwd=str(BENCH),
                               env=CHILD_ENV, stdin=subprocess.DEVNULL, capture_output=True,
@@ -141,8 +165,10 @@ def drive(origin: str, requests_: t.List[t.Dict[str, t.Any]], concurrency: int, 
         job.unlink(missing_ok=True)
         out.unlink(missing_ok=True)
     cpu_after = group_cpu(pgid)
+    workerd_after = workerd_cpu(pgid)
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-    return Batch(wall_ms=data["wallMs"], results=data["results"], expect=expect, cpu_s=cpu)
+    workerd = workerd_after - workerd_before if workerd_before is not None and workerd_after is not None else None
+    return Batch(wall_ms=data["wallMs"], results=data["results"], expect=expect, cpu_s=cpu, workerd_s=workerd)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -196,14 +222,19 @@ class Row:
 
     def own_ms(self, batch: t.Optional[Batch], store: bool) -> t.Optional[float]:
         """CPU per request minus the floor and, for LTI Edge's launch (`store`), minus what the
-        same store operations cost alone (the check's requests minus its own no-op)."""
-        whole = batch.cpu_ms_each() if batch else None
-        floor = self.floor.cpu_ms_each() if self.floor else None
-        if whole is None or floor is None:
-            return None
+        same store operations cost alone (the check's requests minus its own no-op). LTI Edge's
+        figures are the workerd process's (as the issue defines them); a peer's, its server's."""
         if not self.target.check_path:
             # LTI Edge without its store check (the wrangler dev row): no own figure
-            return None if self.target.key.startswith("edge") else whole - floor
+            if self.target.key.startswith("edge"):
+                return None
+            whole = batch.cpu_ms_each() if batch else None
+            floor = self.floor.cpu_ms_each() if self.floor else None
+            return None if whole is None or floor is None else whole - floor
+        whole = batch.workerd_ms_each() if batch else None
+        floor = self.floor.workerd_ms_each() if self.floor else None
+        if whole is None or floor is None:
+            return None
         ops = self.store_ms()
         if ops is None:
             return None
@@ -211,8 +242,8 @@ class Row:
 
     def store_ms(self) -> t.Optional[float]:
         """What one launch's store operations cost workerd alone (ms), from the store check."""
-        ops = self.store_ops.cpu_ms_each() if self.store_ops else None
-        noop = self.store_floor.cpu_ms_each() if self.store_floor else None
+        ops = self.store_ops.workerd_ms_each() if self.store_ops else None
+        noop = self.store_floor.workerd_ms_each() if self.store_floor else None
         return None if ops is None or noop is None else ops - noop
 
 
@@ -500,16 +531,17 @@ def ms(v: t.Optional[float]) -> str:
 def print_own(rows: t.List[Row]) -> None:
     """The worker's own CPU per launch and per login beside each peer's net CPU, and the issue's
     targets as ratios of this run (bench/README.md, "The worker's own CPU")."""
-    print("Own CPU per request (ms): server CPU each − its no-op floor; LTI Edge in workerd also − its store")
-    print("operations done alone (the store check: its requests − its no-op). Logins do no store operation.")
+    print("Own CPU per request (ms): a peer's server CPU each − its no-op floor; LTI Edge in workerd: the workerd")
+    print("process's CPU each (Miniflare's node, which relays its log, left out) − its no-op floor − its store")
+    print("operations done alone (the store check's workerd: its requests − its no-op). Logins do no store operation.")
     cells = []
     for r in rows:
         edge = bool(r.target.check_path)
-        floor = r.floor.cpu_ms_each() if r.floor else None
+        each = (lambda b: b.workerd_ms_each()) if edge else (lambda b: b.cpu_ms_each())
         cells.append([r.target.name, r.target.store, str(r.concurrency),
-                      ms(r.launches.cpu_ms_each() if r.launches else None), ms(floor),
+                      ms(each(r.launches) if r.launches else None), ms(each(r.floor) if r.floor else None),
                       ms(r.store_ms()) if edge else "-", ms(r.own_ms(r.launches, store=True)),
-                      ms(r.logins.cpu_ms_each() if r.logins else None), ms(r.own_ms(r.logins, store=False))])
+                      ms(each(r.logins) if r.logins else None), ms(r.own_ms(r.logins, store=False))])
     print(table(["implementation", "store", "concurrency", "launch CPU", "floor", "store ops", "own per launch",
                  "login CPU", "own per login"], cells))
     print()

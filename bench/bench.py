@@ -60,6 +60,7 @@ HTTP_TIMEOUT = 20.0     # s for every set-up HTTP call made from here
 
 N = env_int("BENCH_LAUNCHES", 2000, 1, 100_000)
 WARMUP = env_int("BENCH_WARMUP", 50, 1, 10_000)
+SLICES = env_int("BENCH_SLICES", 3, 1, 20)  # turns of launches, floor and store check (see measure)
 CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "8,1").split(",") if c.strip()]
 if not CONCURRENCIES or any(not 1 <= c <= 64 for c in CONCURRENCIES):
     raise SystemExit("BENCH_CONCURRENCY must be a comma list of 1..64")
@@ -109,6 +110,16 @@ class Batch:
 
     def cpu_ms_each(self) -> t.Optional[float]:
         return self.cpu_s * 1000.0 / len(self.results) if self.cpu_s is not None and self.results else None
+
+    @staticmethod
+    def merge(parts: t.List["Batch"]) -> "Batch":
+        """The batches driven in turns as one: results and wall time added, CPU added (unknown if
+        any part's is)."""
+        def total(xs: t.List[t.Optional[float]]) -> t.Optional[float]:
+            return None if any(x is None for x in xs) else sum(x for x in xs if x is not None)
+        return Batch(wall_ms=sum(b.wall_ms for b in parts), results=[r for b in parts for r in b.results],
+                     expect=parts[0].expect if parts else 0, cpu_s=total([b.cpu_s for b in parts]),
+                     workerd_s=total([b.workerd_s for b in parts]))
 
     def workerd_ms_each(self) -> t.Optional[float]:
         return self.workerd_s * 1000.0 / len(self.results) if self.workerd_s is not None and self.results else None
@@ -363,19 +374,39 @@ def measure(tg: Target, jwks_base: str) -> t.List[Row]:
         prepared = prepare(tg, row.logins, first, users)
         say(f"{tg.name} [{tg.store}] C={conc}: {len(prepared)} launches")
         before = jwks_count(jwks_base)
-        row.launches = drive(tg.origin, [p.request for p in prepared], conc, tg.launch_ok, pgid=tg.pgid)
+        # The launches, the floor and (LTI Edge) the store check run in SLICES turns, one slice of
+        # each per turn, so each figure the own CPU subtracts is taken over the same stretch of
+        # time as the launches (the machine's load drifts; one block each after the other let the
+        # store check and the launches see different moments).
+        floor_req = {"method": "GET", "path": tg.floor_path, "headers": {}}
+        checks = (check_requests(tg.check_path, N), check_requests("/noop", N)) if tg.check_path else None
+        parts: t.Dict[str, t.List[Batch]] = {"launches": [], "floor": [], "ops": [], "noop": []}
+        if tg.check_path:
+            say(f"{tg.name} [{tg.store}] C={conc}: {len(prepared)} launches, {N} no-op GET {tg.floor_path}, "
+                f"store check ({N} x {tg.check_path} and {N} no-ops), in {SLICES} turns")
+        else:
+            say(f"{tg.name} [{tg.store}] C={conc}: {len(prepared)} launches and {N} no-op GET {tg.floor_path}, "
+                f"in {SLICES} turns")
+        for k in range(SLICES):
+            part = slice(k * len(prepared) // SLICES, (k + 1) * len(prepared) // SLICES)
+            parts["launches"].append(drive(tg.origin, [p.request for p in prepared[part]], conc, tg.launch_ok,
+                                           pgid=tg.pgid))
+            n = (k + 1) * N // SLICES - k * N // SLICES
+            parts["floor"].append(drive(tg.origin, [floor_req] * n, conc, 200, pgid=tg.pgid))
+            if checks:
+                part = slice(k * N // SLICES, (k + 1) * N // SLICES)
+                parts["ops"].append(drive(tg.check_origin, checks[0][part], conc, 200, pgid=tg.check_pgid))
+                parts["noop"].append(drive(tg.check_origin, checks[1][part], conc, 200, pgid=tg.check_pgid))
+        row.launches = Batch.merge(parts["launches"])
+        row.floor = Batch.merge(parts["floor"])
+        if checks:
+            row.store_ops = Batch.merge(parts["ops"])
+            row.store_floor = Batch.merge(parts["noop"])
         row.jwks_fetches = jwks_count(jwks_base) - before
         if len(prepared) < N:
             row.failure = f"{N - len(prepared)} logins gave no usable state/nonce: {row.logins.first_error()}"
         if row.launches.errors:
             say(f"  launch errors: {row.launches.errors}; first: {row.launches.first_error()}")
-        say(f"{tg.name} [{tg.store}] C={conc}: {N} no-op GET {tg.floor_path}")
-        row.floor = drive(tg.origin, [{"method": "GET", "path": tg.floor_path, "headers": {}}] * N, conc, 200,
-                          pgid=tg.pgid)
-        if tg.check_path:
-            say(f"{tg.name} [{tg.store}] C={conc}: store check, {N} x {tg.check_path} and {N} no-ops")
-            row.store_ops = drive(tg.check_origin, check_requests(tg.check_path, N), conc, 200, pgid=tg.check_pgid)
-            row.store_floor = drive(tg.check_origin, check_requests("/noop", N), conc, 200, pgid=tg.check_pgid)
         rows.append(row)
     return rows
 

@@ -3,6 +3,9 @@
 // bench/profile.mjs.
 //   script: a plain JavaScript module worker to run instead of the release build, under the same
 //   options and bindings (the benchmark's store check, bench/store-check/worker.mjs).
+//   Log lines go out as the worker wrote them (`handleStructuredLogs`), warnings and errors on
+//   stderr: Miniflare's default handler re-formats each one, which costs its node process more
+//   CPU per launch than some of the work measured.
 //   direct: the worker itself listens on `port` (Miniflare's `unsafeDirectSockets`), so requests
 //   skip Miniflare's entry worker (a JavaScript hop of the dev tool, ~0.3 ms of CPU a request
 //   here, that the deployed runtime does not have); Miniflare's own entry then takes a free port.
@@ -29,6 +32,8 @@ export function workerOptions({ port, bindings, direct = false, persist, inspect
     kvNamespaces: ["LTI_KV"],
     durableObjects: { LTI_DO: { className: "LtiEdgeObject", useSQLite: true } },
     bindings,
+    handleStructuredLogs: ({ level, message }) =>
+      (level === "warn" || level === "error" ? process.stderr : process.stdout).write(`${message}\n`),
     host: "127.0.0.1",
     port: direct ? 0 : port,
     ...(direct ? { unsafeDirectSockets: [{ host: "127.0.0.1", port }] } : {}),

@@ -8,10 +8,10 @@
 //   GET /kv?k=KEY        a launch with NONCE_STORE=kv (worker/src/store/state.rs `claim`): this
 //                        isolate's memory, a KV read of the state's mark (a miss: logins store
 //                        nothing), the mark written in the background (waitUntil) with the TTL the
-//                        worker gives it
+//                        worker gives it; and the launch inspector's batched write (below)
 //   GET /durable?k=KEY   a launch with NONCE_STORE=durable: one claim call into the state's own
 //                        Durable Object, which runs the same SQL as worker/src/store/durable/marks.rs
-//                        and sets the same alarm
+//                        and sets the same alarm; and the launch inspector's batched write
 //
 // A login performs no store operation in the steady state (registrations come from isolate
 // memory, refreshed every 30 s), nor does a launch's registration, key-set or key-ring lookup:
@@ -20,6 +20,38 @@
 
 const STATE_TTL_SECS = 600; // lti-core state.rs STATE_TTL_SECS: a state's `exp` is its login + this
 const local = new Map(); // worker/src/store/state.rs LOCAL: key -> [exp, value | null]
+
+// The launch inspector's write (worker/src/store/inspector.rs `record`, `write`): every launch adds
+// its attempt to the isolate's pending ones; the first schedules, 300 ms later, one call to the
+// registration's Durable Object carrying the newest INSPECTOR_MAX of them sealed as one text.
+const INSPECTOR_FLUSH_MS = 300; // inspector.rs FLUSH_DELAY_MS
+const INSPECTOR_MAX_PENDING = 400; // inspector.rs MAX_PENDING
+const INSPECTOR_MAX = 50; // INSPECTOR_MAX_ATTEMPTS default
+const INSPECTOR_RETENTION_SECS = 24 * 3600; // INSPECTOR_RETENTION_HOURS default
+// What one benchmark launch's attempt adds to the sealed text: its JSON (the id_token's payload
+// segment, about 980 characters for the benchmark's claims, and the decisions: about 1,280 bytes in
+// all), encrypted and base64url-encoded.
+const ATTEMPT_SEALED_CHARS = 1700;
+const SEALED = Array.from({ length: INSPECTOR_MAX * ATTEMPT_SEALED_CHARS },
+  (_, i) => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[(i * 7919) % 64]).join("");
+let pending = 0;
+let flushing = false;
+
+function recordAttempt(env, ctx) {
+  pending = Math.min(pending + 1, INSPECTOR_MAX_PENDING);
+  if (flushing) return;
+  flushing = true;
+  ctx.waitUntil(new Promise((r) => setTimeout(r, INSPECTOR_FLUSH_MS)).then(async () => {
+    const n = Math.min(pending, INSPECTOR_MAX);
+    pending = 0;
+    flushing = false;
+    const now = Math.floor(Date.now() / 1000);
+    const body = JSON.stringify({ registration: "", at: now, n, body: SEALED.slice(0, n * ATTEMPT_SEALED_CHARS),
+      max: INSPECTOR_MAX, keepAfter: now - INSPECTOR_RETENTION_SECS });
+    const stub = env.LTI_DO.get(env.LTI_DO.idFromName("inspector:bench-registration"));
+    await (await stub.fetch("https://do.internal/ins/add", { method: "POST", body })).arrayBuffer();
+  }).catch(() => {}));
+}
 
 function ok() {
   return new Response("ok");
@@ -35,6 +67,7 @@ export default {
       case "/noop":
         return ok();
       case "/kv": {
+        recordAttempt(env, ctx);
         const seen = local.get(key);
         if (seen && seen[0] >= now) return ok();
         local.set(key, [exp, null]);
@@ -45,6 +78,7 @@ export default {
         return ok();
       }
       case "/durable": {
+        recordAttempt(env, ctx);
         const stub = env.LTI_DO.get(env.LTI_DO.idFromName(key));
         const resp = await stub.fetch("https://do.internal/state/claim", {
           method: "POST",
@@ -61,7 +95,7 @@ export default {
 };
 
 // The same class name and storage as the worker's Durable Object (worker/src/store/durable/),
-// doing what its `/state/claim` does.
+// doing what its `/state/claim` (marks.rs) and `/ins/add` (inspector_sql.rs) do.
 export class LtiEdgeObject {
   constructor(state) {
     this.storage = state.storage;
@@ -71,6 +105,7 @@ export class LtiEdgeObject {
 
   async fetch(request) {
     const path = new URL(request.url).pathname;
+    if (path === "/ins/add") return this.inspectorAdd(await request.json());
     if (path !== "/state/claim") return new Response("not found", { status: 404 });
     const b = await request.json();
     const now = Math.floor(Date.now() / 1000);
@@ -80,6 +115,26 @@ export class LtiEdgeObject {
       .toArray();
     await this.storage.setAlarm(Date.now() + Math.max(b.exp - now, 1) * 1000);
     return Response.json({ first: rows.length > 0 });
+  }
+
+  inspectorAdd(b) {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS attempt_batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, " +
+      "registration TEXT NOT NULL, at INTEGER NOT NULL, n INTEGER NOT NULL, body TEXT NOT NULL)");
+    this.sql.exec("DROP TABLE IF EXISTS attempts");
+    this.sql.exec("INSERT INTO attempt_batches (registration, at, n, body) VALUES (?, ?, ?, ?)",
+      b.registration, b.at, Math.max(b.n, 1), b.body);
+    this.sql.exec("DELETE FROM attempt_batches WHERE at < ?", b.keepAfter);
+    const batches = this.sql.exec("SELECT seq, n FROM attempt_batches WHERE registration = ? ORDER BY seq DESC",
+      b.registration).toArray();
+    let kept = 0;
+    for (const row of batches) {
+      kept += Math.max(row.n, 1);
+      if (kept >= Math.max(b.max, 1)) {
+        this.sql.exec("DELETE FROM attempt_batches WHERE registration = ? AND seq < ?", b.registration, row.seq);
+        break;
+      }
+    }
+    return Response.json({ ok: true });
   }
 
   async alarm() {

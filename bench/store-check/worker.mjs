@@ -46,7 +46,7 @@ function recordAttempt(env, ctx) {
     pending = 0;
     flushing = false;
     const now = Math.floor(Date.now() / 1000);
-    const body = JSON.stringify({ registration: "", at: now, n, body: SEALED.slice(0, n * ATTEMPT_SEALED_CHARS),
+    const body = JSON.stringify({ registration: "", rows: [{ at: now, n, body: SEALED.slice(0, n * ATTEMPT_SEALED_CHARS) }],
       max: INSPECTOR_MAX, keepAfter: now - INSPECTOR_RETENTION_SECS });
     const stub = env.LTI_DO.get(env.LTI_DO.idFromName("inspector:bench-registration"));
     await (await stub.fetch("https://do.internal/ins/add", { method: "POST", body })).arrayBuffer();
@@ -121,8 +121,10 @@ export class LtiEdgeObject {
     this.sql.exec("CREATE TABLE IF NOT EXISTS attempt_batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, " +
       "registration TEXT NOT NULL, at INTEGER NOT NULL, n INTEGER NOT NULL, body TEXT NOT NULL)");
     this.sql.exec("DROP TABLE IF EXISTS attempts");
-    this.sql.exec("INSERT INTO attempt_batches (registration, at, n, body) VALUES (?, ?, ?, ?)",
-      b.registration, b.at, Math.max(b.n, 1), b.body);
+    for (const r of b.rows) {
+      this.sql.exec("INSERT INTO attempt_batches (registration, at, n, body) VALUES (?, ?, ?, ?)",
+        b.registration, r.at, Math.max(r.n, 1), r.body);
+    }
     this.sql.exec("DELETE FROM attempt_batches WHERE at < ?", b.keepAfter);
     const batches = this.sql.exec("SELECT seq, n FROM attempt_batches WHERE registration = ? ORDER BY seq DESC",
       b.registration).toArray();

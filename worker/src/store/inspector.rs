@@ -197,23 +197,49 @@ pub fn record(env: &Env, wctx: &worker::Context, cfg: &Config, registration: &st
     });
 }
 
-/// What `/ins/add` carries: one registration's batch, sealed as one text.
+/// What `/ins/add` carries: one registration's new attempts, sealed a few hundred kilobytes at a
+/// time (a row stays far below the Durable Object's 2 MB a value however large the tokens).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Add<'a> {
     registration: &'a str,
-    /// The batch's newest attempt.
-    at: i64,
-    /// Attempts in the batch.
-    n: usize,
-    body: String,
+    rows: Vec<durable::inspector_sql::NewRow>,
     max: i64,
     keep_after: i64,
 }
 
-/// Seal `attempts` (oldest first) as one text and add them to `registration`'s object in one
-/// call: one encryption and one row a batch, however many launches it gathered. Only the newest
-/// `max` go: older ones would be trimmed at once.
+/// Plain text sealed into one row at most (a single larger attempt gets a row of its own; a
+/// launch body is at most 64 KB).
+const ROW_PLAIN_BYTES: usize = 256 * 1024;
+
+/// `attempts` (oldest first) as JSON arrays of about `limit` bytes each (an attempt larger than
+/// that alone), with each array's newest time and count.
+fn chunks(attempts: &[Attempt], limit: usize) -> ApiResult<Vec<(i64, usize, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut chunk: Vec<u8> = Vec::new();
+    let (mut n, mut at) = (0, 0);
+    for (i, a) in attempts.iter().enumerate() {
+        let json = serde_json::to_vec(a).map_err(|e| ApiError::internal(e.to_string()))?;
+        if n > 0 && chunk.len() + json.len() + 2 > limit {
+            chunk.push(b']');
+            out.push((at, n, std::mem::take(&mut chunk)));
+            (n, at) = (0, 0);
+        }
+        chunk.push(if n == 0 { b'[' } else { b',' });
+        chunk.extend_from_slice(&json);
+        n += 1;
+        at = at.max(a.at);
+        if i + 1 == attempts.len() {
+            chunk.push(b']');
+            out.push((at, n, std::mem::take(&mut chunk)));
+        }
+    }
+    Ok(out)
+}
+
+/// Seal `attempts` (oldest first) and add them to `registration`'s object in one call: one
+/// encryption and one row for as many attempts as fit in [`ROW_PLAIN_BYTES`], however many
+/// launches the isolate gathered. Only the newest `max` go: older ones would be trimmed at once.
 async fn write(
     env: &Env,
     key: &[u8; 32],
@@ -225,9 +251,11 @@ async fn write(
     let from = attempts.len().saturating_sub(usize::try_from(max.max(1)).unwrap_or(usize::MAX));
     let keep = attempts.get(from..).unwrap_or_default();
     let newest = keep.iter().map(|a| a.at).max().unwrap_or_default();
-    let plain = serde_json::to_vec(keep).map_err(|e| ApiError::internal(e.to_string()))?;
-    let body = sealed::seal_with(key, &plain).await?;
-    let req = Add { registration: "", at: newest, n: keep.len(), body, max, keep_after: newest - retention };
+    let mut rows = Vec::new();
+    for (at, n, plain) in chunks(keep, ROW_PLAIN_BYTES)? {
+        rows.push(durable::inspector_sql::NewRow { at, n, body: sealed::seal_with(key, &plain).await? });
+    }
+    let req = Add { registration: "", rows, max, keep_after: newest - retention };
     durable::call(env, &object(registration), "/ins/add", &req).await.map(|_| ())
 }
 
@@ -287,6 +315,33 @@ mod tests {
         assert!(shown.starts_with(&"x".repeat(120)) && shown.ends_with("(500 characters)"), "{shown}");
         assert_eq!(v["claims"]["many"].as_array().map(Vec::len), Some(21));
         assert!(v["claims"]["deep"]["a"]["b"]["c"]["d"]["e"].is_string(), "{v}");
+    }
+
+    #[test]
+    fn attempts_are_sealed_in_rows_of_bounded_size_and_read_back_in_order() {
+        let mut attempts = Vec::new();
+        for i in 0..40 {
+            let mut a = Attempt::new(&format!("c{i}"), "1.3", 100 + i);
+            // Every fifth attempt carries a large token (a platform with big custom claims).
+            a.claims_payload = Some("x".repeat(if i % 5 == 0 { 30_000 } else { 900 }));
+            attempts.push(a);
+        }
+        let limit = 64 * 1024;
+        let rows = chunks(&attempts, limit).unwrap_or_default();
+        assert!(rows.len() > 1, "split into several rows");
+        let mut back = Vec::new();
+        for (at, n, plain) in &rows {
+            assert!(plain.len() <= limit || *n == 1, "a row over the limit holds one attempt");
+            let batch: Vec<Attempt> = serde_json::from_slice(plain).unwrap_or_default();
+            assert_eq!(batch.len(), *n);
+            assert_eq!(Some(*at), batch.iter().map(|a| a.at).max());
+            back.extend(batch);
+        }
+        let ids: Vec<String> = back.iter().map(|a| a.id.clone()).collect();
+        assert_eq!(ids, attempts.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), "all, oldest first");
+        assert!(chunks(&[], limit).unwrap_or_default().is_empty());
+        let big = Attempt { claims_payload: Some("y".repeat(100_000)), ..Attempt::new("big", "1.3", 1) };
+        assert_eq!(chunks(&[big], limit).map(|r| r.len()).unwrap_or_default(), 1, "one large attempt, one row");
     }
 
     #[test]

@@ -18,6 +18,17 @@ pub struct Row {
     pub body: String,
 }
 
+/// A batch as the worker adds it.
+#[derive(Serialize, Deserialize)]
+pub struct NewRow {
+    /// Its newest attempt (Unix seconds).
+    pub at: i64,
+    /// Attempts in it.
+    pub n: usize,
+    /// The sealed attempts (a JSON array, oldest first).
+    pub body: String,
+}
+
 /// A batch's place in the count trim.
 #[derive(Deserialize)]
 struct Count {
@@ -57,15 +68,19 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
     let reg = SqlStorageValue::from(s("registration"));
     Ok(match path {
         "/ins/add" => {
-            sql.exec(
-                "INSERT INTO attempt_batches (registration, at, n, body) VALUES (?, ?, ?, ?)",
-                vec![
-                    reg.clone(),
-                    SqlStorageValue::from(n("at")),
-                    SqlStorageValue::from(n("n").max(1)),
-                    SqlStorageValue::from(s("body")),
-                ],
-            )?;
+            let rows: Vec<NewRow> = serde_json::from_value(body.get("rows").cloned().unwrap_or(Value::Null))
+                .map_err(|e| worker::Error::RustError(format!("inspector rows: {e}")))?;
+            for r in rows {
+                sql.exec(
+                    "INSERT INTO attempt_batches (registration, at, n, body) VALUES (?, ?, ?, ?)",
+                    vec![
+                        reg.clone(),
+                        SqlStorageValue::from(r.at),
+                        SqlStorageValue::from(i64::try_from(r.n.max(1)).unwrap_or(i64::MAX)),
+                        SqlStorageValue::from(r.body),
+                    ],
+                )?;
+            }
             // Keep the newest `max` attempts, none older than `keepAfter` (a batch goes when its
             // newest attempt does; the reader drops its older ones).
             sql.exec("DELETE FROM attempt_batches WHERE at < ?", vec![SqlStorageValue::from(n("keepAfter"))])?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use lti_core::encoding::html_escape;
 use lti_policy::{Coded, ErrorCode};
-use worker::{Headers, Response};
+use worker::Response;
 
 use crate::pages;
 
@@ -56,22 +56,28 @@ impl ApiError {
         } else {
             (self.json_body(cid), "application/json")
         };
-        let headers = Headers::new();
-        let _ = headers.set("content-type", ctype);
-        let _ = headers.set("cache-control", "no-store");
-        let _ = headers.set("x-correlation-id", cid);
-        let _ = headers.set("referrer-policy", "no-referrer");
-        let _ = headers.set("x-content-type-options", "nosniff");
+        let mut pairs = vec![
+            ("content-type", ctype),
+            ("cache-control", "no-store"),
+            ("x-correlation-id", cid),
+            ("referrer-policy", "no-referrer"),
+            ("x-content-type-options", "nosniff"),
+        ];
         if html {
             // Everything on an error page is escaped; the policy is a second wall.
-            let _ = headers.set("content-security-policy", pages::PAGE_CSP);
+            pairs.push(("content-security-policy", pages::PAGE_CSP));
         }
         if let Some(allow) = self.allow.as_deref().filter(|_| status == 405) {
-            let _ = headers.set("allow", allow);
+            pairs.push(("allow", allow));
         }
-        Response::from_bytes(body.into_bytes()).map(|r| r.with_status(status).with_headers(headers)).unwrap_or_else(
-            |_| Response::empty().map(|r| r.with_status(500)).unwrap_or_else(|_| unreachable_response()),
-        )
+        match Response::from_bytes(body.into_bytes()) {
+            Ok(r) => {
+                let r = r.with_status(status);
+                crate::js::set_headers(&r.headers().0, &pairs);
+                r
+            }
+            Err(_) => Response::empty().map(|r| r.with_status(500)).unwrap_or_else(|_| unreachable_response()),
+        }
     }
 
     /// `{"success": false, "error": {code, message, correlationId, fields?, roles?}}`.

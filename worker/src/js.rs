@@ -52,7 +52,6 @@ export function headersFill(h, flat) {
       h.set(p[i], p[i + 1]);
     } catch (_) {}
   }
-  return h;
 }
 
 export function respond(status, body, headers, cid) {
@@ -66,7 +65,7 @@ extern "C" {
     #[wasm_bindgen(js_name = readCapped)]
     fn read_capped_js(stream: &web_sys::ReadableStream, cap: f64, cancel: bool) -> Promise;
     #[wasm_bindgen(js_name = headersFill)]
-    fn headers_fill_js(h: &web_sys::Headers, flat: &str) -> web_sys::Headers;
+    fn headers_fill_js(h: &web_sys::Headers, flat: &str);
     #[wasm_bindgen(js_name = respond)]
     fn respond_js(status: u16, body: &JsValue, headers: &web_sys::Headers, cid: Option<&str>) -> web_sys::Response;
 }

@@ -9,11 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{SqlStorage, SqlStorageValue};
 
-/// One stored batch of attempts.
+/// One stored batch of attempts, as read back.
 #[derive(Serialize, Deserialize)]
 pub struct Row {
-    /// Its newest attempt (Unix seconds).
-    pub at: f64,
     /// The sealed attempts (a JSON array, oldest first).
     pub body: String,
 }
@@ -98,7 +96,7 @@ pub fn handle(sql: &SqlStorage, path: &str, body: &Value) -> worker::Result<Valu
         "/ins/list" => {
             let rows: Vec<Row> = sql
                 .exec(
-                    "SELECT at, body FROM attempt_batches WHERE registration = ? AND at >= ? ORDER BY seq DESC",
+                    "SELECT body FROM attempt_batches WHERE registration = ? AND at >= ? ORDER BY seq DESC",
                     vec![reg, SqlStorageValue::from(n("keepAfter"))],
                 )?
                 .to_array()?;
